@@ -1,0 +1,69 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Our own targets build in Swift 6 mode with strict concurrency and no warnings tolerated.
+let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
+
+let package = Package(
+    name: "perfmond",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "perfmond", targets: ["perfmond"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CMicroHTTPD",
+            pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]
+        ),
+        .target(
+            name: "MicroHTTPD",
+            dependencies: ["CMicroHTTPD", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .target(name: "PerfMonitor", swiftSettings: strict),
+        .target(
+            name: "PerfmondConfig",
+            dependencies: ["PerfMonitor", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PerfMonitorHTTP",
+            dependencies: ["MicroHTTPD", "PerfMonitor", "PerfmondConfig"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "perfmond",
+            dependencies: [
+                "MicroHTTPD", "PerfMonitor", "PerfMonitorHTTP", "PerfmondConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(
+            name: "MicroHTTPDTests",
+            dependencies: ["MicroHTTPD", "TestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PerfmondConfigTests",
+            dependencies: ["PerfmondConfig", "PerfMonitor"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["TestSupport", "perfmond"],
+            swiftSettings: strict
+        ),
+    ]
+)

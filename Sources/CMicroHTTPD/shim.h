@@ -1,0 +1,77 @@
+// Swift cannot call C variadic functions. This header wraps the few variadic
+// libmicrohttpd calls perfmond needs in static inline functions with fixed
+// signatures; everything else is used directly from Swift.
+#ifndef PERFMOND_CMICROHTTPD_SHIM_H
+#define PERFMOND_CMICROHTTPD_SHIM_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <microhttpd.h>
+
+/// Receives one formatted libmicrohttpd log line.
+typedef void (*cmhd_log_sink)(void *cls, const char *message);
+
+/// Where libmicrohttpd's error log goes; must outlive the daemon.
+typedef struct cmhd_log_target {
+    cmhd_log_sink sink;
+    void *cls;
+} cmhd_log_target;
+
+static inline void cmhd_format_log(void *cls, const char *format, va_list arguments) {
+    cmhd_log_target *target = (cmhd_log_target *)cls;
+    char line[512];
+    vsnprintf(line, sizeof line, format, arguments);
+    target->sink(target->cls, line);
+}
+
+/// Everything needed to start a daemon, in one fixed-layout struct.
+typedef struct cmhd_settings {
+    unsigned int flags;
+    const struct sockaddr *bind_address; /* required; its port is used */
+    unsigned int thread_pool_size;       /* 0 or 1: the single internal polling thread */
+    unsigned int connection_limit;
+    unsigned int connection_timeout_seconds;
+    size_t connection_memory_limit;      /* 0: libmicrohttpd's default */
+    MHD_AccessHandlerCallback access_handler;
+    MHD_RequestCompletedCallback request_completed;
+    void *cls;
+    cmhd_log_target *log_target;         /* required */
+    const char *tls_key_pem;             /* both NULL: plain HTTP */
+    const char *tls_cert_pem;
+} cmhd_settings;
+
+static inline struct MHD_Daemon *cmhd_start_daemon(const cmhd_settings *s) {
+    struct MHD_OptionItem options[12];
+    int n = 0;
+    options[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, (void *)s->bind_address };
+    options[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, (intptr_t)s->connection_limit, NULL };
+    options[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)s->connection_timeout_seconds, NULL };
+    options[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)s->request_completed, s->cls };
+    if (s->thread_pool_size > 1) {
+        options[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)s->thread_pool_size, NULL };
+    }
+    if (s->connection_memory_limit > 0) {
+        options[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)s->connection_memory_limit, NULL };
+    }
+    if (s->tls_key_pem != NULL && s->tls_cert_pem != NULL) {
+        options[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)s->tls_key_pem };
+        options[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)s->tls_cert_pem };
+    }
+    options[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+    /* libmicrohttpd wants the logger as the very first option, ahead of the array. */
+    return MHD_start_daemon(s->flags, 0, NULL, NULL, s->access_handler, s->cls,
+                            MHD_OPTION_EXTERNAL_LOGGER, &cmhd_format_log, s->log_target,
+                            MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+}
+
+/// The port the daemon's listening socket is bound to (the real one when 0 was asked for).
+static inline uint16_t cmhd_bound_port(struct MHD_Daemon *daemon) {
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return info == NULL ? 0 : info->port;
+}
+
+#endif

@@ -1,0 +1,132 @@
+import CMicroHTTPD
+
+/// One request's state across libmicrohttpd's calls of the access handler. It lives in the
+/// connection's `*con_cls`, retained there, and is released when the request completes; a
+/// connection is served by one thread at a time, so it needs no lock.
+final class RequestState {
+    let method: String
+    let path: String
+    let query: [(name: String, value: String)]
+    let headers: HTTPHeaders
+    var body: [UInt8] = []
+    /// More body arrived than the limit allows: the rest is discarded and the answer is `413`.
+    var bodyTooLarge = false
+    var pending: PendingResponse?
+
+    init(method: String, path: String, connection: OpaquePointer) {
+        self.method = method
+        self.path = path
+        self.query = collectValues(connection, kind: .GET_ARGUMENT_KIND)
+        self.headers = HTTPHeaders(collectValues(connection, kind: .HEADER_KIND))
+    }
+
+    var request: Request {
+        Request(method: method, path: path, query: query, headers: headers, body: body)
+    }
+}
+
+/// libmicrohttpd calls this at least twice per request: once when the headers are in, once per
+/// piece of body, and once more when the upload is complete. We answer only on that last call,
+/// which keeps the connection alive; an early answer (the `413`) makes it close.
+let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadSize, stateSlot in
+    guard let cls, let connection, let stateSlot, let uploadSize else { return .NO }
+    let context = Unmanaged<ConnectionContext>.fromOpaque(cls).takeUnretainedValue()
+
+    guard let raw = stateSlot.pointee else {
+        let state = RequestState(
+            method: method.map { String(cString: $0) } ?? "GET",
+            path: url.map { String(cString: $0) } ?? "/",
+            connection: connection)
+        stateSlot.pointee = Unmanaged.passRetained(state).toOpaque()
+        context.inFlight.add(1, ordering: .relaxed)
+        if let length = state.headers["Content-Length"].flatMap(Int.init), length > context.maxBodyBytes {
+            state.bodyTooLarge = true
+            return queue(.payloadTooLarge(limit: context.maxBodyBytes), on: connection)
+        }
+        return .YES
+    }
+    let state = Unmanaged<RequestState>.fromOpaque(raw).takeUnretainedValue()
+
+    if uploadSize.pointee > 0 {
+        let count = uploadSize.pointee
+        uploadSize.pointee = 0
+        if !state.bodyTooLarge, let uploadData {
+            if state.body.count + count > context.maxBodyBytes {
+                state.bodyTooLarge = true
+                state.body = []
+            } else {
+                state.body.append(contentsOf: UnsafeRawBufferPointer(start: uploadData, count: count))
+            }
+        }
+        return .YES
+    }
+
+    if let pending = state.pending {
+        return queue(pending.response ?? .error(500, "no response"), on: connection)
+    }
+    if state.bodyTooLarge {
+        return queue(.payloadTooLarge(limit: context.maxBodyBytes), on: connection)
+    }
+    switch context.router.match(method: state.method, path: state.path) {
+    case .notFound:
+        return queue(.error(404, "no such path: \(state.path)"), on: connection)
+    case let .methodNotAllowed(allowed):
+        var response = Response.error(405, "method \(state.method) is not allowed on \(state.path); allowed: \(allowed.joined(separator: ", "))")
+        response.headers.add(name: "Allow", value: allowed.joined(separator: ", "))
+        return queue(response, on: connection)
+    case let .handler(.sync(handle)):
+        return queue(handle(state.request), on: connection)
+    case let .handler(.async(handle)):
+        let pending = PendingResponse(connection: ConnectionHandle(pointer: connection))
+        state.pending = pending
+        context.track(pending)
+        MHD_suspend_connection(connection)
+        let request = state.request
+        Task {
+            let response = await handle(request)
+            pending.complete(with: response, context: context)
+        }
+        return .YES
+    }
+}
+
+/// Releases the request's state; called once per request, however it ended.
+let requestCompleted: MHD_RequestCompletedCallback = { cls, _, stateSlot, _ in
+    guard let cls, let stateSlot, let raw = stateSlot.pointee else { return }
+    Unmanaged<RequestState>.fromOpaque(raw).release()
+    stateSlot.pointee = nil
+    Unmanaged<ConnectionContext>.fromOpaque(cls).takeUnretainedValue().inFlight.subtract(1, ordering: .relaxed)
+}
+
+private func queue(_ response: Response, on connection: OpaquePointer) -> MHD_Result {
+    let mhdResponse = response.body.withUnsafeBytes { bytes in
+        MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
+    }
+    guard let mhdResponse else { return .NO }
+    defer { MHD_destroy_response(mhdResponse) }
+    for field in response.headers {
+        _ = MHD_add_response_header(mhdResponse, field.name, field.value)
+    }
+    return MHD_queue_response(connection, UInt32(response.status), mhdResponse)
+}
+
+private func collectValues(_ connection: OpaquePointer, kind: MHD_ValueKind) -> [(name: String, value: String)] {
+    var values: [(name: String, value: String)] = []
+    withUnsafeMutablePointer(to: &values) { pointer in
+        _ = MHD_get_connection_values(connection, kind, { cls, _, key, value in
+            guard let cls, let key else { return .YES }
+            let values = cls.assumingMemoryBound(to: [(name: String, value: String)].self)
+            values.pointee.append((String(cString: key), value.map { String(cString: $0) } ?? ""))
+            return .YES
+        }, pointer)
+    }
+    return values
+}
+
+extension Response {
+    static func payloadTooLarge(limit: Int) -> Response {
+        var response = Response.error(413, "request body is larger than the limit of \(limit) bytes")
+        response.headers.add(name: "Connection", value: "close")
+        return response
+    }
+}

@@ -1,0 +1,94 @@
+import CMicroHTTPD
+import Logging
+import Synchronization
+
+/// What libmicrohttpd's callbacks share: the router, the limits, and the bookkeeping a graceful
+/// stop needs (requests in flight, connections suspended for async handlers).
+final class ConnectionContext: Sendable {
+    let router: Router
+    let maxBodyBytes: Int
+    let logger: Logger
+    let inFlight = Atomic<Int>(0)
+    private let pending = Mutex<[ObjectIdentifier: PendingResponse]>([:])
+    private let lastLibraryMessage = Mutex<String?>(nil)
+
+    init(router: Router, maxBodyBytes: Int, logger: Logger) {
+        self.router = router
+        self.maxBodyBytes = maxBodyBytes
+        self.logger = logger
+    }
+
+    var pendingCount: Int { pending.withLock { $0.count } }
+
+    func track(_ response: PendingResponse) {
+        pending.withLock { $0[ObjectIdentifier(response)] = response }
+    }
+
+    func untrack(_ response: PendingResponse) {
+        _ = pending.withLock { $0.removeValue(forKey: ObjectIdentifier(response)) }
+    }
+
+    /// Answers every request still waiting on an async handler with `503`, resuming its connection.
+    func abandonPendingResponses() {
+        for response in pending.withLock({ Array($0.values) }) {
+            response.complete(with: .error(503, "server is shutting down"), context: self)
+        }
+    }
+
+    func libraryLogged(_ message: String) {
+        let line = message.trimmingTrailingNewlines
+        // libmicrohttpd 0.9.7x says this even when the logger is the first option (systemd and
+        // collectd print it too); it is noise, not news.
+        if line.contains("EXTERNAL_LOGGER is not the first option") {
+            logger.debug("libmicrohttpd: \(line)")
+            return
+        }
+        lastLibraryMessage.withLock { $0 = line }
+        logger.warning("libmicrohttpd: \(line)")
+    }
+
+    func takeLastLibraryMessage() -> String? {
+        lastLibraryMessage.withLock { message in
+            defer { message = nil }
+            return message
+        }
+    }
+}
+
+/// A connection pointer that may cross threads: libmicrohttpd allows resuming a suspended
+/// connection from any thread when started with `MHD_ALLOW_SUSPEND_RESUME`.
+struct ConnectionHandle: @unchecked Sendable {  // a C pointer; the MHD docs make resume thread-safe
+    let pointer: OpaquePointer
+}
+
+/// The answer of an async handler for a suspended connection; the first completion wins
+/// (the handler's, or the `503` of a shutdown), later ones are ignored.
+final class PendingResponse: Sendable {
+    private let state = Mutex<Response?>(nil)
+    private let connection: ConnectionHandle
+
+    init(connection: ConnectionHandle) {
+        self.connection = connection
+    }
+
+    var response: Response? { state.withLock { $0 } }
+
+    func complete(with response: Response, context: ConnectionContext) {
+        let won = state.withLock { current -> Bool in
+            guard current == nil else { return false }
+            current = response
+            return true
+        }
+        guard won else { return }
+        context.untrack(self)
+        MHD_resume_connection(connection.pointer)
+    }
+}
+
+extension String {
+    var trimmingTrailingNewlines: String {
+        var result = self
+        while result.last == "\n" || result.last == "\r" { result.removeLast() }
+        return result
+    }
+}

@@ -1,0 +1,52 @@
+/// What a handler answers: a status, header fields and the body bytes.
+public struct Response: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+
+    public init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public static let jsonContentType = "application/json; charset=utf-8"
+
+    /// A JSON answer from already-encoded bytes.
+    public static func json(status: Int = 200, _ body: [UInt8]) -> Response {
+        Response(status: status, headers: HTTPHeaders([("Content-Type", jsonContentType)]), body: body)
+    }
+
+    /// A JSON answer from an already-encoded string.
+    public static func json(status: Int = 200, _ body: String) -> Response {
+        json(status: status, Array(body.utf8))
+    }
+
+    /// The project-wide error shape: `{"error": message, "status": N}`.
+    public static func error(_ status: Int, _ message: String) -> Response {
+        json(status: status, #"{"error":"# + JSONText.quoted(message) + #","status":\#(status)}"#)
+    }
+}
+
+/// The one place the wrapper writes JSON text: string quoting per RFC 8259.
+public enum JSONText {
+    /// `text` as a JSON string literal, quotes included.
+    public static func quoted(_ text: String) -> String {
+        var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case let s where s.value < 0x20:
+                let hex = String(s.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

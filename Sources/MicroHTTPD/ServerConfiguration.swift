@@ -1,0 +1,39 @@
+/// How an `HTTPServer` listens and what it tolerates from clients.
+public struct ServerConfiguration: Sendable, Equatable {
+    /// An IPv4 or IPv6 address or a host name; `0.0.0.0` is every IPv4 address, `::` every address.
+    public var host: String
+    /// 0 asks the kernel for a free port; `HTTPServer.port` tells which.
+    public var port: Int
+    /// Server threads; 0 means one per core.
+    public var threads: Int
+    /// Bodies larger than this are answered `413` and not kept.
+    public var maxBodyBytes: Int
+    /// Connections open at once; more are refused at accept.
+    public var connectionLimit: Int
+    /// An idle or stalled connection is closed after this many seconds.
+    public var connectionTimeoutSeconds: Int
+    /// PEM key and certificate for HTTPS; both nil for plain HTTP.
+    public var tlsKeyPEM: String?
+    public var tlsCertificatePEM: String?
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 0, threads: Int = 0, maxBodyBytes: Int = 1 << 20,
+        connectionLimit: Int = 1024, connectionTimeoutSeconds: Int = 30,
+        tlsKeyPEM: String? = nil, tlsCertificatePEM: String? = nil
+    ) {
+        self.host = host
+        self.port = port
+        self.threads = threads
+        self.maxBodyBytes = maxBodyBytes
+        self.connectionLimit = connectionLimit
+        self.connectionTimeoutSeconds = connectionTimeoutSeconds
+        self.tlsKeyPEM = tlsKeyPEM
+        self.tlsCertificatePEM = tlsCertificatePEM
+    }
+}
+
+/// Why a server could not start.
+public struct ServerError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,35 @@
+import MicroHTTPD
+import PerfMonitor
+
+/// `/health` (is the process alive) and `/ready` (should it get traffic): tiny, unauthenticated
+/// answers for load balancers, Kubernetes probes and the Docker `HEALTHCHECK`.
+public enum HealthRoutes {
+    public static func register(in router: inout Router, readiness: Readiness) {
+        router.get("/health") { _ in
+            .json(#"{"status":"ok","timestamp":"# + JSONNumber.format(WallClock.now()) + "}")
+        }
+        router.get("/ready") { _ in
+            switch readiness.current {
+            case .serving:
+                return .json(#"{"status":"ok","timestamp":"# + JSONNumber.format(WallClock.now()) + "}")
+            case .starting:
+                return notReady("starting")
+            case .stopping:
+                return notReady("shutting down")
+            }
+        }
+    }
+
+    private static func notReady(_ reason: String) -> Response {
+        .json(status: 503, #"{"error":"not ready: "# + reason + #"","status":503,"timestamp":"# + JSONNumber.format(WallClock.now()) + "}")
+    }
+}
+
+/// JSON numbers perfmond writes: always finite (NaN and infinities become 0, as api.md §0 says).
+public enum JSONNumber {
+    public static func format(_ value: Double) -> String {
+        guard value.isFinite else { return "0" }
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return String(value)
+    }
+}

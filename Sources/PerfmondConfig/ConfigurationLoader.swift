@@ -1,0 +1,116 @@
+import Yams
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A configuration that cannot be used: one line naming the key, the value, where it came from
+/// and what is allowed. The daemon prints it and exits with status 2.
+public struct ConfigurationError: Error, Equatable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The configuration as loaded, with where it came from and what deserves a warning.
+public struct LoadedConfiguration: Sendable {
+    public let configuration: DaemonConfiguration
+    /// The file that was read; nil when only defaults, environment and flags apply.
+    public let filePath: String?
+    /// Things that did not stop start-up but should be logged (unknown `PERFMOND_` variables).
+    public let warnings: [String]
+}
+
+/// Builds the effective configuration: defaults, then the file, then `PERFMOND_<KEY>` variables,
+/// then command-line flags — each later source overriding the earlier ones.
+public enum ConfigurationLoader {
+    /// Read when neither `--config` nor `PERFMOND_CONFIG` names a file and it exists.
+    public static let systemFilePath = "/etc/perfmond/perfmond.yaml"
+    /// The variable that names the file; not a key of the file itself.
+    public static let fileVariable = "PERFMOND_CONFIG"
+
+    /// - Parameters:
+    ///   - configFlag: the `--config` flag's value, if given.
+    ///   - environment: the process environment.
+    ///   - flags: other flags given, by configuration key (`port` → "9470").
+    public static func load(
+        configFlag: String? = nil, environment: [String: String] = [:], flags: [String: String] = [:],
+        systemFilePath: String = systemFilePath
+    ) throws(ConfigurationError) -> LoadedConfiguration {
+        var configuration = DaemonConfiguration()
+        var filePath: String?
+        if let explicit = configFlag ?? environment[fileVariable] {
+            filePath = explicit
+        } else if access(systemFilePath, F_OK) == 0 {
+            filePath = systemFilePath
+        }
+        if let filePath {
+            try apply(fileText: try readFile(filePath), named: filePath, to: &configuration)
+        }
+        var warnings: [String] = []
+        for (name, value) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("PERFMOND_") && name != fileVariable {
+            guard let setting = Setting.all.first(where: { $0.environmentName == name }) else {
+                warnings.append("ignoring unknown environment variable \(name)")
+                continue
+            }
+            try apply(setting, value, from: "environment variable \(name)", to: &configuration)
+        }
+        for (key, value) in flags.sorted(by: { $0.key < $1.key }) {
+            guard let setting = Setting.named(key) else { throw ConfigurationError("invalid configuration: unknown flag --\(key)") }
+            try apply(setting, value, from: "flag --\(key.replacingUnderscores)", to: &configuration)
+        }
+        return LoadedConfiguration(configuration: configuration, filePath: filePath, warnings: warnings)
+    }
+
+    /// Applies the keys of a YAML document on top of `configuration`.
+    public static func apply(fileText: String, named name: String, to configuration: inout DaemonConfiguration) throws(ConfigurationError) {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: fileText)
+        } catch {
+            throw ConfigurationError("invalid configuration: \(name) is not valid YAML: \(String(describing: error).replacingNewlines)")
+        }
+        guard let root else { return }  // an empty file: defaults
+        guard let mapping = root.mapping else {
+            throw ConfigurationError("invalid configuration: \(name) must be a mapping of keys to values")
+        }
+        for (keyNode, valueNode) in mapping {
+            let key = keyNode.string ?? String(describing: keyNode)
+            guard let setting = Setting.named(key) else {
+                throw ConfigurationError("invalid configuration: unknown key '\(key)' in \(name); known keys: \(Setting.all.map(\.key).joined(separator: ", "))")
+            }
+            guard let scalar = valueNode.scalar, !(valueNode.tag.description == Tag.Name.null.rawValue) else {
+                throw ConfigurationError("invalid configuration: \(key) in \(name) has no single value; allowed: \(setting.allowed)")
+            }
+            try apply(setting, scalar.string, from: name, to: &configuration)
+        }
+    }
+
+    private static func apply(_ setting: Setting, _ text: String, from source: String, to configuration: inout DaemonConfiguration) throws(ConfigurationError) {
+        guard setting.apply(&configuration, text) else {
+            throw ConfigurationError("invalid configuration: \(setting.key) = \"\(text)\" (from \(source)); allowed: \(setting.allowed)")
+        }
+    }
+
+    private static func readFile(_ path: String) throws(ConfigurationError) -> String {
+        guard let file = fopen(path, "r") else {
+            throw ConfigurationError("invalid configuration: cannot read config file \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = fread(&chunk, 1, chunk.count, file)
+            if count <= 0 { break }
+            bytes += chunk[..<count]
+        }
+        guard ferror(file) == 0 else {
+            throw ConfigurationError("invalid configuration: cannot read config file \(path): \(String(cString: strerror(errno)))")
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension String {
+    var replacingUnderscores: String { replacing("_", with: "-") }
+    var replacingNewlines: String { replacing("\n", with: " ") }
+}

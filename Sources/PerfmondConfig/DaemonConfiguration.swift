@@ -1,0 +1,23 @@
+import PerfMonitor
+
+/// The daemon's effective configuration. The defaults here are the documented ones and
+/// `Config/perfmond.yaml` repeats them (a test keeps the two equal).
+public struct DaemonConfiguration: Sendable, Equatable {
+    public var host = "127.0.0.1"
+    public var port = 9470
+    /// Server threads; 0 means one per core.
+    public var threads = 0
+    public var maxBodyBytes = 1 << 20
+    public var connectionLimit = 1024
+    public var connectionTimeout = TimeSpan.seconds(30)
+    /// How long a stop waits for requests in flight before it closes their connections.
+    public var shutdownGracePeriod = TimeSpan.seconds(5)
+    public var logLevel = LogLevelName.info
+
+    public init() {}
+}
+
+/// swift-log's levels by the names operators write in configuration.
+public enum LogLevelName: String, Sendable, CaseIterable {
+    case trace, debug, info, notice, warning, error, critical
+}

@@ -1,0 +1,88 @@
+import PerfMonitor
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One configuration key: how to read it from text, what it accepts, and how to show it.
+/// File, environment (`PERFMOND_<KEY>`) and flags all go through the same entry, so a value
+/// means the same thing and is refused with the same words wherever it comes from.
+public struct Setting: Sendable {
+    public let key: String
+    /// What the key accepts, as said in error messages.
+    public let allowed: String
+    /// Sets the value; false when `text` is not allowed.
+    let apply: @Sendable (inout DaemonConfiguration, String) -> Bool
+    /// The value as it would be written in the file.
+    public let render: @Sendable (DaemonConfiguration) -> String
+
+    /// The environment variable that overrides this key.
+    public var environmentName: String { "PERFMOND_" + key.uppercased() }
+}
+
+extension Setting {
+    /// Every key perfmond knows, in the order `Config/perfmond.yaml` documents them.
+    public static let all: [Setting] = [
+        Setting(key: "host", allowed: "an IPv4 or IPv6 address or a host name",
+                apply: { config, text in
+                    guard isHost(text) else { return false }
+                    config.host = text
+                    return true
+                }, render: { $0.host }),
+        integer("port", 0...65535, \.port),
+        integer("threads", 0...256, \.threads, meaning: " (0: one per core)"),
+        Setting(key: "max_body_bytes", allowed: ByteSize.syntax + ", from 1KiB to 1GiB",
+                apply: { config, text in
+                    guard let bytes = ByteSize.parse(text), (1024...(1 << 30)).contains(bytes) else { return false }
+                    config.maxBodyBytes = bytes
+                    return true
+                }, render: { ByteSize.format($0.maxBodyBytes) }),
+        integer("connection_limit", 1...1_000_000, \.connectionLimit),
+        duration("connection_timeout", .seconds(1)...TimeSpan.seconds(3600), \.connectionTimeout),
+        duration("shutdown_grace_period", .seconds(0)...TimeSpan.seconds(60), \.shutdownGracePeriod),
+        Setting(key: "log_level", allowed: "one of " + LogLevelName.allCases.map(\.rawValue).joined(separator: ", "),
+                apply: { config, text in
+                    guard let level = LogLevelName(rawValue: text.lowercased()) else { return false }
+                    config.logLevel = level
+                    return true
+                }, render: { $0.logLevel.rawValue }),
+    ]
+
+    public static func named(_ key: String) -> Setting? { all.first { $0.key == key } }
+
+    private static func integer(
+        _ key: String, _ range: ClosedRange<Int>, _ path: WritableKeyPath<DaemonConfiguration, Int> & Sendable,
+        meaning: String = ""
+    ) -> Setting {
+        Setting(key: key, allowed: "an integer from \(range.lowerBound) to \(range.upperBound)" + meaning,
+                apply: { config, text in
+                    guard let value = Int(text.trimmingSpaces), range.contains(value) else { return false }
+                    config[keyPath: path] = value
+                    return true
+                }, render: { String($0[keyPath: path]) })
+    }
+
+    private static func duration(
+        _ key: String, _ range: ClosedRange<TimeSpan>, _ path: WritableKeyPath<DaemonConfiguration, TimeSpan> & Sendable
+    ) -> Setting {
+        Setting(key: key, allowed: "a duration from \(range.lowerBound) to \(range.upperBound), " + TimeSpan.syntax,
+                apply: { config, text in
+                    guard let value = TimeSpan.parse(text), range.contains(value) else { return false }
+                    config[keyPath: path] = value
+                    return true
+                }, render: { $0[keyPath: path].description })
+    }
+
+    /// An address literal (`127.0.0.1`, `::1`, `[::1]`) or a syntactically valid host name.
+    private static func isHost(_ text: String) -> Bool {
+        var name = text
+        if name.hasPrefix("["), name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
+        var v4 = in_addr(), v6 = in6_addr()
+        if inet_pton(AF_INET, name, &v4) == 1 || inet_pton(AF_INET6, name, &v6) == 1 { return true }
+        let labels = name.split(separator: ".", omittingEmptySubsequences: false)
+        return !name.isEmpty && name.count <= 253 && labels.allSatisfy { label in
+            !label.isEmpty && label.count <= 63 && label.first != "-" && label.last != "-"
+                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import ArgumentParser
+import Logging
+import MicroHTTPD
+import PerfMonitorHTTP
+import PerfmondConfig
+import PerfMonitor
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `perfmond serve`: loads the configuration, starts the HTTP server and runs until SIGTERM/SIGINT.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the daemon (the default command).",
+        discussion: """
+            Settings come from flags, then PERFMOND_<KEY> environment variables, then the config file,
+            then built-in defaults. Example: perfmond serve --port 0 --config Config/perfmond.yaml
+            """
+    )
+
+    @Option(help: "Address to listen on (default 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "TCP port (default 9470; 0 picks a free port).")
+    var port: String?
+
+    @Option(help: "Configuration file (default $PERFMOND_CONFIG, else /etc/perfmond/perfmond.yaml when present).")
+    var config: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (default info).")
+    var logLevel: String?
+
+    func run() async throws {
+        var flags: [String: String] = [:]
+        flags["host"] = host
+        flags["port"] = port
+        flags["log_level"] = logLevel
+        let loaded = try ConfigurationLoader.load(configFlag: config, environment: currentEnvironment(), flags: flags)
+        let settings = loaded.configuration
+
+        let level = Logger.Level(rawValue: settings.logLevel.rawValue) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "perfmond")
+        for warning in loaded.warnings { logger.warning("\(warning)") }
+
+        let readiness = Readiness()
+        var router = Router()
+        HealthRoutes.register(in: &router, readiness: readiness)
+        let server = HTTPServer(configuration: settings.serverConfiguration, router: router, logger: logger)
+        do {
+            try server.start()
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode.failure
+        }
+        logger.info("listening", metadata: [
+            "host": "\(settings.host)", "port": "\(server.port)",
+            "config": "\(loaded.filePath ?? "defaults")",
+        ])
+
+        let http = HTTPService(server: server, readiness: readiness, gracePeriod: settings.shutdownGracePeriod.duration, logger: logger)
+        let group = ServiceGroup(services: [http], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+        logger.info("stopped")
+    }
+}
+
+/// Runs the HTTP server inside the service group and stops it gracefully when asked.
+struct HTTPService: Service {
+    let server: HTTPServer
+    let readiness: Readiness
+    let gracePeriod: Duration
+    let logger: Logger
+
+    func run() async throws {
+        readiness.enter(.serving)
+        try? await gracefulShutdown()
+        readiness.enter(.stopping)
+        logger.info("stopping", metadata: ["requests_in_flight": "\(server.requestsInFlight)"])
+        await server.shutdown(gracePeriod: gracePeriod)
+    }
+}
+
+extension DaemonConfiguration {
+    var serverConfiguration: ServerConfiguration {
+        ServerConfiguration(
+            host: host, port: port, threads: threads, maxBodyBytes: maxBodyBytes,
+            connectionLimit: connectionLimit,
+            connectionTimeoutSeconds: Int((connectionTimeout.milliseconds + 999) / 1000))
+    }
+}
+
+extension TimeSpan {
+    var duration: Duration { .milliseconds(milliseconds) }
+}
+
+func currentEnvironment() -> [String: String] {
+    var result: [String: String] = [:]
+    var entry = environ
+    while let pointer = entry.pointee {
+        let text = String(cString: pointer)
+        if let equals = text.firstIndex(of: "=") {
+            result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        }
+        entry += 1
+    }
+    return result
+}

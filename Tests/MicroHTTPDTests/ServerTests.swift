@@ -1,0 +1,311 @@
+import Foundation
+import Logging
+import MicroHTTPD
+import Testing
+import TestSupport
+
+/// A server on port 0 with routes that show what the wrapper hands to handlers.
+func makeServer(_ configuration: ServerConfiguration = ServerConfiguration()) throws -> HTTPServer {
+    var router = Router()
+    router.get("/hello", "/hi") { _ in .json(#"{"hello":"world"}"#) }
+    router.add("POST", "/echo", handler: .sync { request in
+        Response(status: 200, headers: HTTPHeaders([("Content-Type", "application/octet-stream")]), body: request.body)
+    })
+    router.get("/query") { request in
+        let pairs = request.query.map { JSONText.quoted($0.name) + ":" + JSONText.quoted($0.value) }
+        return .json("[" + pairs.map { "{\($0)}" }.joined(separator: ",") + "]")
+    }
+    router.get("/header") { request in .json(JSONText.quoted(request.headers["X-Test"] ?? "missing")) }
+    router.get("/path") { request in .json(JSONText.quoted(request.path)) }
+    router.add("GET", "/async", handler: .async { request in
+        try? await Task.sleep(for: .milliseconds(5))
+        return .json(JSONText.quoted("async " + (request.queryValue("n") ?? "")))
+    })
+    router.add("GET", "/slow", handler: .async { _ in
+        try? await Task.sleep(for: .milliseconds(300))
+        return .json(#""slow""#)
+    })
+    router.add("GET", "/never", handler: .async { _ in
+        try? await Task.sleep(for: .seconds(30))
+        return .json(#""late""#)
+    })
+    let server = HTTPServer(configuration: configuration, router: router, logger: Logger(label: "test"))
+    try server.start()
+    return server
+}
+
+@Suite struct ServerTests {
+    @Test func portZeroPicksAFreePortAndTwoServersDiffer() async throws {
+        let a = try makeServer(), b = try makeServer()
+        #expect(a.port > 0)
+        #expect(b.port > 0)
+        #expect(a.port != b.port)
+        await a.shutdown()
+        await b.shutdown()
+    }
+
+    @Test func aPortInUseIsAClearError() async throws {
+        let a = try makeServer()
+        let b = HTTPServer(configuration: ServerConfiguration(port: a.port), router: Router(), logger: Logger(label: "test"))
+        #expect {
+            try b.start()
+        } throws: { error in
+            "\(error)".contains("cannot listen on 127.0.0.1:\(a.port)") && "\(error)".contains("in use")
+        }
+        await a.shutdown()
+    }
+
+    @Test func thousandRequestsOnOneKeepAliveConnection() async throws {
+        let server = try makeServer()
+        let statuses = try await onThread {
+            let client = try RawHTTPClient(port: server.port)
+            var statuses: [Int] = []
+            for index in 0..<1000 {
+                let reply = try client.get(index % 2 == 0 ? "/hello" : "/async?n=\(index)")
+                statuses.append(reply.status)
+                if index == 999 { precondition(reply.text == "\"async 999\"") }
+            }
+            return (statuses, client.isClosedByPeer(waitingMilliseconds: 200))
+        }
+        #expect(statuses.0.count == 1000)
+        #expect(statuses.0.allSatisfy { $0 == 200 })
+        #expect(statuses.1 == false, "the connection must stay open")
+        await server.shutdown()
+    }
+
+    @Test func hundredConcurrentClients() async throws {
+        let server = try makeServer()
+        let replies = try await onThreads(100) { index in
+            let client = try RawHTTPClient(port: server.port)
+            return try (0..<10).map { _ in try client.get("/async?n=\(index)").text }
+        }
+        #expect(replies.count == 100)
+        for (index, texts) in replies.enumerated() {
+            #expect(texts == Array(repeating: "\"async \(index)\"", count: 10))
+        }
+        await server.shutdown()
+    }
+
+    @Test func unknownPathIs404JSON() async throws {
+        let server = try makeServer()
+        let reply = try await onThread { try RawHTTPClient(port: server.port).get("/nope") }
+        #expect(reply.status == 404)
+        #expect(reply.header("Content-Type") == "application/json; charset=utf-8")
+        #expect(reply.text == #"{"error":"no such path: /nope","status":404}"#)
+        await server.shutdown()
+    }
+
+    @Test func wrongMethodIs405WithAllow() async throws {
+        let server = try makeServer()
+        let (post, delete) = try await onThread {
+            let client = try RawHTTPClient(port: server.port)
+            return (try client.request("POST", "/hello", body: Array("x".utf8)), try client.request("DELETE", "/echo"))
+        }
+        #expect(post.status == 405)
+        #expect(post.header("Allow") == "GET, HEAD")
+        #expect(post.text == #"{"error":"method POST is not allowed on /hello; allowed: GET, HEAD","status":405}"#)
+        #expect(delete.status == 405)
+        #expect(delete.header("Allow") == "POST")
+        await server.shutdown()
+    }
+
+    @Test func headAnswersLikeGetWithoutBody() async throws {
+        let server = try makeServer()
+        let (head, get) = try await onThread {
+            let client = try RawHTTPClient(port: server.port)
+            return (try client.request("HEAD", "/hello"), try client.get("/hello"))
+        }
+        #expect(head.status == 200)
+        #expect(head.body.isEmpty)
+        #expect(head.header("Content-Length") == "17")
+        #expect(get.text == #"{"hello":"world"}"#, "the connection is still usable after HEAD")
+        await server.shutdown()
+    }
+
+    @Test func aliasesAnswerTheSame() async throws {
+        let server = try makeServer()
+        let reply = try await onThread { try RawHTTPClient(port: server.port).get("/hi") }
+        #expect(reply.text == #"{"hello":"world"}"#)
+        await server.shutdown()
+    }
+
+    @Test func queryParametersAreDecoded() async throws {
+        let server = try makeServer()
+        let reply = try await onThread {
+            try RawHTTPClient(port: server.port).get("/query?a=x%2Fy&b=hello+world&a=2&c=%2B&empty=&flag")
+        }
+        #expect(reply.text == #"[{"a":"x/y"},{"b":"hello world"},{"a":"2"},{"c":"+"},{"empty":""},{"flag":""}]"#)
+        await server.shutdown()
+    }
+
+    @Test func pathIsPercentDecodedWithoutQuery() async throws {
+        let server = try makeServer()
+        let reply = try await onThread { try RawHTTPClient(port: server.port).get("/pa%74h?x=1") }
+        #expect(reply.text == #""/path""#)
+        await server.shutdown()
+    }
+
+    @Test func headersAreCaseInsensitive() async throws {
+        let server = try makeServer()
+        let reply = try await onThread { try RawHTTPClient(port: server.port).get("/header", headers: [("x-TeSt", "yes")]) }
+        #expect(reply.text == #""yes""#)
+        await server.shutdown()
+    }
+
+    @Test func bodySplitAcrossManyWritesArrivesWhole() async throws {
+        let server = try makeServer()
+        let body = (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let reply = try await onThread {
+            let client = try RawHTTPClient(port: server.port)
+            try client.send(RawHTTPClient.head("POST", "/echo", headers: [], contentLength: body.count))
+            for start in stride(from: 0, to: body.count, by: 500) {
+                try client.send(Array(body[start..<min(start + 500, body.count)]))
+                usleep(500)
+            }
+            return try client.readReply()
+        }
+        #expect(reply.status == 200)
+        #expect(reply.body == body)
+        await server.shutdown()
+    }
+
+    @Test func chunkedUploadArrivesWhole() async throws {
+        let server = try makeServer()
+        let reply = try await onThread {
+            let client = try RawHTTPClient(port: server.port)
+            try client.send(RawHTTPClient.head("POST", "/echo", headers: [("Transfer-Encoding", "chunked")], contentLength: nil))
+            for piece in ["hello ", "chunked ", "world"] {
+                try client.send(String(piece.utf8.count, radix: 16) + "\r\n" + piece + "\r\n")
+                usleep(1000)
+            }
+            try client.send("0\r\n\r\n")
+            return try client.readReply()
+        }
+        #expect(reply.text == "hello chunked world")
+        await server.shutdown()
+    }
+
+    @Test func contentLengthOverLimitIs413BeforeTheBodyIsSent() async throws {
+        let server = try makeServer(ServerConfiguration(maxBodyBytes: 1000))
+        let (reply, closed) = try await onThread {
+            let client = try RawHTTPClient(port: server.port)
+            // Only the head goes out: the answer must come without the body ever being sent.
+            try client.send(RawHTTPClient.head("POST", "/echo", headers: [], contentLength: 1001))
+            return (try client.readReply(), client.isClosedByPeer())
+        }
+        #expect(reply.status == 413)
+        #expect(reply.text == #"{"error":"request body is larger than the limit of 1000 bytes","status":413}"#)
+        #expect(closed)
+        await server.shutdown()
+    }
+
+    @Test func contentLengthAtTheLimitIsAccepted() async throws {
+        let server = try makeServer(ServerConfiguration(maxBodyBytes: 1000))
+        let body = [UInt8](repeating: 65, count: 1000)
+        let reply = try await onThread { try RawHTTPClient(port: server.port).request("POST", "/echo", body: body) }
+        #expect(reply.status == 200)
+        #expect(reply.body.count == 1000)
+        await server.shutdown()
+    }
+
+    @Test func chunkedUploadOverLimitIs413() async throws {
+        let server = try makeServer(ServerConfiguration(maxBodyBytes: 1000))
+        let reply = try await onThread {
+            let client = try RawHTTPClient(port: server.port)
+            try client.send(RawHTTPClient.head("POST", "/echo", headers: [("Transfer-Encoding", "chunked")], contentLength: nil))
+            let piece = String(repeating: "x", count: 400)
+            for _ in 0..<5 { try client.send("190\r\n" + piece + "\r\n") }
+            try client.send("0\r\n\r\n")
+            return try client.readReply()
+        }
+        #expect(reply.status == 413)
+        #expect(reply.text.contains("larger than the limit of 1000 bytes"))
+        await server.shutdown()
+    }
+
+    @Test func ipv6LoopbackBind() async throws {
+        let server = try makeServer(ServerConfiguration(host: "::1"))
+        let reply = try await onThread { try RawHTTPClient(host: "::1", port: server.port).get("/hello") }
+        #expect(reply.status == 200)
+        await server.shutdown()
+    }
+
+    @Test func ipv6WildcardAlsoAcceptsIPv4() async throws {
+        let server = try makeServer(ServerConfiguration(host: "::"))
+        let replies = try await onThread {
+            [try RawHTTPClient(host: "::1", port: server.port).get("/hello").status,
+             try RawHTTPClient(host: "127.0.0.1", port: server.port).get("/hello").status]
+        }
+        #expect(replies == [200, 200])
+        await server.shutdown()
+    }
+
+    @Test func connectionsOverTheLimitWaitUntilOneCloses() async throws {
+        let server = try makeServer(ServerConfiguration(threads: 1, connectionLimit: 2))
+        let (kept, waiting, servedLater) = try await onThread {
+            let first = try RawHTTPClient(port: server.port), second = try RawHTTPClient(port: server.port)
+            let kept = [try first.get("/hello").status, try second.get("/hello").status]
+            // At the limit libmicrohttpd stops accepting: the third waits in the listen backlog.
+            let third = try RawHTTPClient(port: server.port, timeoutSeconds: 1)
+            try third.send(RawHTTPClient.head("GET", "/hello", headers: [], contentLength: nil))
+            let waiting = (try? third.readReply()) == nil
+            first.close()
+            return (kept, waiting, try third.readReply().status)
+        }
+        #expect(kept == [200, 200])
+        #expect(waiting, "a connection over the limit must not be served")
+        #expect(servedLater == 200)
+        await server.shutdown()
+    }
+
+    @Test func idleConnectionsTimeOut() async throws {
+        let server = try makeServer(ServerConfiguration(connectionTimeoutSeconds: 1))
+        let closed = try await onThread {
+            let client = try RawHTTPClient(port: server.port)
+            _ = try client.get("/hello")
+            return client.isClosedByPeer(waitingMilliseconds: 4000)
+        }
+        #expect(closed)
+        await server.shutdown()
+    }
+
+    @Test func stopWithOpenConnectionsFinishesRequestsInFlight() async throws {
+        let server = try makeServer()
+        let port = server.port
+        let idle = try await onThreads(10) { _ in
+            let client = try RawHTTPClient(port: port)
+            _ = try client.get("/hello")
+            return client
+        }
+        async let slow = onThread { try RawHTTPClient(port: port).get("/slow") }
+        try await Task.sleep(for: .milliseconds(100))
+        let clock = ContinuousClock()
+        let took = await clock.measure { await server.shutdown(gracePeriod: .seconds(2)) }
+        let reply = try await slow
+        #expect(reply.status == 200)
+        #expect(reply.text == #""slow""#)
+        #expect(took < .seconds(2))
+        #expect(idle.allSatisfy { $0.isClosedByPeer(waitingMilliseconds: 1000) })
+        #expect(server.requestsInFlight == 0)
+    }
+
+    @Test func stopAnswers503ToHandlersThatDoNotFinish() async throws {
+        let server = try makeServer()
+        let port = server.port
+        async let never = onThread { try RawHTTPClient(port: port).get("/never") }
+        try await Task.sleep(for: .milliseconds(100))
+        let clock = ContinuousClock()
+        let took = await clock.measure { await server.shutdown(gracePeriod: .milliseconds(200)) }
+        let reply = try await never
+        #expect(reply.status == 503)
+        #expect(reply.text == #"{"error":"server is shutting down","status":503}"#)
+        #expect(took < .seconds(1))
+    }
+
+    @Test func newConnectionsAreRefusedAfterStop() async throws {
+        let server = try makeServer()
+        let port = server.port
+        await server.shutdown()
+        #expect(throws: ClientError.self) { try RawHTTPClient(port: port) }
+    }
+}

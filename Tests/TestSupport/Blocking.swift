@@ -1,0 +1,21 @@
+import Foundation
+
+/// Runs blocking work (sockets, waiting for a process) on a thread of its own, so that it never
+/// occupies one of the few threads of Swift's cooperative pool that the server's async handlers need.
+public func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
+}
+
+/// Runs `work` on `count` threads at once and returns their results in order.
+public func onThreads<T: Sendable>(_ count: Int, _ work: @escaping @Sendable (Int) throws -> T) async throws -> [T] {
+    try await withThrowingTaskGroup(of: (Int, T).self) { group in
+        for index in 0..<count {
+            group.addTask { (index, try await onThread { try work(index) }) }
+        }
+        var results = [T?](repeating: nil, count: count)
+        for try await (index, value) in group { results[index] = value }
+        return results.map { $0! }
+    }
+}

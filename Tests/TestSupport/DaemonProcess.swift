@@ -1,0 +1,104 @@
+import Foundation
+import Synchronization
+
+/// The real `perfmond` binary started as a child process on port 0, for tests that speak HTTP
+/// to it as a user would. Its stderr is captured; the port is read from its "listening" log line.
+public final class DaemonProcess: Sendable {
+    public let process: Process
+    private let output = OutputBuffer()
+    public let port: Int
+
+    /// The `perfmond` binary built beside the test bundle (or `PERFMOND_BINARY`).
+    public static var binaryPath: String {
+        if let path = ProcessInfo.processInfo.environment["PERFMOND_BINARY"] { return path }
+        let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return testBinary.deletingLastPathComponent().appendingPathComponent("perfmond").path
+    }
+
+    /// Starts `perfmond` with `arguments` and waits until it listens.
+    public convenience init(_ arguments: [String] = [], environment: [String: String] = [:]) throws {
+        try self.init(arguments: ["--port", "0"] + arguments, environment: environment, waitForListening: true)
+    }
+
+    /// Starts `perfmond` exactly as told; waits for the "listening" line only when asked.
+    public init(arguments: [String], environment: [String: String] = [:], waitForListening: Bool) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binaryPath)
+        process.arguments = arguments
+        // A clean environment: no PERFMOND_ variable of the developer's leaks into a test.
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PERFMOND_") }
+        env.merge(environment) { $1 }
+        process.environment = env
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        let output = self.output
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if !data.isEmpty { output.text.withLock { $0 += String(decoding: data, as: UTF8.self) } }
+        }
+        try process.run()
+        guard waitForListening else {
+            port = 0
+            return
+        }
+        let deadline = Date().addingTimeInterval(20)
+        var found: Int?
+        while found == nil, Date() < deadline, process.isRunning {
+            found = output.text.withLock { Self.listeningPort(in: $0) }
+            if found == nil { Thread.sleep(forTimeInterval: 0.02) }
+        }
+        guard let found else {
+            process.terminate()
+            throw ClientError("perfmond did not start listening; it said:\n\(output.text.withLock { $0 })")
+        }
+        port = found
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+
+    /// Everything the daemon wrote to stderr and stdout so far.
+    public var log: String { output.text.withLock { $0 } }
+
+    public var isRunning: Bool { process.isRunning }
+
+    /// Sends `signal` and waits (up to `timeout` seconds) for the exit; nil when it did not exit.
+    @discardableResult
+    public func stop(signal: Int32 = SIGTERM, timeout: TimeInterval = 10) -> (status: Int32, seconds: Double)? {
+        let start = Date()
+        kill(process.processIdentifier, signal)
+        return waitForExit(timeout: timeout).map { ($0, Date().timeIntervalSince(start)) }
+    }
+
+    /// Waits for the process to end by itself; its exit status, or nil on timeout.
+    public func waitForExit(timeout: TimeInterval = 10) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        guard !process.isRunning else { return nil }
+        Thread.sleep(forTimeInterval: 0.05)  // let the pipe deliver the last lines
+        return process.terminationStatus
+    }
+
+    static func listeningPort(in log: String) -> Int? {
+        guard let line = log.split(separator: "\n").first(where: { $0.contains("listening") }),
+              let range = line.range(of: "port=") else { return nil }
+        return Int(line[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    /// Runs `perfmond` to completion (for start-up failures); its exit status and output.
+    public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 20) throws -> (status: Int32, output: String) {
+        let daemon = try DaemonProcess(arguments: arguments, environment: environment, waitForListening: false)
+        guard let status = daemon.waitForExit(timeout: timeout) else {
+            daemon.process.terminate()
+            throw ClientError("perfmond \(arguments) did not exit; it said:\n\(daemon.log)")
+        }
+        return (status, daemon.log)
+    }
+}
+
+/// Text a child process writes, appended from the pipe's thread and read from the test's.
+final class OutputBuffer: Sendable {
+    let text = Mutex<String>("")
+}
