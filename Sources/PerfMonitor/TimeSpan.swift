@@ -33,8 +33,9 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible 
         return nil
     }
 
-    /// The shortest exact spelling: `90000` ms → `90s`, `3600000` → `1h`.
+    /// The shortest exact spelling: `90000` ms → `90s`, `3600000` → `1h`, `0` → `0s`.
     public var description: String {
+        if milliseconds == 0 { return "0s" }
         for unit in Self.units.reversed() where milliseconds % Int64(unit.milliseconds) == 0 && milliseconds != 0 {
             return "\(milliseconds / Int64(unit.milliseconds))\(unit.suffix)"
         }

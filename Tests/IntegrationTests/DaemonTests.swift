@@ -1,0 +1,135 @@
+import Foundation
+import Testing
+import TestSupport
+
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+func writeTemporary(_ text: String) throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("perfmond-it-\(UUID().uuidString).yaml").path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+/// The daemon as users run it: a child process on port 0, spoken to over HTTP.
+@Suite struct DaemonTests {
+    @Test func healthAndReadyAnswerOK() async throws {
+        let daemon = try DaemonProcess()
+        let (health, ready, head) = try await onThread {
+            let client = try RawHTTPClient(port: daemon.port)
+            return (try client.get("/health"), try client.get("/ready"), try client.request("HEAD", "/health"))
+        }
+        #expect(health.status == 200)
+        #expect(health.header("Content-Type") == "application/json; charset=utf-8")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(health.body)) as? [String: Any])
+        #expect(json["status"] as? String == "ok")
+        let timestamp = try #require(json["timestamp"] as? Double)
+        #expect(abs(timestamp - Date().timeIntervalSince1970) < 60)
+        #expect(ready.status == 200)
+        #expect(ready.text.hasPrefix(#"{"status":"ok","timestamp":"#))
+        #expect(head.status == 200)
+        #expect(head.body.isEmpty)
+        #expect(daemon.stop()?.status == 0)
+    }
+
+    @Test func unknownPathAndMethodAreJSONErrors() async throws {
+        let daemon = try DaemonProcess()
+        let (missing, wrong) = try await onThread {
+            let client = try RawHTTPClient(port: daemon.port)
+            return (try client.get("/nope"), try client.request("DELETE", "/health"))
+        }
+        #expect(missing.status == 404)
+        #expect(missing.text == #"{"error":"no such path: /nope","status":404}"#)
+        #expect(wrong.status == 405)
+        #expect(wrong.header("Allow") == "GET, HEAD")
+        daemon.stop()
+    }
+
+    @Test(arguments: [SIGTERM, SIGINT])
+    func signalStopsGracefullyWithinTwoSecondsWhenIdle(signal: Int32) throws {
+        let daemon = try DaemonProcess()
+        let stopped = try #require(daemon.stop(signal: signal, timeout: 5))
+        #expect(stopped.status == 0)
+        #expect(stopped.seconds < 2)
+        #expect(daemon.log.contains("stopped"))
+    }
+
+    @Test func signalWithAnOpenKeepAliveConnectionStillExitsZero() async throws {
+        let daemon = try DaemonProcess()
+        let client = try await onThread {
+            let client = try RawHTTPClient(port: daemon.port)
+            _ = try client.get("/health")
+            return client
+        }
+        let stopped = try #require(daemon.stop(timeout: 5))
+        #expect(stopped.status == 0)
+        #expect(stopped.seconds < 2)
+        #expect(client.isClosedByPeer())
+    }
+
+    @Test func shippedConfigFileStartsTheDaemon() throws {
+        let config = repositoryRoot.appendingPathComponent("Config/perfmond.yaml").path
+        let daemon = try DaemonProcess(["--config", config])
+        #expect(daemon.log.contains("config=\(config)"))
+        daemon.stop()
+    }
+
+    @Test func environmentBeatsFileAndFlagBeatsEnvironment() async throws {
+        // The file asks for port 1, the environment for 0 (any free port): the environment wins.
+        let file = try writeTemporary("port: 1\nhost: ::1\n")
+        let daemon = try DaemonProcess(arguments: ["--config", file, "--host", "127.0.0.1"],
+                                       environment: ["PERFMOND_PORT": "0", "PERFMOND_HOST": "::1"], waitForListening: true)
+        #expect(daemon.port > 1)
+        #expect(daemon.log.contains("host=127.0.0.1"), "the flag beats the environment and the file")
+        let reply = try await onThread { try RawHTTPClient(host: "127.0.0.1", port: daemon.port).get("/health") }
+        #expect(reply.status == 200)
+        daemon.stop()
+    }
+
+    @Test func listensOnIPv6() async throws {
+        let daemon = try DaemonProcess(["--host", "::1"])
+        let reply = try await onThread { try RawHTTPClient(host: "::1", port: daemon.port).get("/health") }
+        #expect(reply.status == 200)
+        daemon.stop()
+    }
+
+    @Test(arguments: [
+        (["--port", "abc"], [:], #"perfmond: invalid configuration: port = "abc" (from flag --port); allowed: an integer from 0 to 65535"#),
+        (["--log-level", "loud"], [:], #"perfmond: invalid configuration: log_level = "loud" (from flag --log-level); allowed: one of trace, debug, info, notice, warning, error, critical"#),
+        ([], ["PERFMOND_MAX_BODY_BYTES": "lots"], #"perfmond: invalid configuration: max_body_bytes = "lots" (from environment variable PERFMOND_MAX_BODY_BYTES); allowed: a byte count, or a number with KiB, MiB or GiB (e.g. 1MiB), from 1KiB to 1GiB"#),
+        (["--config", "/nonexistent/perfmond.yaml"], [:], "perfmond: invalid configuration: cannot read config file /nonexistent/perfmond.yaml: No such file or directory"),
+        ([], ["PERFMOND_CONFIG": "/nonexistent/env.yaml"], "perfmond: invalid configuration: cannot read config file /nonexistent/env.yaml: No such file or directory"),
+    ] as [([String], [String: String], String)])
+    func badConfigurationExitsTwoWithOneLine(arguments: [String], environment: [String: String], message: String) throws {
+        let result = try DaemonProcess.run(arguments, environment: environment)
+        #expect(result.status == 2)
+        #expect(result.output == message + "\n")
+    }
+
+    @Test func badValueInFileNamesTheFile() throws {
+        let file = try writeTemporary("connection_timeout: forever\n")
+        let result = try DaemonProcess.run(["--config", file])
+        #expect(result.status == 2)
+        #expect(result.output == #"perfmond: invalid configuration: connection_timeout = "forever" (from \#(file)); allowed: a duration from 1s to 1h, a number with a unit: ms, s, m, h or d (e.g. 500ms, 5s, 10m, 24h)"# + "\n")
+    }
+
+    @Test func unknownFlagExitsTwo() throws {
+        let result = try DaemonProcess.run(["--bogus"])
+        #expect(result.status == 2)
+        #expect(result.output.contains("Unknown option '--bogus'"))
+    }
+
+    @Test func helpExitsZeroWithAnExample() throws {
+        let result = try DaemonProcess.run(["serve", "--help"])
+        #expect(result.status == 0)
+        #expect(result.output.contains("Example: perfmond serve --port 0"))
+    }
+
+    @Test func portInUseExitsOneWithTheReason() throws {
+        let first = try DaemonProcess()
+        let result = try DaemonProcess.run(["--port", String(first.port)])
+        #expect(result.status == 1)
+        #expect(result.output.contains("cannot listen on 127.0.0.1:\(first.port)"))
+        #expect(result.output.contains("Address already in use"))
+        first.stop()
+    }
+}

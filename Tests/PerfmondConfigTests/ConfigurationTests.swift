@@ -1,0 +1,171 @@
+import Foundation
+import PerfMonitor
+import PerfmondConfig
+import Testing
+
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let noSystemFile = "/nonexistent/perfmond.yaml"
+
+func temporaryFile(_ text: String) throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("perfmond-\(UUID().uuidString).yaml").path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+func load(file: String? = nil, environment: [String: String] = [:], flags: [String: String] = [:]) throws -> DaemonConfiguration {
+    let path = try file.map(temporaryFile)
+    return try ConfigurationLoader.load(configFlag: path, environment: environment, flags: flags, systemFilePath: noSystemFile).configuration
+}
+
+func loadError(file: String? = nil, environment: [String: String] = [:], flags: [String: String] = [:]) -> String? {
+    do {
+        _ = try load(file: file, environment: environment, flags: flags)
+        return nil
+    } catch {
+        return "\(error)"
+    }
+}
+
+@Suite struct ConfigurationTests {
+    @Test func shippedFileDocumentsEveryKeyWithItsDefault() throws {
+        let path = repositoryRoot.appendingPathComponent("Config/perfmond.yaml").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for setting in Setting.all {
+            let index = try #require(lines.firstIndex { $0.hasPrefix(setting.key + ":") }, "\(setting.key) is not in Config/perfmond.yaml")
+            #expect(lines[index] == "\(setting.key): \(setting.render(DaemonConfiguration()))", "the file shows \(setting.key)'s default")
+            #expect(lines[index - 1].hasPrefix("#"), "\(setting.key) has a comment above it")
+        }
+        let loaded = try ConfigurationLoader.load(configFlag: path, systemFilePath: noSystemFile)
+        #expect(loaded.configuration == DaemonConfiguration())
+    }
+
+    @Test func defaultsAreTheDocumentedOnes() throws {
+        let config = try load()
+        #expect(config.host == "127.0.0.1")
+        #expect(config.port == 9470)
+        #expect(config.maxBodyBytes == 1_048_576)
+        #expect(config.connectionLimit == 1024)
+        #expect(config.connectionTimeout == .seconds(30))
+    }
+
+    @Test func flagsBeatEnvironmentBeatsFileBeatsDefaults() throws {
+        let file = "port: 1000\nhost: ::1\nlog_level: debug\n"
+        #expect(try load(file: file).port == 1000)
+        #expect(try load(file: file, environment: ["PERFMOND_PORT": "2000"]).port == 2000)
+        #expect(try load(file: file, environment: ["PERFMOND_PORT": "2000"], flags: ["port": "3000"]).port == 3000)
+        let mixed = try load(file: file, environment: ["PERFMOND_PORT": "2000"], flags: ["host": "127.0.0.1"])
+        #expect(mixed.host == "127.0.0.1")
+        #expect(mixed.port == 2000)
+        #expect(mixed.logLevel == .debug)
+    }
+
+    @Test func fileComesFromFlagThenVariableThenSystemPath() throws {
+        let fromVariable = try temporaryFile("port: 1111\n")
+        let fromFlag = try temporaryFile("port: 2222\n")
+        let system = try temporaryFile("port: 3333\n")
+        let env = ["PERFMOND_CONFIG": fromVariable]
+        #expect(try ConfigurationLoader.load(configFlag: fromFlag, environment: env, systemFilePath: system).configuration.port == 2222)
+        #expect(try ConfigurationLoader.load(environment: env, systemFilePath: system).configuration.port == 1111)
+        let systemLoaded = try ConfigurationLoader.load(systemFilePath: system)
+        #expect(systemLoaded.configuration.port == 3333)
+        #expect(systemLoaded.filePath == system)
+        let none = try ConfigurationLoader.load(systemFilePath: noSystemFile)
+        #expect(none.filePath == nil)
+        #expect(none.configuration == DaemonConfiguration())
+    }
+
+    @Test func emptyFileMeansDefaults() throws {
+        #expect(try load(file: "# nothing set\n") == DaemonConfiguration())
+    }
+
+    @Test(arguments: [
+        ("port", "abc", "an integer from 0 to 65535"),
+        ("port", "65536", "an integer from 0 to 65535"),
+        ("port", "-1", "an integer from 0 to 65535"),
+        ("threads", "1000", "an integer from 0 to 256 (0: one per core)"),
+        ("host", "not a host!", "an IPv4 or IPv6 address or a host name"),
+        ("host", "", "an IPv4 or IPv6 address or a host name"),
+        ("max_body_bytes", "1MB", "a byte count, or a number with KiB, MiB or GiB (e.g. 1MiB), from 1KiB to 1GiB"),
+        ("max_body_bytes", "2GiB", "a byte count, or a number with KiB, MiB or GiB (e.g. 1MiB), from 1KiB to 1GiB"),
+        ("connection_limit", "0", "an integer from 1 to 1000000"),
+        ("connection_timeout", "30", "a duration from 1s to 1h, a number with a unit: ms, s, m, h or d (e.g. 500ms, 5s, 10m, 24h)"),
+        ("connection_timeout", "500ms", "a duration from 1s to 1h, a number with a unit: ms, s, m, h or d (e.g. 500ms, 5s, 10m, 24h)"),
+        ("shutdown_grace_period", "2m", "a duration from 0s to 1m, a number with a unit: ms, s, m, h or d (e.g. 500ms, 5s, 10m, 24h)"),
+        ("log_level", "loud", "one of trace, debug, info, notice, warning, error, critical"),
+    ])
+    func everyBadValueIsNamedWithWhatIsAllowed(key: String, value: String, allowed: String) throws {
+        let variable = "PERFMOND_" + key.uppercased()
+        #expect(loadError(environment: [variable: value])
+            == "invalid configuration: \(key) = \"\(value)\" (from environment variable \(variable)); allowed: \(allowed)")
+        #expect(loadError(flags: [key: value])
+            == "invalid configuration: \(key) = \"\(value)\" (from flag --\(key.replacingOccurrences(of: "_", with: "-"))); allowed: \(allowed)")
+        let fileError = try #require(loadError(file: "\(key): \"\(value)\"\n"))
+        #expect(fileError.hasPrefix("invalid configuration: \(key) = \"\(value)\" (from /"))
+        #expect(fileError.hasSuffix("); allowed: \(allowed)"))
+    }
+
+    @Test func unknownKeyInFileIsRefused() {
+        let error = loadError(file: "prot: 9470\n")
+        #expect(error?.hasPrefix("invalid configuration: unknown key 'prot' in /") == true)
+        #expect(error?.contains("known keys: host, port,") == true)
+    }
+
+    @Test func fileProblemsAreOneClearLine() throws {
+        #expect(loadError(file: "port: [1, 2]\n")?.contains("port in /") == true)
+        #expect(loadError(file: "port:\n")?.contains("has no single value; allowed: an integer from 0 to 65535") == true)
+        #expect(loadError(file: "- just\n- a list\n")?.hasSuffix("must be a mapping of keys to values") == true)
+        let invalid = try #require(loadError(file: "port: 1\n  bad: indentation\n"))
+        #expect(invalid.contains("is not valid YAML"))
+        #expect(!invalid.contains("\n"))
+        #expect(throws: ConfigurationError("invalid configuration: cannot read config file /nonexistent/x.yaml: No such file or directory")) {
+            try ConfigurationLoader.load(configFlag: "/nonexistent/x.yaml", systemFilePath: noSystemFile)
+        }
+    }
+
+    @Test func unknownEnvironmentVariablesAreWarnedAbout() throws {
+        let loaded = try ConfigurationLoader.load(environment: ["PERFMOND_PROT": "1", "OTHER": "x"], systemFilePath: noSystemFile)
+        #expect(loaded.warnings == ["ignoring unknown environment variable PERFMOND_PROT"])
+    }
+
+    @Test func valuesParse() throws {
+        let config = try load(file: "max_body_bytes: 512KiB\nconnection_timeout: 2m\nhost: \"[::1]\"\nlog_level: WARNING\n")
+        #expect(config.maxBodyBytes == 524_288)
+        #expect(config.connectionTimeout == .seconds(120))
+        #expect(config.host == "[::1]")
+        #expect(config.logLevel == .warning)
+        #expect(try load(environment: ["PERFMOND_MAX_BODY_BYTES": "4096"]).maxBodyBytes == 4096)
+    }
+}
+
+@Suite struct TimeSpanTests {
+    @Test(arguments: [("500ms", 500), ("5s", 5000), ("10m", 600_000), ("24h", 86_400_000), ("7d", 604_800_000), ("1.5s", 1500), (" 2s ", 2000)])
+    func parses(text: String, milliseconds: Int64) {
+        #expect(TimeSpan.parse(text) == TimeSpan(milliseconds: milliseconds))
+    }
+
+    @Test(arguments: ["", "5", "s", "-5s", "5x", "5 s", "1e3s", "nan s", "5sec"])
+    func refuses(text: String) {
+        #expect(TimeSpan.parse(text) == nil)
+    }
+
+    @Test func printsTheShortestExactSpelling() {
+        #expect(TimeSpan(milliseconds: 90_000).description == "90s")
+        #expect(TimeSpan(milliseconds: 3_600_000).description == "1h")
+        #expect(TimeSpan(milliseconds: 1500).description == "1500ms")
+        #expect(TimeSpan(milliseconds: 0).description == "0s")
+    }
+}
+
+@Suite struct ByteSizeTests {
+    @Test func parsesAndFormats() {
+        #expect(ByteSize.parse("1MiB") == 1_048_576)
+        #expect(ByteSize.parse("512 KiB") == 524_288)
+        #expect(ByteSize.parse("100") == 100)
+        #expect(ByteSize.parse("100B") == 100)
+        #expect(ByteSize.parse("1MB") == nil)
+        #expect(ByteSize.parse("-1") == nil)
+        #expect(ByteSize.format(1_048_576) == "1MiB")
+        #expect(ByteSize.format(1000) == "1000")
+    }
+}
