@@ -49,10 +49,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["PerfMonitor"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "MicroHTTPDTests",
             dependencies: ["MicroHTTPD", "TestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PerfMonitorTests",
+            dependencies: ["PerfMonitor", "TestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PerfMonitorHTTPTests",
+            dependencies: ["PerfMonitorHTTP", "PerfMonitor", "MicroHTTPD", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -18,21 +18,27 @@ trap cleanup EXIT
 
 cc -O2 -o Benchmarks/raw-mhd-server Benchmarks/raw_mhd_server.c $(pkg-config --cflags --libs libmicrohttpd)
 
-# start NAME COMMAND...: runs a server, waits for its "listening ... port=N" line, prints N.
+# start NAME COMMAND...: runs a server in the background (its PID kept for the cleanup trap).
 start() {
     local name=$1; shift
     "$@" >"$work/$name.log" 2>&1 &
     pids+=($!)
+}
+
+# port_of NAME: waits for the server's "listening ... port=N" line and prints N.
+port_of() {
     for _ in $(seq 1 200); do
-        port=$(grep -o 'listening.*port=[0-9]*\|port=[0-9]* .*listening' "$work/$name.log" | grep -o 'port=[0-9]*' | head -1 | cut -d= -f2 || true)
+        port=$(grep -o 'port=[0-9]*' "$work/$1.log" | head -1 | cut -d= -f2 || true)
         [ -n "$port" ] && { echo "$port"; return; }
         sleep 0.05
     done
-    echo "$name did not start:" >&2; cat "$work/$name.log" >&2; exit 1
+    echo "$1 did not start:" >&2; cat "$work/$1.log" >&2; exit 1
 }
 
-raw_port=$(start raw Benchmarks/raw-mhd-server)
-perfmond_port=$(start perfmond .build/release/perfmond --port 0)
+start raw Benchmarks/raw-mhd-server
+start perfmond .build/release/perfmond --port 0
+raw_port=$(port_of raw)
+perfmond_port=$(port_of perfmond)
 
 # rps URL: requests per second from one wrk run.
 rps() {

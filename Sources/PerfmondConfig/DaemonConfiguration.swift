@@ -13,6 +13,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// How long a stop waits for requests in flight before it closes their connections.
     public var shutdownGracePeriod = TimeSpan.seconds(5)
     public var logLevel = LogLevelName.info
+    /// Events waiting between the server threads and the store; past it `POST /events` gets `429`.
+    public var ingestQueueCapacity = 200_000
+    /// Intervals, retention and limits of the in-memory store.
+    public var store = StoreConfiguration()
 
     public init() {}
 }

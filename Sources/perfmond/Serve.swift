@@ -50,8 +50,14 @@ struct Serve: AsyncParsableCommand {
         for warning in loaded.warnings { logger.warning("\(warning)") }
 
         let readiness = Readiness()
+        let clock = SystemClock()
+        let buffer = IngestBuffer(capacity: settings.ingestQueueCapacity)
+        let store = MetricsStore(configuration: settings.store, clock: clock, buffer: buffer)
+        let decoder = EventDecoder(maxAgeSeconds: settings.store.retention.seconds)
         var router = Router()
         HealthRoutes.register(in: &router, readiness: readiness)
+        IngestRoute(buffer: buffer, decoder: decoder, clock: clock, readiness: readiness, counters: IngestCounters())
+            .register(in: &router)
         let server = HTTPServer(configuration: settings.serverConfiguration, router: router, logger: logger)
         do {
             try server.start()
@@ -65,7 +71,9 @@ struct Serve: AsyncParsableCommand {
         ])
 
         let http = HTTPService(server: server, readiness: readiness, gracePeriod: settings.shutdownGracePeriod.duration, logger: logger)
-        let group = ServiceGroup(services: [http], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        let storeService = StoreService(store: store, buffer: buffer, interval: settings.store.collectionInterval.duration)
+        // Shutdown runs in reverse order: HTTP stops first, then the store drains what was accepted.
+        let group = ServiceGroup(services: [storeService, http], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
         logger.info("stopped")
     }
@@ -84,6 +92,30 @@ struct HTTPService: Service {
         readiness.enter(.stopping)
         logger.info("stopping", metadata: ["requests_in_flight": "\(server.requestsInFlight)"])
         await server.shutdown(gracePeriod: gracePeriod)
+    }
+}
+
+/// Feeds the store: applies buffered events as they arrive and runs maintenance (window roll-up,
+/// retention pruning, abandoned requests) every collection interval. On shutdown it closes the
+/// buffer and applies whatever was accepted.
+struct StoreService: Service {
+    let store: MetricsStore
+    let buffer: IngestBuffer
+    let interval: Duration
+
+    func run() async throws {
+        let store = self.store
+        let buffer = self.buffer
+        let drainer = Task {
+            for await _ in buffer.arrivals { await store.drain() }
+        }
+        while !Task.isShuttingDownGracefully {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            await store.maintain()
+        }
+        buffer.close()
+        await drainer.value
+        await store.drain()
     }
 }
 

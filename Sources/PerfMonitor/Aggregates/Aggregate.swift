@@ -1,0 +1,87 @@
+/// Everything counted for one series over some span of time: exact (weighted) counters and sums,
+/// and the distributions. One type for every kind of series, so that cumulative totals, window
+/// buckets and their roll-ups all merge the same way.
+public struct Aggregate: Sendable, Equatable {
+    /// Calls, requests or operations completed (or, for a custom metric, values reported).
+    public var total: Double = 0
+    public var successes: Double = 0
+    public var failures: Double = 0
+    public var statusCodes: [Int: Double] = [:]
+    public var errorTypes: [String: Double] = [:]
+    public var costUSD: Double = 0
+    public var inputTokens: Double = 0
+    public var outputTokens: Double = 0
+    public var requestBytes: Double = 0
+    public var responseBytes: Double = 0
+    public var rateLimitHits: Double = 0
+    public var cacheHits: Double = 0
+    public var cacheMisses: Double = 0
+    /// Durations in milliseconds for calls; the reported values for a custom metric.
+    public var distribution = Distribution()
+    /// Time to first token in milliseconds (streaming LLM calls).
+    public var ttft = Distribution()
+    /// A custom metric's most recent value and when it was reported.
+    public var lastValue: Double = 0
+    public var lastValueAt: Double = -.infinity
+
+    public init() {}
+
+    /// Counts one completed call (provider request, request, operation).
+    mutating func recordCall(_ event: Event, durationMs: Double?) {
+        let weight = event.weight
+        total += weight
+        if event.success { successes += weight } else { failures += weight }
+        if let code = event.statusCode { statusCodes[code, default: 0] += weight }
+        if let type = event.errorType { errorTypes[type, default: 0] += weight }
+        costUSD += (event.costUSD ?? 0) * weight
+        inputTokens += (event.inputTokens ?? 0) * weight
+        outputTokens += (event.outputTokens ?? 0) * weight
+        requestBytes += (event.requestBytes ?? 0) * weight
+        responseBytes += (event.responseBytes ?? 0) * weight
+        if let durationMs { distribution.record(durationMs, weight: weight) }
+        if let ttftMs = event.ttftMs { ttft.record(ttftMs, weight: weight) }
+    }
+
+    /// Counts an error reported on its own (`error`, `timeout` events): by type, not as a call.
+    mutating func recordError(type: String, weight: Double) {
+        errorTypes[type, default: 0] += weight
+    }
+
+    /// Records a custom metric value (gauge: last, plus the distribution).
+    mutating func recordValue(_ value: Double, at timestamp: Double, weight: Double) {
+        total += weight
+        distribution.record(value, weight: weight)
+        if timestamp >= lastValueAt {
+            lastValue = value
+            lastValueAt = timestamp
+        }
+    }
+
+    public mutating func merge(_ other: Aggregate) {
+        total += other.total
+        successes += other.successes
+        failures += other.failures
+        for (code, count) in other.statusCodes { statusCodes[code, default: 0] += count }
+        for (type, count) in other.errorTypes { errorTypes[type, default: 0] += count }
+        costUSD += other.costUSD
+        inputTokens += other.inputTokens
+        outputTokens += other.outputTokens
+        requestBytes += other.requestBytes
+        responseBytes += other.responseBytes
+        rateLimitHits += other.rateLimitHits
+        cacheHits += other.cacheHits
+        cacheMisses += other.cacheMisses
+        distribution.merge(other.distribution)
+        ttft.merge(other.ttft)
+        if other.lastValueAt >= lastValueAt {
+            lastValue = other.lastValue
+            lastValueAt = other.lastValueAt
+        }
+    }
+
+    /// Approximate heap bytes (for `/performance/memory`).
+    var heapBytes: Int {
+        distribution.heapBytes + ttft.heapBytes + (statusCodes.isEmpty ? 0 : 48 + statusCodes.capacity * 24)
+            + (errorTypes.isEmpty ? 0 : 48 + errorTypes.capacity * 32)
+    }
+}

@@ -1,0 +1,295 @@
+/// The outcome of decoding one `POST /events` body: the valid events, one error per invalid one,
+/// or a syntax error that spoils the whole body.
+public struct DecodedBatch: Sendable {
+    public var events: [Event] = []
+    public var errors: [(index: Int, message: String)] = []
+    /// Set when the body is not JSON at all (nothing of it is kept).
+    public var syntaxError: JSONSyntaxError?
+
+    public init() {}
+}
+
+/// Turns request bodies into validated events, by the field table of api.md §1.
+public struct EventDecoder: Sendable {
+    /// The body forms: one object or an array (`application/json`), or one object per line (NDJSON).
+    public enum BodyForm: Sendable {
+        case json, ndjson
+    }
+
+    /// Events older than this many seconds before `now` are refused (outside the retention).
+    public var maxAgeSeconds: Double
+    /// Events stamped more than this after `now` are refused.
+    public var maxFutureSeconds: Double = 300
+    /// Label values (provider, model, endpoint…) longer than this are refused.
+    public static let maxLabelBytes = 256
+
+    public init(maxAgeSeconds: Double) {
+        self.maxAgeSeconds = maxAgeSeconds
+    }
+
+    public func decode(_ body: [UInt8], form: BodyForm, now: Double) -> DecodedBatch {
+        body.withUnsafeBufferPointer { decode($0, form: form, now: now) }
+    }
+
+    public func decode(_ body: UnsafeBufferPointer<UInt8>, form: BodyForm, now: Double) -> DecodedBatch {
+        var batch = DecodedBatch()
+        let add = { (batch: inout DecodedBatch, index: Int, value: JSONValue) in
+            switch self.event(from: value, now: now) {
+            case let .success(event): batch.events.append(event)
+            case let .failure(error): batch.errors.append((index, error.message))
+            }
+        }
+        switch form {
+        case .ndjson:
+            var lineStart = 0, line = 0
+            while lineStart < body.count {
+                var lineEnd = lineStart
+                while lineEnd < body.count, body[lineEnd] != 0x0A { lineEnd += 1 }
+                var contentEnd = lineEnd
+                if contentEnd > lineStart, body[contentEnd - 1] == 0x0D { contentEnd -= 1 }
+                let blank = (lineStart..<contentEnd).allSatisfy { [0x20, 0x09].contains(body[$0]) }
+                if !blank {
+                    do {
+                        add(&batch, line, try JSONParser.parse(body, range: lineStart..<contentEnd))
+                    } catch {
+                        batch.errors.append((line, "invalid JSON at byte \(error.offset - lineStart) of the line: \(error.message)"))
+                    }
+                }
+                lineStart = lineEnd + 1
+                line += 1
+            }
+        case .json:
+            var firstByte: UInt8?
+            for byte in body where ![0x20, 0x0A, 0x0D, 0x09].contains(byte) {
+                firstByte = byte
+                break
+            }
+            guard let firstByte else { return batch }
+            do {
+                if firstByte == UInt8(ascii: "[") {
+                    try JSONParser.forEachElement(ofArrayIn: body) { index, value in add(&batch, index, value) }
+                } else {
+                    let value = try JSONParser.parse(body)
+                    guard case .object = value else {
+                        batch.syntaxError = JSONSyntaxError(offset: 0, message: "expected an event object or an array of event objects")
+                        return batch
+                    }
+                    add(&batch, 0, value)
+                }
+            } catch {
+                return DecodedBatch(syntaxError: error)
+            }
+        }
+        return batch
+    }
+
+    /// One event from its JSON object, or the first thing wrong with it.
+    public func event(from value: JSONValue, now: Double) -> Result<Event, EventError> {
+        guard case let .object(members) = value else {
+            return .failure(EventError("expected an event object, got \(value.quoted)"))
+        }
+        do {
+            return .success(try EventFields(members: members).event(now: now, decoder: self))
+        } catch {
+            return .failure(error)
+        }
+    }
+}
+
+extension DecodedBatch {
+    init(syntaxError: JSONSyntaxError) {
+        self.init()
+        self.syntaxError = syntaxError
+    }
+}
+
+/// Why one event was refused, worded for the client (`field 'duration_ms': expected …`).
+public struct EventError: Error, Sendable, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+}
+
+/// The members of one event object, read field by field with the contract's types and ranges.
+struct EventFields {
+    private var fields: [String: JSONValue] = [:]
+
+    init(members: [(String, JSONValue)]) {
+        for (key, value) in members where fields[key] == nil { fields[key] = value }
+    }
+
+    func event(now: Double, decoder: EventDecoder) throws(EventError) -> Event {
+        guard let typeName = try string("type") else { throw EventError("field 'type': required") }
+        guard let type = EventType(name: typeName) else {
+            throw EventError("field 'type': unknown event type \"\(typeName)\"; expected one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var event = Event(type: type, timestamp: try timestamp(now: now, decoder: decoder))
+        event.requestID = try string("request_id")
+        event.provider = try label("provider")
+        event.model = try label("model")
+        event.endpoint = try label("endpoint")
+        event.method = try label("method")?.uppercased()
+        event.component = try label("component")
+        event.operation = try label("operation")
+        event.durationMs = try number("duration_ms", atLeast: 0)
+        event.ttftMs = try number("ttft_ms", atLeast: 0)
+        event.statusCode = try integer("status_code", in: 100...599)
+        event.errorType = try label("error_type")
+        event.errorMessage = try string("error").flatMap { $0.isEmpty ? nil : $0 }
+        event.costUSD = try number("cost_usd", atLeast: 0)
+        if event.costUSD == nil { event.costUSD = try number("cost", atLeast: 0) }
+        event.inputTokens = try count("input_tokens")
+        event.outputTokens = try count("output_tokens")
+        event.requestBytes = try count("request_bytes", alias: "input_size")
+        event.responseBytes = try count("response_bytes", alias: "response_size")
+        event.metric = try string("metric").flatMap { $0.isEmpty ? nil : $0 }
+        event.value = try number("value")
+        event.unit = try label("unit")
+        event.metadata = try metadata()
+        if let rate = try number("sample_rate") {
+            guard rate > 0, rate <= 1 else { throw EventError("field 'sample_rate': expected a number in (0, 1], got \(fields["sample_rate"]!.quoted)") }
+            event.sampleRate = rate
+        }
+        if let explicit = try bool("success") {
+            event.success = explicit
+        } else {
+            event.success = !((event.statusCode ?? 0) >= 400 || event.errorType != nil)
+        }
+        try requireFields(of: event)
+        return event
+    }
+
+    /// What each type cannot do without (api.md §1: what it updates decides what it needs).
+    private func requireFields(of event: Event) throws(EventError) {
+        func need(_ value: String?, _ field: String) throws(EventError) {
+            if value == nil { throw EventError("field '\(field)': required for \(event.type.rawValue) events") }
+        }
+        switch event.type {
+        case .providerRequest, .rateLimitHit:
+            try need(event.provider, "provider")
+        case .providerStart:
+            try need(event.provider, "provider")
+            try need(event.requestID, "request_id")
+        case .requestStart:
+            try need(event.requestID, "request_id")
+        case .requestEnd:
+            if event.requestID == nil && event.endpoint == nil {
+                throw EventError("field 'request_id': required for request_end events (or name the 'endpoint')")
+            }
+        case .request:
+            try need(event.endpoint, "endpoint")
+        case .operation:
+            try need(event.component, "component")
+        case .failover:
+            try need(event.provider, "provider")
+            try need(event.metadata["to_provider"].flatMap { $0.isEmpty ? nil : $0 }, "metadata.to_provider")
+        case .metric:
+            try need(event.metric, "metric")
+            guard let name = event.metric, Self.isMetricName(name) else {
+                throw EventError("field 'metric': expected a name matching [a-zA-Z_][a-zA-Z0-9_]*, got \"\(event.metric ?? "")\"")
+            }
+            if event.value == nil { throw EventError("field 'value': required for metric events") }
+        case .cacheHit, .cacheMiss, .error, .timeout:
+            break
+        }
+    }
+
+    static func isMetricName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, first == 95 || (65...90).contains(first) || (97...122).contains(first) else { return false }
+        return name.utf8.allSatisfy { $0 == 95 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
+    }
+
+    private func wrongType(_ field: String, _ expected: String, _ value: JSONValue) -> EventError {
+        EventError("field '\(field)': expected \(expected), got \(value.quoted)")
+    }
+
+    private func string(_ field: String) throws(EventError) -> String? {
+        switch fields[field] {
+        case nil, .null?: return nil
+        case let .string(text)?: return text
+        case let other?: throw wrongType(field, "a string", other)
+        }
+    }
+
+    /// A label value: a string, "" meaning not set, at most `maxLabelBytes` long.
+    private func label(_ field: String) throws(EventError) -> String? {
+        guard let text = try string(field), !text.isEmpty else { return nil }
+        guard text.utf8.count <= EventDecoder.maxLabelBytes else {
+            throw EventError("field '\(field)': longer than \(EventDecoder.maxLabelBytes) bytes")
+        }
+        return text
+    }
+
+    private func number(_ field: String, atLeast minimum: Double? = nil) throws(EventError) -> Double? {
+        switch fields[field] {
+        case nil, .null?: return nil
+        case let .number(value, _)? where value.isFinite && value >= (minimum ?? -.infinity): return value
+        case let other?: throw wrongType(field, minimum == 0 ? "a number ≥ 0" : "a number", other)
+        }
+    }
+
+    private func integer(_ field: String, in range: ClosedRange<Int>) throws(EventError) -> Int? {
+        let expected = range.upperBound == Int.max ? "an integer ≥ \(range.lowerBound)" : "an integer from \(range.lowerBound) to \(range.upperBound)"
+        switch fields[field] {
+        case nil, .null?: return nil
+        case let .number(value, _)? where value == value.rounded() && value >= Double(range.lowerBound) && value < 9.0e15:
+            let integer = Int(value)
+            guard range.contains(integer) else { throw wrongType(field, expected, fields[field]!) }
+            return integer
+        case let other?: throw wrongType(field, expected, other)
+        }
+    }
+
+    /// A count (integer ≥ 0) under its name or, when absent, under its alias.
+    private func count(_ field: String, alias: String? = nil) throws(EventError) -> Double? {
+        if let value = try integer(field, in: 0...Int.max) { return Double(value) }
+        guard let alias else { return nil }
+        return try integer(alias, in: 0...Int.max).map(Double.init)
+    }
+
+    private func bool(_ field: String) throws(EventError) -> Bool? {
+        switch fields[field] {
+        case nil, .null?: return nil
+        case let .bool(value)?: return value
+        case let other?: throw wrongType(field, "true or false", other)
+        }
+    }
+
+    private func metadata() throws(EventError) -> [String: String] {
+        switch fields["metadata"] {
+        case nil, .null?: return [:]
+        case let .object(members)?:
+            var result: [String: String] = [:]
+            for (key, value) in members {
+                guard case let .string(text) = value else { throw wrongType("metadata.\(key)", "a string", value) }
+                result[key] = text
+            }
+            return result
+        case let other?: throw wrongType("metadata", "an object of strings", other)
+        }
+    }
+
+    private func timestamp(now: Double, decoder: EventDecoder) throws(EventError) -> Double {
+        let seconds: Double
+        switch fields["timestamp"] {
+        case nil, .null?:
+            return now
+        case let .number(value, _)? where value.isFinite:
+            seconds = value
+        case let .string(text)?:
+            guard let parsed = RFC3339.parse(text) else {
+                throw EventError("field 'timestamp': expected Unix seconds or an RFC 3339 time, got \"\(text)\"")
+            }
+            seconds = parsed
+        case let other?:
+            throw wrongType("timestamp", "Unix seconds or an RFC 3339 time", other)
+        }
+        if seconds > now + decoder.maxFutureSeconds {
+            let hint = seconds > now * 100 ? " (milliseconds? perfmond wants Unix seconds)" : ""
+            throw EventError("field 'timestamp': \(RFC3339.format(seconds)) is more than \(Int(decoder.maxFutureSeconds)) s in the future\(hint)")
+        }
+        if seconds < now - decoder.maxAgeSeconds {
+            throw EventError("field 'timestamp': \(RFC3339.format(seconds)) is older than the retention (\(TimeSpan(milliseconds: Int64(decoder.maxAgeSeconds * 1000))))")
+        }
+        return seconds
+    }
+}

@@ -1,0 +1,60 @@
+import Synchronization
+
+/// The bounded hand-off between the server threads that decode events and the store actor that
+/// applies them: appending is a mutex and an array append, never an actor hop per event.
+/// A batch is taken whole or refused whole, so a refused client can simply retry.
+public final class IngestBuffer: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        case accepted
+        /// Over capacity: nothing of the batch was kept.
+        case full
+        /// Shutting down: nothing of the batch was kept.
+        case closed
+    }
+
+    private struct State {
+        var events: [Event] = []
+        var closed = false
+    }
+
+    public let capacity: Int
+    private let state = Mutex(State())
+    private let wakeUp: AsyncStream<Void>.Continuation
+    /// Yields whenever events arrive in an empty buffer; the drainer waits on it.
+    public let arrivals: AsyncStream<Void>
+
+    public init(capacity: Int) {
+        self.capacity = capacity
+        (arrivals, wakeUp) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    public func append(_ events: [Event]) -> Outcome {
+        let outcome = state.withLock { state -> (Outcome, wasEmpty: Bool) in
+            if state.closed { return (.closed, false) }
+            guard state.events.count + events.count <= capacity else { return (.full, false) }
+            let wasEmpty = state.events.isEmpty
+            state.events.append(contentsOf: events)
+            return (.accepted, wasEmpty)
+        }
+        if outcome.wasEmpty { wakeUp.yield() }
+        return outcome.0
+    }
+
+    /// Everything buffered, oldest first; the buffer is left empty.
+    public func takeAll() -> [Event] {
+        state.withLock { state in
+            var taken: [Event] = []
+            swap(&taken, &state.events)
+            state.events.reserveCapacity(Swift.min(taken.count, 4096))
+            return taken
+        }
+    }
+
+    public var depth: Int { state.withLock { $0.events.count } }
+
+    /// Refuses every later append with `.closed` and ends `arrivals`.
+    public func close() {
+        state.withLock { $0.closed = true }
+        wakeUp.finish()
+    }
+}

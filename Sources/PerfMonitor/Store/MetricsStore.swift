@@ -1,0 +1,298 @@
+/// Where the store reads the time; tests inject a clock they move by hand, so no test sleeps.
+public protocol StoreClock: Sendable {
+    /// Unix seconds.
+    func now() -> Double
+}
+
+/// The real time of day.
+public struct SystemClock: StoreClock {
+    public init() {}
+    public func now() -> Double { WallClock.now() }
+}
+
+/// One series as a query sees it: totals over the window asked for (or since first seen).
+public struct SeriesView: Sendable {
+    public let key: SeriesKey
+    public let aggregate: Aggregate
+    public let firstSeen: Double
+    public let lastSeen: Double
+    /// Seconds the aggregate covers: the window, or the time since the series' first event.
+    public let spanSeconds: Double
+}
+
+/// What the store holds and what it refused or gave up on, for `/performance/memory` and `/metrics`.
+public struct StoreStatus: Sendable {
+    public var seriesByKind: [SeriesKind: Int] = [:]
+    public var rawEvents = 0
+    public var bytesEstimate = 0
+    /// Events whose label value was folded into `__other__`, by dimension.
+    public var foldedByDimension: [String: Double] = [:]
+    public var openRequests = 0
+    public var openProviderCalls = 0
+    public var abandonedRequests = 0
+    public var abandonedProviderCalls = 0
+    /// Starts refused because `maxOpenRequests` were already waiting for their end.
+    public var droppedStarts = 0
+    /// `request_end` events with neither a known start nor an endpoint: counted, not aggregated.
+    public var unmatchedEnds = 0
+    /// Series removed after a retention without events.
+    public var removedSeries = 0
+    public var appliedByType: [EventType: Int] = [:]
+
+    public var seriesCount: Int { seriesByKind.values.reduce(0, +) }
+}
+
+/// The in-memory store: every aggregate the queries and `/metrics` need, per series, cumulative
+/// and in time windows. Events arrive in batches (from the `IngestBuffer`); windows roll and old
+/// series go on the maintenance timer, never on a query.
+public actor MetricsStore {
+    public let configuration: StoreConfiguration
+    public let layout: WindowLayout
+    private let clock: any StoreClock
+    private let buffer: IngestBuffer?
+    private var series: [SeriesKey: Series] = [:]
+    private var limiter: CardinalityLimiter
+    private var openRequests: [String: OpenCall] = [:]
+    private var openProviderCalls: [String: OpenCall] = [:]
+    private var recent: EventRing
+    private var status = StoreStatus()
+
+    /// A start waiting for its end.
+    struct OpenCall: Sendable {
+        let timestamp: Double
+        let receivedAt: Double
+        let endpoint: String?
+        let method: String?
+        let provider: String?
+        let model: String?
+    }
+
+    public init(configuration: StoreConfiguration = StoreConfiguration(), clock: any StoreClock = SystemClock(), buffer: IngestBuffer? = nil) {
+        self.configuration = configuration
+        self.layout = configuration.layout
+        self.clock = clock
+        self.buffer = buffer
+        self.limiter = CardinalityLimiter(limits: configuration.limits)
+        self.recent = EventRing(capacity: configuration.recentEventsCapacity)
+    }
+
+    // MARK: Writing
+
+    /// Applies everything waiting in the ingest buffer. Every query calls it first, so a query
+    /// that starts after a `202` sees those events.
+    public func drain() {
+        guard let buffer else { return }
+        let events = buffer.takeAll()
+        if !events.isEmpty { ingest(events) }
+    }
+
+    /// Applies `events` in order.
+    public func ingest(_ events: [Event]) {
+        let now = clock.now()
+        for event in events { apply(event, now: now) }
+    }
+
+    private func apply(_ event: Event, now: Double) {
+        status.appliedByType[event.type, default: 0] += 1
+        recent.append(event)
+        let weight = event.weight
+        switch event.type {
+        case .providerRequest:
+            if let id = event.requestID { endProviderCall(id) }
+            update(providerKey(event), event, now) { $0.recordCall(event, durationMs: event.durationMs) }
+        case .providerStart:
+            open(event, providerCall: true, now: now)
+        case .requestStart:
+            open(event, providerCall: false, now: now)
+        case .requestEnd:
+            endRequest(event, now: now)
+        case .request:
+            update(endpointKey(endpoint: event.endpoint!, method: event.method), event, now) { $0.recordCall(event, durationMs: event.durationMs) }
+        case .operation:
+            update(componentKey(event.component!, event.operation), event, now) { $0.recordCall(event, durationMs: event.durationMs) }
+        case .cacheHit, .cacheMiss:
+            let scope = limiter.admit(event.component ?? event.provider ?? "default", .cacheScope)
+            let hit = event.type == .cacheHit
+            update(SeriesKey(.cache, scope), event, now) { aggregate in
+                if hit { aggregate.cacheHits += weight } else { aggregate.cacheMisses += weight }
+            }
+        case .error, .timeout:
+            let type = event.errorType ?? (event.type == .timeout ? "timeout" : "unknown")
+            var keys: [SeriesKey] = []
+            if event.provider != nil { keys.append(providerKey(event)) }
+            if let endpoint = event.endpoint { keys.append(endpointKey(endpoint: endpoint, method: event.method)) }
+            if let component = event.component { keys.append(componentKey(component, event.operation)) }
+            if keys.isEmpty { keys.append(SeriesKey(.errors, "global")) }
+            for key in keys { update(key, event, now) { $0.recordError(type: type, weight: weight) } }
+        case .rateLimitHit:
+            update(providerKey(event), event, now) { $0.rateLimitHits += weight }
+        case .failover:
+            let from = limiter.admit(event.provider!, .provider)
+            let to = limiter.admit(event.metadata["to_provider"]!, .provider)
+            update(SeriesKey(.failover, from, to), event, now) { $0.total += weight }
+        case .metric:
+            let name = limiter.admit(event.metric!, .metric)
+            update(SeriesKey(.metric, name), event, now) { $0.recordValue(event.value!, at: event.timestamp, weight: weight) }
+        }
+    }
+
+    private func providerKey(_ event: Event) -> SeriesKey {
+        let provider = limiter.admit(event.provider ?? "unknown", .provider)
+        return SeriesKey(.provider, provider, limiter.admit(event.model ?? "unknown", .model, parent: provider))
+    }
+
+    private func endpointKey(endpoint: String, method: String?) -> SeriesKey {
+        let path = limiter.admit(endpoint, .endpoint)
+        return SeriesKey(.endpoint, path, limiter.admit(method ?? "UNKNOWN", .method, parent: path))
+    }
+
+    private func componentKey(_ component: String, _ operation: String?) -> SeriesKey {
+        let name = limiter.admit(component, .component)
+        return SeriesKey(.component, name, limiter.admit(operation ?? "default", .operation, parent: name))
+    }
+
+    private func update(_ key: SeriesKey, _ event: Event, _ now: Double, _ body: (inout Aggregate) -> Void) {
+        let layout = self.layout
+        series[key, default: Series(layout: layout, now: now)].record(at: event.timestamp, now: now, layout: layout, body)
+    }
+
+    /// Remembers a start until its end (a repeated id replaces the earlier start).
+    private func open(_ event: Event, providerCall: Bool, now: Double) {
+        let id = event.requestID!
+        let known = providerCall ? openProviderCalls[id] != nil : openRequests[id] != nil
+        if !known, openRequests.count + openProviderCalls.count >= configuration.maxOpenRequests {
+            status.droppedStarts += 1
+            return
+        }
+        let call = OpenCall(timestamp: event.timestamp, receivedAt: now, endpoint: event.endpoint,
+                            method: event.method, provider: event.provider, model: event.model)
+        if providerCall { openProviderCalls[id] = call } else { openRequests[id] = call }
+    }
+
+    private func endProviderCall(_ id: String) {
+        openProviderCalls[id] = nil
+    }
+
+    private func endRequest(_ event: Event, now: Double) {
+        let start = event.requestID.flatMap { openRequests.removeValue(forKey: $0) }
+        guard let endpoint = event.endpoint ?? start?.endpoint else {
+            status.unmatchedEnds += 1
+            return
+        }
+        var completed = event
+        completed.method = event.method ?? start?.method
+        completed.provider = event.provider ?? start?.provider
+        completed.model = event.model ?? start?.model
+        let duration = event.durationMs ?? start.map { Swift.max(0, (event.timestamp - $0.timestamp) * 1000) }
+        update(endpointKey(endpoint: endpoint, method: completed.method), completed, now) { $0.recordCall(completed, durationMs: duration) }
+    }
+
+    // MARK: Maintenance
+
+    /// Rolls windows, removes series quiet for longer than the retention, abandons starts older
+    /// than the request timeout. The daemon calls it every collection interval.
+    public func maintain() {
+        drain()
+        let now = clock.now()
+        let layout = self.layout
+        let retention = configuration.retention.seconds
+        let before = series.count
+        series = series.filter { $0.value.lastSeen >= now - retention }
+        if series.count < before {
+            status.removedSeries += before - series.count
+            limiter.rebuild(from: series.keys)
+        }
+        for key in series.keys { series[key]!.windows.roll(now: now, layout: layout) }
+        let timeout = configuration.requestTimeout.seconds
+        let requestsBefore = openRequests.count, callsBefore = openProviderCalls.count
+        openRequests = openRequests.filter { $0.value.receivedAt >= now - timeout }
+        openProviderCalls = openProviderCalls.filter { $0.value.receivedAt >= now - timeout }
+        status.abandonedRequests += requestsBefore - openRequests.count
+        status.abandonedProviderCalls += callsBefore - openProviderCalls.count
+    }
+
+    // MARK: Reading
+
+    /// Every series of `kind`, aggregated over the last `window` (nil: since each was first seen).
+    public func series(_ kind: SeriesKind, window: TimeSpan? = nil) -> [SeriesView] {
+        drain()
+        let now = clock.now()
+        return series.compactMap { key, value -> SeriesView? in
+            guard key.kind == kind else { return nil }
+            guard let window else {
+                return SeriesView(key: key, aggregate: value.cumulative, firstSeen: value.firstSeen, lastSeen: value.lastSeen,
+                                  spanSeconds: Swift.max(0, now - value.firstSeen))
+            }
+            return SeriesView(key: key, aggregate: value.windows.aggregate(windowSeconds: window.seconds, now: now, layout: layout),
+                              firstSeen: value.firstSeen, lastSeen: value.lastSeen, spanSeconds: window.seconds)
+        }.sorted { $0.key < $1.key }
+    }
+
+    /// Requests and provider calls started and not yet ended: in total and per provider.
+    public func inFlight() -> (total: Int, byProvider: [String: Int]) {
+        drain()
+        var byProvider: [String: Int] = [:]
+        for call in openRequests.values { if let provider = call.provider { byProvider[provider, default: 0] += 1 } }
+        for call in openProviderCalls.values { if let provider = call.provider { byProvider[provider, default: 0] += 1 } }
+        return (openRequests.count + openProviderCalls.count, byProvider)
+    }
+
+    /// The most recent raw events, oldest first: at most `limit`, none older than `since`.
+    public func recentEvents(since: Double? = nil, limit: Int) -> [Event] {
+        drain()
+        return recent.newest(limit: limit, since: since)
+    }
+
+    public func currentStatus() -> StoreStatus {
+        drain()
+        var result = status
+        var bytes = 0
+        for (key, value) in series {
+            result.seriesByKind[key.kind, default: 0] += 1
+            bytes += MemoryLayout<SeriesKey>.stride + MemoryLayout<Series>.stride + 16
+                + key.first.utf8.count + key.second.utf8.count + value.cumulative.heapBytes + value.windows.heapBytes
+        }
+        result.rawEvents = recent.count
+        result.bytesEstimate = bytes + recent.count * MemoryLayout<Event>.stride
+        result.foldedByDimension = Dictionary(uniqueKeysWithValues: limiter.folded.map { ($0.key.rawValue, $0.value) })
+        result.openRequests = openRequests.count
+        result.openProviderCalls = openProviderCalls.count
+        return result
+    }
+}
+
+extension Series {
+    mutating func record(at timestamp: Double, now: Double, layout: WindowLayout, _ body: (inout Aggregate) -> Void) {
+        body(&cumulative)
+        windows.update(at: timestamp, now: now, layout: layout, body)
+        lastSeen = now
+    }
+}
+
+extension CardinalityLimiter {
+    /// Forgets every value, then re-admits those the remaining series use.
+    mutating func rebuild(from keys: Dictionary<SeriesKey, Series>.Keys) {
+        var fresh = CardinalityLimiter(limits: limits)
+        fresh.keepFolded(from: self)
+        for key in keys {
+            switch key.kind {
+            case .provider:
+                _ = fresh.admit(key.first, .provider)
+                _ = fresh.admit(key.second, .model, parent: key.first)
+            case .endpoint:
+                _ = fresh.admit(key.first, .endpoint)
+                _ = fresh.admit(key.second, .method, parent: key.first)
+            case .component:
+                _ = fresh.admit(key.first, .component)
+                _ = fresh.admit(key.second, .operation, parent: key.first)
+            case .cache: _ = fresh.admit(key.first, .cacheScope)
+            case .metric: _ = fresh.admit(key.first, .metric)
+            case .failover:
+                _ = fresh.admit(key.first, .provider)
+                _ = fresh.admit(key.second, .provider)
+            case .errors: break
+            }
+        }
+        self = fresh
+    }
+}

@@ -1,0 +1,91 @@
+import MicroHTTPD
+import PerfMonitor
+
+/// `POST /events`: decodes and validates on the server thread, hands the valid events to the
+/// store through the bounded `IngestBuffer`, and answers with what was accepted and why the rest
+/// was not (api.md §1).
+public struct IngestRoute: Sendable {
+    public let buffer: IngestBuffer
+    public let decoder: EventDecoder
+    public let clock: any StoreClock
+    public let readiness: Readiness
+    public let counters: IngestCounters
+    /// At most this many per-event errors are listed; the rest are counted in `errors_omitted`.
+    static let maxListedErrors = 1000
+
+    public init(buffer: IngestBuffer, decoder: EventDecoder, clock: any StoreClock, readiness: Readiness, counters: IngestCounters) {
+        self.buffer = buffer
+        self.decoder = decoder
+        self.clock = clock
+        self.readiness = readiness
+        self.counters = counters
+    }
+
+    public func register(in router: inout Router) {
+        router.add("POST", "/events", handler: .sync { request in self.handle(request) })
+    }
+
+    func handle(_ request: Request) -> Response {
+        if readiness.current == .stopping {
+            counters.refused(.shuttingDown, events: 0)
+            return Self.retryLater(503, "perfmond is shutting down; retry against another instance or after restart", seconds: 5)
+        }
+        guard let form = Self.bodyForm(request.headers["Content-Type"]) else {
+            counters.refused(.unsupportedMediaType, events: 0)
+            let sent = request.headers["Content-Type"] ?? ""
+            let hint = sent.hasPrefix("application/x-www-form-urlencoded") ? " (curl -d sends form data: add -H 'Content-Type: application/json')" : ""
+            return .error(415, "unsupported Content-Type '\(sent)'; send application/json (one event or an array of events) or application/x-ndjson (one event per line)" + hint)
+        }
+        let batch = decoder.decode(request.body, form: form, now: clock.now())
+        if let syntax = batch.syntaxError {
+            counters.refused(.malformed, events: 0)
+            return .json(status: 400, #"{"accepted":0,"rejected":0,"errors":[{"offset":\#(syntax.offset),"error":"# + JSONText.quoted("invalid JSON: " + syntax.message) + "}]}")
+        }
+        if batch.events.isEmpty && batch.errors.isEmpty {
+            counters.refused(.noEvents, events: 0)
+            return .json(status: 400, #"{"accepted":0,"rejected":0,"errors":[{"error":"no events"}]}"#)
+        }
+        if batch.events.isEmpty {
+            counters.refused(.invalid, events: batch.errors.count)
+            return .json(status: 400, Self.summary(accepted: 0, errors: batch.errors))
+        }
+        switch buffer.append(batch.events) {
+        case .accepted:
+            counters.accepted(events: batch.events.count, invalid: batch.errors.count)
+            return .json(status: 202, Self.summary(accepted: batch.events.count, errors: batch.errors))
+        case .full:
+            counters.refused(.queueFull, events: batch.events.count + batch.errors.count)
+            return Self.retryLater(429, "ingest queue is full (\(buffer.capacity) events); nothing of this request was kept, retry it", seconds: 1)
+        case .closed:
+            counters.refused(.shuttingDown, events: batch.events.count + batch.errors.count)
+            return Self.retryLater(503, "perfmond is shutting down; retry against another instance or after restart", seconds: 5)
+        }
+    }
+
+    static func bodyForm(_ contentType: String?) -> EventDecoder.BodyForm? {
+        guard let contentType else { return .json }
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { String($0).trimmingSpaces.lowercased() } ?? ""
+        switch mediaType {
+        case "application/json", "": return .json
+        case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines": return .ndjson
+        default: return nil
+        }
+    }
+
+    static func summary(accepted: Int, errors: [(index: Int, message: String)]) -> String {
+        var text = #"{"accepted":\#(accepted),"rejected":\#(errors.count),"errors":["#
+        for (position, error) in errors.prefix(maxListedErrors).enumerated() {
+            if position > 0 { text += "," }
+            text += #"{"index":\#(error.index),"error":"# + JSONText.quoted(error.message) + "}"
+        }
+        text += "]"
+        if errors.count > maxListedErrors { text += #","errors_omitted":\#(errors.count - maxListedErrors)"# }
+        return text + "}"
+    }
+
+    static func retryLater(_ status: Int, _ message: String, seconds: Int) -> Response {
+        var response = Response.error(status, message)
+        response.headers.add(name: "Retry-After", value: String(seconds))
+        return response
+    }
+}

@@ -1,0 +1,153 @@
+import PerfMonitor
+import Testing
+
+let now = 1_800_000_000.0
+let decoder = EventDecoder(maxAgeSeconds: 86_400)
+
+func decodeOne(_ json: String) -> Result<Event, EventError> {
+    let batch = decoder.decode(Array(json.utf8), form: .json, now: now)
+    if let event = batch.events.first { return .success(event) }
+    return .failure(EventError(batch.errors.first?.message ?? batch.syntaxError?.message ?? "nothing"))
+}
+
+func errorOf(_ json: String) -> String? {
+    if case let .failure(error) = decodeOne(json) { return error.message }
+    return nil
+}
+
+@Suite struct EventDecoderTests {
+    @Test func readsEveryField() throws {
+        let event = try decodeOne(#"""
+            {"type": "PROVIDER_REQUEST", "timestamp": 1799999990.5, "request_id": "r1", "provider": "openai",
+             "model": "gpt-4o", "endpoint": "/v1/chat", "method": "post", "component": "router", "operation": "route",
+             "duration_ms": 812.5, "ttft_ms": 140, "status_code": 200, "error_type": "", "error": "",
+             "cost": 0.0125, "input_tokens": 1200, "output_tokens": 300, "input_size": 2048, "response_size": 4096,
+             "unit": "ms", "sample_rate": 0.5, "metadata": {"region": "eu"}, "unknown_field": [1, {"x": 2}]}
+            """#).get()
+        #expect(event.type == .providerRequest)
+        #expect(event.timestamp == 1_799_999_990.5)
+        #expect(event.requestID == "r1")
+        #expect(event.provider == "openai")
+        #expect(event.model == "gpt-4o")
+        #expect(event.method == "POST")
+        #expect(event.durationMs == 812.5)
+        #expect(event.ttftMs == 140)
+        #expect(event.statusCode == 200)
+        #expect(event.errorType == nil, "an empty string means not set")
+        #expect(event.errorMessage == nil)
+        #expect(event.costUSD == 0.0125)
+        #expect(event.inputTokens == 1200)
+        #expect(event.outputTokens == 300)
+        #expect(event.requestBytes == 2048)
+        #expect(event.responseBytes == 4096)
+        #expect(event.sampleRate == 0.5)
+        #expect(event.weight == 2)
+        #expect(event.metadata == ["region": "eu"])
+        #expect(event.success)
+    }
+
+    @Test(arguments: [
+        (#"{"type": "request", "endpoint": "/a"}"#, true),
+        (#"{"type": "request", "endpoint": "/a", "status_code": 399}"#, true),
+        (#"{"type": "request", "endpoint": "/a", "status_code": 400}"#, false),
+        (#"{"type": "request", "endpoint": "/a", "status_code": 503}"#, false),
+        (#"{"type": "request", "endpoint": "/a", "error_type": "timeout"}"#, false),
+        (#"{"type": "request", "endpoint": "/a", "error_type": ""}"#, true),
+        (#"{"type": "request", "endpoint": "/a", "status_code": 500, "success": true}"#, true),
+        (#"{"type": "request", "endpoint": "/a", "success": false}"#, false),
+    ])
+    func successDefaultsFromStatusAndErrorType(json: String, success: Bool) throws {
+        #expect(try decodeOne(json).get().success == success)
+    }
+
+    @Test func timestampsAsSecondsOrRFC3339DefaultingToNow() throws {
+        #expect(try decodeOne(#"{"type": "request", "endpoint": "/a"}"#).get().timestamp == now)
+        #expect(try decodeOne(#"{"type": "request", "endpoint": "/a", "timestamp": "2027-01-15T08:00:00Z"}"#).get().timestamp == now)
+        #expect(RFC3339.parse("2027-01-15T08:00:00.250+01:00") == now - 3600 + 0.25)
+        #expect(RFC3339.parse("1970-01-01T00:00:00Z") == 0)
+        #expect(RFC3339.parse("2026-02-29T00:00:00Z") == nil, "2026 is not a leap year")
+        #expect(RFC3339.parse("2026-11-23 10:00:00Z") != nil)
+        #expect(RFC3339.format(now - 2 * 86_400 + 0.25) == "2027-01-13T08:00:00.250Z")
+    }
+
+    @Test(arguments: [
+        (#"{"provider": "x"}"#, "field 'type': required"),
+        (#"{"type": "nope"}"#, #"field 'type': unknown event type "nope"; expected one of provider_request, provider_start, request_start, request_end, request, operation, cache_hit, cache_miss, error, timeout, rate_limit_hit, failover, metric"#),
+        (#"{"type": 5}"#, "field 'type': expected a string, got 5"),
+        (#"{"type": "provider_request", "provider": "a", "duration_ms": "fast"}"#, #"field 'duration_ms': expected a number ≥ 0, got "fast""#),
+        (#"{"type": "provider_request", "provider": "a", "duration_ms": -1}"#, "field 'duration_ms': expected a number ≥ 0, got -1"),
+        (#"{"type": "provider_request", "provider": "a", "duration_ms": 1e400}"#, "field 'duration_ms': expected a number ≥ 0, got 1e400"),
+        (#"{"type": "provider_request", "provider": "a", "ttft_ms": [1]}"#, "field 'ttft_ms': expected a number ≥ 0, got an array"),
+        (#"{"type": "provider_request", "provider": "a", "status_code": 99}"#, "field 'status_code': expected an integer from 100 to 599, got 99"),
+        (#"{"type": "provider_request", "provider": "a", "status_code": 200.5}"#, "field 'status_code': expected an integer from 100 to 599, got 200.5"),
+        (#"{"type": "provider_request", "provider": "a", "input_tokens": -3}"#, "field 'input_tokens': expected an integer ≥ 0, got -3"),
+        (#"{"type": "provider_request", "provider": "a", "cost_usd": "1"}"#, #"field 'cost_usd': expected a number ≥ 0, got "1""#),
+        (#"{"type": "provider_request", "provider": "a", "success": "yes"}"#, #"field 'success': expected true or false, got "yes""#),
+        (#"{"type": "provider_request", "provider": "a", "sample_rate": 0}"#, "field 'sample_rate': expected a number in (0, 1], got 0"),
+        (#"{"type": "provider_request", "provider": "a", "sample_rate": 1.5}"#, "field 'sample_rate': expected a number in (0, 1], got 1.5"),
+        (#"{"type": "provider_request", "provider": "a", "metadata": {"k": 1}}"#, "field 'metadata.k': expected a string, got 1"),
+        (#"{"type": "provider_request", "provider": "a", "metadata": "x"}"#, #"field 'metadata': expected an object of strings, got "x""#),
+        (#"{"type": "provider_request", "provider": {"name": "a"}}"#, "field 'provider': expected a string, got an object"),
+        (#"{"type": "provider_request"}"#, "field 'provider': required for provider_request events"),
+        (#"{"type": "provider_request", "provider": ""}"#, "field 'provider': required for provider_request events"),
+        (#"{"type": "provider_start", "provider": "a"}"#, "field 'request_id': required for provider_start events"),
+        (#"{"type": "request_start"}"#, "field 'request_id': required for request_start events"),
+        (#"{"type": "request_end"}"#, "field 'request_id': required for request_end events (or name the 'endpoint')"),
+        (#"{"type": "request"}"#, "field 'endpoint': required for request events"),
+        (#"{"type": "operation"}"#, "field 'component': required for operation events"),
+        (#"{"type": "rate_limit_hit"}"#, "field 'provider': required for rate_limit_hit events"),
+        (#"{"type": "failover", "provider": "a"}"#, "field 'metadata.to_provider': required for failover events"),
+        (#"{"type": "metric", "value": 1}"#, "field 'metric': required for metric events"),
+        (#"{"type": "metric", "metric": "9lives", "value": 1}"#, #"field 'metric': expected a name matching [a-zA-Z_][a-zA-Z0-9_]*, got "9lives""#),
+        (#"{"type": "metric", "metric": "depth"}"#, "field 'value': required for metric events"),
+        (#"{"type": "request", "endpoint": "/a", "timestamp": "yesterday"}"#, #"field 'timestamp': expected Unix seconds or an RFC 3339 time, got "yesterday""#),
+        (#"{"type": "request", "endpoint": "/a", "timestamp": 1800000301}"#, "field 'timestamp': 2027-01-15T08:05:01.000Z is more than 300 s in the future"),
+        (#"{"type": "request", "endpoint": "/a", "timestamp": 1800000000000}"#, "field 'timestamp': 59009-09-24T08:00:00.000Z is more than 300 s in the future (milliseconds? perfmond wants Unix seconds)"),
+        (#"{"type": "request", "endpoint": "/a", "timestamp": 1799913599}"#, "field 'timestamp': 2027-01-14T07:59:59.000Z is older than the retention (1d)"),
+        ("[1]", "expected an event object, got 1"),
+    ])
+    func refusesWithOneClearError(json: String, message: String) {
+        #expect(errorOf(json) == message)
+    }
+
+    @Test func refusesOverlongLabels() {
+        let long = String(repeating: "m", count: 257)
+        #expect(errorOf(#"{"type": "provider_request", "provider": "a", "model": "\#(long)"}"#) == "field 'model': longer than 256 bytes")
+    }
+
+    @Test func aliasesAreTheSameType() throws {
+        #expect(try decodeOne(#"{"type": "provider_end", "provider": "a"}"#).get().type == .providerRequest)
+        #expect(try decodeOne(#"{"type": "Failover_Initiated", "provider": "a", "metadata": {"to_provider": "b"}}"#).get().type == .failover)
+    }
+
+    @Test func arrayKeepsValidEventsAndIndexesErrors() {
+        let batch = decoder.decode(Array(#"[{"type": "request", "endpoint": "/a"}, {"type": "x"}, 7, {"type": "request", "endpoint": "/b"}]"#.utf8), form: .json, now: now)
+        #expect(batch.events.map(\.endpoint) == ["/a", "/b"])
+        #expect(batch.errors.map(\.index) == [1, 2])
+        #expect(batch.syntaxError == nil)
+    }
+
+    @Test func ndjsonIndexesByLineAndSurvivesBadLines() {
+        let body = "{\"type\": \"request\", \"endpoint\": \"/a\"}\r\n\n{oops\n  \n{\"type\": \"request\", \"endpoint\": \"/b\"}"
+        let batch = decoder.decode(Array(body.utf8), form: .ndjson, now: now)
+        #expect(batch.events.map(\.endpoint) == ["/a", "/b"])
+        #expect(batch.errors.count == 1)
+        #expect(batch.errors.first?.index == 2)
+        #expect(batch.errors.first?.message == "invalid JSON at byte 1 of the line: expected a string key in object")
+    }
+
+    @Test func malformedBodyIsOneSyntaxErrorAndKeepsNothing() {
+        let batch = decoder.decode(Array(#"[{"type": "request", "endpoint": "/a"}, {"type": "#.utf8), form: .json, now: now)
+        #expect(batch.events.isEmpty)
+        #expect(batch.syntaxError == JSONSyntaxError(offset: 49, message: "unexpected end of input, expected a value"))
+    }
+
+    @Test func emptyBodiesHoldNoEvents() {
+        for body in ["", "  \n", "[]"] {
+            let batch = decoder.decode(Array(body.utf8), form: .json, now: now)
+            #expect(batch.events.isEmpty && batch.errors.isEmpty && batch.syntaxError == nil)
+        }
+        #expect(decoder.decode(Array("\n\n".utf8), form: .ndjson, now: now).errors.isEmpty)
+        #expect(decoder.decode(Array("\"x\"".utf8), form: .json, now: now).syntaxError?.message == "expected an event object or an array of event objects")
+    }
+}
