@@ -9,8 +9,10 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages, installed with apt only when missing.
 BUILD_PACKAGES := libmicrohttpd-dev pkg-config
 BENCH_PACKAGES := wrk jq
+# Python tools the tests use (PyPI), installed only when missing.
+TEST_PYTHON    := openapi-spec-validator
 
-.PHONY: all build run test bench clean deps bench-deps help
+.PHONY: all build run test bench clean deps bench-deps test-deps help
 
 all: build
 
@@ -38,7 +40,11 @@ build: deps  ## build the release binary (.build/release/perfmond)
 run: build  ## build and start the daemon on the default config
 	.build/release/perfmond --config $(CONFIG)
 
-test: deps  ## install what the tests need, then run the whole suite
+test-deps: deps
+	@for p in $(TEST_PYTHON); do python3 -m pip show -q $$p >/dev/null 2>&1 || python3 -m pip install -q $$p; done
+
+test: test-deps  ## install what the tests need, then run the whole suite
+	python3 -m openapi_spec_validator docs/openapi.yaml
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

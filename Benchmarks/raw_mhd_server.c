@@ -1,6 +1,7 @@
-/* The baseline for `make bench`: the smallest libmicrohttpd server that answers GET /health with
- * the same bytes perfmond sends, using the same threading (internal epoll thread pool, one thread
- * per core) and answering after the upload completes, as perfmond does. It prints its port. */
+/* The baseline for `make bench`: the smallest libmicrohttpd server that answers GET /health and
+ * POST /events with the same bytes perfmond sends (the POST body is read and thrown away), using
+ * the same threading (internal epoll thread pool, one thread per core) and answering after the
+ * upload completes, as perfmond does. It prints its port. */
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,10 +18,17 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *connection, cons
     if (*state == NULL) { *state = &marker; return MHD_YES; }
     if (*upload_data_size > 0) { *upload_data_size = 0; return MHD_YES; }
     char body[96];
-    struct timeval now;
-    gettimeofday(&now, NULL);
-    int length = snprintf(body, sizeof body, "{\"status\":\"ok\",\"timestamp\":%ld.%06ld}", (long)now.tv_sec, (long)now.tv_usec);
-    unsigned int status = strcmp(url, "/health") == 0 ? MHD_HTTP_OK : MHD_HTTP_NOT_FOUND;
+    int length;
+    unsigned int status;
+    if (strcmp(url, "/events") == 0) {
+        length = snprintf(body, sizeof body, "{\"accepted\":1,\"rejected\":0,\"errors\":[]}");
+        status = MHD_HTTP_ACCEPTED;
+    } else {
+        struct timeval now;
+        gettimeofday(&now, NULL);
+        length = snprintf(body, sizeof body, "{\"status\":\"ok\",\"timestamp\":%ld.%06ld}", (long)now.tv_sec, (long)now.tv_usec);
+        status = strcmp(url, "/health") == 0 ? MHD_HTTP_OK : MHD_HTTP_NOT_FOUND;
+    }
     struct MHD_Response *response = MHD_create_response_from_buffer((size_t)length, body, MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(response, "Content-Type", "application/json; charset=utf-8");
     enum MHD_Result result = MHD_queue_response(connection, status, response);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `make bench`: perfmond (release build) against a raw C libmicrohttpd server, side by side in one
-# run because this machine is shared and noisy; each figure is the median of 3 rounds, and the
-# rounds alternate between the two servers. Loopback only, every load bounded in time.
+# `make bench`: perfmond (release build) measured side by side with a raw C libmicrohttpd server
+# in one run, because this machine is shared and noisy. Each rate is the median of 3 rounds and
+# the rounds alternate between the servers. Loopback only; every load is bounded in time.
 # Writes bench/results/<date>.json, copies it to bench/results/latest.json, and a Markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 DURATION=${BENCH_DURATION:-10s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 ROUNDS=${BENCH_ROUNDS:-3}
+MEMORY_SERIES=${BENCH_MEMORY_SERIES:-10000}
 RESULTS=bench/results
 mkdir -p "$RESULTS"
 work=$(mktemp -d)
@@ -35,40 +36,105 @@ port_of() {
     echo "$1 did not start:" >&2; cat "$work/$1.log" >&2; exit 1
 }
 
+# post_script FILE BODYFILE: a wrk Lua script POSTing the body to /events as JSON.
+post_script() {
+    { echo 'wrk.method = "POST"'; echo 'wrk.headers["Content-Type"] = "application/json"'
+      printf 'wrk.body = [==[%s]==]\n' "$(cat "$2")"; } >"$1"
+}
+
+# rps URL [SCRIPT]: requests per second from one wrk run; fails if any answer was not 2xx.
+rps() {
+    wrk -t2 -c"$CONNECTIONS" -d"$DURATION" ${2:+-s "$2"} "$1" >"$work/wrk.txt" 2>&1
+    if grep -q "Non-2xx" "$work/wrk.txt"; then cat "$work/wrk.txt" >&2; echo "non-2xx answers" >&2; exit 1; fi
+    awk '/Requests\/sec/ {print $2}' "$work/wrk.txt"
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", (b > 0 ? a / b : 0)}'; }
+json_array() { printf '%s\n' "$@" | jq -s .; }
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
 start raw Benchmarks/raw-mhd-server
 start perfmond .build/release/perfmond --port 0
 raw_port=$(port_of raw)
 perfmond_port=$(port_of perfmond)
+perfmond_pid=${pids[1]}
 
-# rps URL: requests per second from one wrk run.
-rps() {
-    wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$1" >"$work/wrk.txt" 2>&1
-    awk '/Requests\/sec/ {print $2}' "$work/wrk.txt"
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# Bodies: one event, and 100 events in an array.
+event='{"type":"provider_request","provider":"openai","model":"gpt-4o","duration_ms":812.5,"ttft_ms":140,"status_code":200,"cost_usd":0.0125,"input_tokens":1200,"output_tokens":300}'
+echo "$event" >"$work/one.json"
+{ printf '['; for i in $(seq 1 99); do printf '%s,' "$event"; done; printf '%s]' "$event"; } >"$work/batch100.json"
+post_script "$work/one.lua" "$work/one.json"
+post_script "$work/batch100.lua" "$work/batch100.json"
 
-raw=(); ours=()
+health_raw=(); health_ours=(); post_raw=(); post_ours=(); batch=(); cpu=()
 for round in $(seq 1 "$ROUNDS"); do
-    raw+=("$(rps "http://127.0.0.1:$raw_port/health")")
-    ours+=("$(rps "http://127.0.0.1:$perfmond_port/health")")
-    echo "round $round: raw C ${raw[-1]} req/s, perfmond ${ours[-1]} req/s" >&2
+    health_raw+=("$(rps "http://127.0.0.1:$raw_port/health")")
+    health_ours+=("$(rps "http://127.0.0.1:$perfmond_port/health")")
+    post_raw+=("$(rps "http://127.0.0.1:$raw_port/events" "$work/one.lua")")
+    post_ours+=("$(rps "http://127.0.0.1:$perfmond_port/events" "$work/one.lua")")
+    ticks_before=$(awk '{print $14 + $15}' "/proc/$perfmond_pid/stat")
+    batch+=("$(rps "http://127.0.0.1:$perfmond_port/events" "$work/batch100.lua")")
+    ticks_after=$(awk '{print $14 + $15}' "/proc/$perfmond_pid/stat")
+    cpu+=("$(awk -v t="$((ticks_after - ticks_before))" -v hz="$(getconf CLK_TCK)" -v d="${DURATION%s}" 'BEGIN {printf "%.2f", t / hz / d}')")
+    echo "round $round: health raw ${health_raw[-1]} / perfmond ${health_ours[-1]} req/s;" \
+         "single POST raw ${post_raw[-1]} / perfmond ${post_ours[-1]} req/s; batch100 ${batch[-1]} req/s" >&2
 done
-raw_median=$(median "${raw[@]}")
-ours_median=$(median "${ours[@]}")
-ratio=$(awk -v a="$ours_median" -v b="$raw_median" 'BEGIN {printf "%.3f", a / b}')
+kill "$perfmond_pid"; wait "$perfmond_pid" 2>/dev/null || true
 
+# Memory: RSS growth over MEMORY_SERIES provider x model series fed two events each (24 h retention,
+# recent_events 0 so that the raw-event ring, a fixed cost, is not counted per series).
+PERFMOND_RECENT_EVENTS=0 PERFMOND_MAX_MODELS_PER_PROVIDER=100000 start memory .build/release/perfmond --port 0
+memory_port=$(port_of memory)
+memory_pid=${pids[-1]}
+sleep 0.5
+rss_before=$(rss_kib "$memory_pid")
+python3 - "$memory_port" "$MEMORY_SERIES" <<'PY'
+import http.client, json, sys
+port, series = int(sys.argv[1]), int(sys.argv[2])
+connection = http.client.HTTPConnection("127.0.0.1", port)
+events = []
+for index in range(series):
+    for duration in (250.0, 900.0):
+        events.append({"type": "provider_request", "provider": f"provider-{index % 100}", "model": f"model-{index}",
+                       "duration_ms": duration, "ttft_ms": duration / 5, "status_code": 200, "cost_usd": 0.001})
+for start in range(0, len(events), 1000):
+    connection.request("POST", "/events", json.dumps(events[start:start + 1000]), {"Content-Type": "application/json"})
+    reply = connection.getresponse(); reply.read()
+    assert reply.status == 202, reply.status
+PY
+sleep 1
+rss_after=$(rss_kib "$memory_pid")
+bytes_per_series=$(( (rss_after - rss_before) * 1024 / MEMORY_SERIES ))
+
+H_RAW=$(median "${health_raw[@]}"); H_OURS=$(median "${health_ours[@]}")
+P_RAW=$(median "${post_raw[@]}"); P_OURS=$(median "${post_ours[@]}")
+B_RPS=$(median "${batch[@]}"); B_EVENTS=$(awk -v r="$B_RPS" 'BEGIN {printf "%.0f", r * 100}')
+B_CPU=$(median "${cpu[@]}")
 date=$(date -u +%Y-%m-%dT%H-%M-%SZ)
-jq -n --arg date "$date" --arg duration "$DURATION" --argjson connections "$CONNECTIONS" \
-    --argjson raw "$(printf '%s\n' "${raw[@]}" | jq -s .)" --argjson ours "$(printf '%s\n' "${ours[@]}" | jq -s .)" \
-    --argjson raw_median "$raw_median" --argjson ours_median "$ours_median" --argjson ratio "$ratio" \
-    --arg cores "$(nproc)" '{
-      date: $date, machine: {cores: ($cores | tonumber)},
-      single: {health_get: {tool: "wrk -t2 -c\($connections) -d\($duration)", rounds: {raw_c: $raw, perfmond: $ours},
-               median_rps: {raw_c: $raw_median, perfmond: $ours_median}, ratio: $ratio, target_ratio: 0.8}}
+jq -n --arg date "$date" --arg tool "wrk -t2 -c$CONNECTIONS -d$DURATION" --argjson cores "$(nproc)" \
+    --argjson hr "$(json_array "${health_raw[@]}")" --argjson ho "$(json_array "${health_ours[@]}")" \
+    --argjson pr "$(json_array "${post_raw[@]}")" --argjson po "$(json_array "${post_ours[@]}")" \
+    --argjson br "$(json_array "${batch[@]}")" --argjson bc "$(json_array "${cpu[@]}")" \
+    --argjson HR "$H_RAW" --argjson HO "$H_OURS" --argjson PR "$P_RAW" --argjson PO "$P_OURS" \
+    --argjson BR "$B_RPS" --argjson BE "$B_EVENTS" --argjson BC "$B_CPU" \
+    --argjson series "$MEMORY_SERIES" --argjson before "$rss_before" --argjson after "$rss_after" --argjson per "$bytes_per_series" '{
+      date: $date, machine: {cores: $cores}, tool: $tool,
+      single: {
+        health_get: {rounds: {raw_c: $hr, perfmond: $ho}, median_rps: {raw_c: $HR, perfmond: $HO}, ratio: ($HO / $HR), target_ratio: 0.8},
+        event_post: {rounds: {raw_c: $pr, perfmond: $po}, median_rps: {raw_c: $PR, perfmond: $PO}, ratio: ($PO / $PR), target_ratio: 0.6, goal_ratio: 0.8}
+      },
+      batched: {array_100: {rounds_rps: $br, median_rps: $BR, events_per_second: $BE, server_cpu_cores: $BC, target_events_per_second: 250000}},
+      memory: {provider_model_series: $series, events_per_series: 2, retention: "24h", rss_before_kib: $before, rss_after_kib: $after,
+               bytes_per_series: $per, target_bytes_per_series: 4096}
     }' >"$RESULTS/$date.json"
 cp "$RESULTS/$date.json" "$RESULTS/latest.json"
 {
-    echo "| measure | raw C libmicrohttpd | perfmond | ratio | target |"
+    echo "| measure | raw C libmicrohttpd | perfmond | ratio or figure | target |"
     echo "|---|---|---|---|---|"
-    echo "| GET /health, req/s (median of $ROUNDS) | $raw_median | $ours_median | $ratio | ≥ 0.8 |"
+    echo "| GET /health, req/s | $H_RAW | $H_OURS | $(ratio "$H_OURS" "$H_RAW") | ≥ 0.8 |"
+    echo "| single-event POST /events, req/s | $P_RAW | $P_OURS | $(ratio "$P_OURS" "$P_RAW") | ≥ 0.6 (goal 0.8) |"
+    echo "| batched POST, 100 events each | – | $B_RPS req/s | $B_EVENTS events/s, server CPU $B_CPU cores | ≥ 250,000 events/s |"
+    echo "| memory per provider × model series (2 events, 24 h) | – | $bytes_per_series B | RSS $rss_before → $rss_after KiB over $MEMORY_SERIES series | ≤ 4096 B |"
+    echo
+    echo "Medians of $ROUNDS rounds, $(nproc) cores, $date."
 } | tee "$RESULTS/latest.md"

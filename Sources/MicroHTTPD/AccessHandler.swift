@@ -41,6 +41,7 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
         context.inFlight.add(1, ordering: .relaxed)
         if let length = state.headers["Content-Length"].flatMap(Int.init), length > context.maxBodyBytes {
             state.bodyTooLarge = true
+            context.bodiesTooLarge.add(1, ordering: .relaxed)
             return queue(.payloadTooLarge(limit: context.maxBodyBytes), on: connection)
         }
         return .YES
@@ -65,6 +66,7 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
         return queue(pending.response ?? .error(500, "no response"), on: connection)
     }
     if state.bodyTooLarge {
+        context.bodiesTooLarge.add(1, ordering: .relaxed)
         return queue(.payloadTooLarge(limit: context.maxBodyBytes), on: connection)
     }
     switch context.router.match(method: state.method, path: state.path) {

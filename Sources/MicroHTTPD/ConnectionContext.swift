@@ -9,6 +9,8 @@ final class ConnectionContext: Sendable {
     let maxBodyBytes: Int
     let logger: Logger
     let inFlight = Atomic<Int>(0)
+    /// Requests refused with `413` because their body was over the limit.
+    let bodiesTooLarge = Atomic<Int>(0)
     private let pending = Mutex<[ObjectIdentifier: PendingResponse]>([:])
     private let lastLibraryMessage = Mutex<String?>(nil)
 

@@ -31,6 +31,9 @@ public final class HTTPServer: Sendable {
     /// Requests received whose answer has not been sent completely yet.
     public var requestsInFlight: Int { connections.inFlight.load(ordering: .relaxed) }
 
+    /// Requests answered `413` since start (their bodies were never kept).
+    public var bodiesTooLarge: Int { connections.bodiesTooLarge.load(ordering: .relaxed) }
+
     /// Binds and starts serving; throws with the reason when it cannot.
     public func start() throws {
         let address = try SocketAddress.resolve(host: configuration.host, port: configuration.port)

@@ -46,7 +46,9 @@ public final class RawHTTPClient: @unchecked Sendable {  // one thread at a time
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
             let code = errno
+            // deinit still runs for a class whose throwing init fails: close here, once, and mark it.
             Glibc.close(fd)
+            fd = -1
             throw ClientError("connect to \(host):\(port): errno \(code)")
         }
     }
