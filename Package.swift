@@ -22,12 +22,14 @@ let package = Package(
             pkgConfig: "libmicrohttpd",
             providers: [.apt(["libmicrohttpd-dev"])]
         ),
+        .target(name: "PerfJSON", swiftSettings: strict),
         .target(
             name: "MicroHTTPD",
-            dependencies: ["CMicroHTTPD", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CMicroHTTPD", "PerfJSON", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
-        .target(name: "PerfMonitor", swiftSettings: strict),
+        .target(name: "CSystem"),
+        .target(name: "PerfMonitor", dependencies: ["PerfJSON", "CSystem"], swiftSettings: strict),
         .target(
             name: "PerfmondConfig",
             dependencies: ["PerfMonitor", .product(name: "Yams", package: "Yams")],
@@ -35,7 +37,7 @@ let package = Package(
         ),
         .target(
             name: "PerfMonitorHTTP",
-            dependencies: ["MicroHTTPD", "PerfMonitor", "PerfmondConfig"],
+            dependencies: ["MicroHTTPD", "PerfJSON", "PerfMonitor", "PerfmondConfig"],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -52,17 +54,17 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["PerfMonitor"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "MicroHTTPDTests",
-            dependencies: ["MicroHTTPD", "TestSupport"],
+            dependencies: ["MicroHTTPD", "PerfJSON", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "PerfMonitorTests",
-            dependencies: ["PerfMonitor", "TestSupport"],
+            dependencies: ["PerfMonitor", "PerfJSON", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "PerfMonitorHTTPTests",
-            dependencies: ["PerfMonitorHTTP", "PerfMonitor", "MicroHTTPD", "TestSupport"],
+            dependencies: ["PerfMonitorHTTP", "PerfMonitor", "PerfJSON", "MicroHTTPD", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

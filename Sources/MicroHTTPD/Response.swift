@@ -1,3 +1,5 @@
+import PerfJSON
+
 /// What a handler answers: a status, header fields and the body bytes.
 public struct Response: Sendable {
     public var status: Int
@@ -24,29 +26,6 @@ public struct Response: Sendable {
 
     /// The project-wide error shape: `{"error": message, "status": N}`.
     public static func error(_ status: Int, _ message: String) -> Response {
-        json(status: status, #"{"error":"# + JSONText.quoted(message) + #","status":\#(status)}"#)
-    }
-}
-
-/// The one place the wrapper writes JSON text: string quoting per RFC 8259.
-public enum JSONText {
-    /// `text` as a JSON string literal, quotes included.
-    public static func quoted(_ text: String) -> String {
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let s where s.value < 0x20:
-                let hex = String(s.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        json(status: status, #"{"error":"# + JSONString.quoted(message) + #","status":\#(status)}"#)
     }
 }

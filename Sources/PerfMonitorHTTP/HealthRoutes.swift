@@ -1,4 +1,5 @@
 import MicroHTTPD
+import PerfJSON
 import PerfMonitor
 
 /// `/health` (is the process alive) and `/ready` (should it get traffic): tiny, unauthenticated
@@ -22,14 +23,5 @@ public enum HealthRoutes {
 
     private static func notReady(_ reason: String) -> Response {
         .json(status: 503, #"{"error":"not ready: "# + reason + #"","status":503,"timestamp":"# + JSONNumber.format(WallClock.now()) + "}")
-    }
-}
-
-/// JSON numbers perfmond writes: always finite (NaN and infinities become 0, as api.md §0 says).
-public enum JSONNumber {
-    public static func format(_ value: Double) -> String {
-        guard value.isFinite else { return "0" }
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return String(value)
     }
 }

@@ -1,4 +1,5 @@
 import MicroHTTPD
+import PerfJSON
 import PerfMonitor
 
 /// `POST /events`: decodes and validates on the server thread, hands the valid events to the
@@ -39,7 +40,7 @@ public struct IngestRoute: Sendable {
         let batch = decoder.decode(request.body, form: form, now: clock.now())
         if let syntax = batch.syntaxError {
             counters.refused(.malformed, events: 0)
-            return .json(status: 400, #"{"accepted":0,"rejected":0,"errors":[{"offset":\#(syntax.offset),"error":"# + JSONText.quoted("invalid JSON: " + syntax.message) + "}]}")
+            return .json(status: 400, #"{"accepted":0,"rejected":0,"errors":[{"offset":\#(syntax.offset),"error":"# + JSONString.quoted("invalid JSON: " + syntax.message) + "}]}")
         }
         if batch.events.isEmpty && batch.errors.isEmpty {
             counters.refused(.noEvents, events: 0)
@@ -64,6 +65,7 @@ public struct IngestRoute: Sendable {
 
     static func bodyForm(_ contentType: String?) -> EventDecoder.BodyForm? {
         guard let contentType else { return .json }
+        if contentType == "application/json" { return .json }  // the usual case, without parsing
         let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { String($0).trimmingSpaces.lowercased() } ?? ""
         switch mediaType {
         case "application/json", "": return .json
@@ -76,7 +78,7 @@ public struct IngestRoute: Sendable {
         var text = #"{"accepted":\#(accepted),"rejected":\#(errors.count),"errors":["#
         for (position, error) in errors.prefix(maxListedErrors).enumerated() {
             if position > 0 { text += "," }
-            text += #"{"index":\#(error.index),"error":"# + JSONText.quoted(error.message) + "}"
+            text += #"{"index":\#(error.index),"error":"# + JSONString.quoted(error.message) + "}"
         }
         text += "]"
         if errors.count > maxListedErrors { text += #","errors_omitted":\#(errors.count - maxListedErrors)"# }

@@ -95,9 +95,10 @@ struct HTTPService: Service {
     }
 }
 
-/// Feeds the store: applies buffered events as they arrive and runs maintenance (window roll-up,
-/// retention pruning, abandoned requests) every collection interval. On shutdown it closes the
-/// buffer and applies whatever was accepted.
+/// Feeds the store: applies buffered events when the buffer reaches its high-water mark, and
+/// runs maintenance (which drains too: window roll-up, retention pruning, abandoned requests)
+/// every collection interval. Queries drain before answering. On shutdown it closes the buffer
+/// and applies whatever was accepted.
 struct StoreService: Service {
     let store: MetricsStore
     let buffer: IngestBuffer
@@ -107,7 +108,7 @@ struct StoreService: Service {
         let store = self.store
         let buffer = self.buffer
         let drainer = Task {
-            for await _ in buffer.arrivals { await store.drain() }
+            for await _ in buffer.highWater { await store.drain() }
         }
         while !Task.isShuttingDownGracefully {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }

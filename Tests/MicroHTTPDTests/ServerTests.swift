@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MicroHTTPD
+import PerfJSON
 import Testing
 import TestSupport
 
@@ -12,14 +13,14 @@ func makeServer(_ configuration: ServerConfiguration = ServerConfiguration()) th
         Response(status: 200, headers: HTTPHeaders([("Content-Type", "application/octet-stream")]), body: request.body)
     })
     router.get("/query") { request in
-        let pairs = request.query.map { JSONText.quoted($0.name) + ":" + JSONText.quoted($0.value) }
+        let pairs = request.query.map { JSONString.quoted($0.name) + ":" + JSONString.quoted($0.value) }
         return .json("[" + pairs.map { "{\($0)}" }.joined(separator: ",") + "]")
     }
-    router.get("/header") { request in .json(JSONText.quoted(request.headers["X-Test"] ?? "missing")) }
-    router.get("/path") { request in .json(JSONText.quoted(request.path)) }
+    router.get("/header") { request in .json(JSONString.quoted(request.headers["X-Test"] ?? "missing")) }
+    router.get("/path") { request in .json(JSONString.quoted(request.path)) }
     router.add("GET", "/async", handler: .async { request in
         try? await Task.sleep(for: .milliseconds(5))
-        return .json(JSONText.quoted("async " + (request.queryValue("n") ?? "")))
+        return .json(JSONString.quoted("async " + (request.queryValue("n") ?? "")))
     })
     router.add("GET", "/slow", handler: .async { _ in
         try? await Task.sleep(for: .milliseconds(300))

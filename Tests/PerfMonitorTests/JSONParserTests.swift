@@ -1,3 +1,4 @@
+import PerfJSON
 import PerfMonitor
 import Testing
 

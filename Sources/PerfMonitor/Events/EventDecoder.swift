@@ -1,3 +1,4 @@
+import PerfJSON
 /// The outcome of decoding one `POST /events` body: the valid events, one error per invalid one,
 /// or a syntax error that spoils the whole body.
 public struct DecodedBatch: Sendable {
@@ -110,46 +111,107 @@ public struct EventError: Error, Sendable, Equatable {
 }
 
 /// The members of one event object, read field by field with the contract's types and ranges.
+/// One pass over the members with a switch on the key: no hashing per event (the ingest hot path).
 struct EventFields {
-    private var fields: [String: JSONValue] = [:]
+    var type: JSONValue?
+    var timestamp: JSONValue?
+    var requestId: JSONValue?
+    var provider: JSONValue?
+    var model: JSONValue?
+    var endpoint: JSONValue?
+    var method: JSONValue?
+    var component: JSONValue?
+    var operation: JSONValue?
+    var durationMs: JSONValue?
+    var ttftMs: JSONValue?
+    var statusCode: JSONValue?
+    var errorType: JSONValue?
+    var error: JSONValue?
+    var costUsd: JSONValue?
+    var cost: JSONValue?
+    var inputTokens: JSONValue?
+    var outputTokens: JSONValue?
+    var requestBytes: JSONValue?
+    var inputSize: JSONValue?
+    var responseBytes: JSONValue?
+    var responseSize: JSONValue?
+    var metric: JSONValue?
+    var value: JSONValue?
+    var unit: JSONValue?
+    var metadata: JSONValue?
+    var sampleRate: JSONValue?
+    var success: JSONValue?
 
     init(members: [(String, JSONValue)]) {
-        for (key, value) in members where fields[key] == nil { fields[key] = value }
+        for (key, member) in members {
+            // The first occurrence of a key wins; unknown keys are ignored.
+            switch key {
+            case "type": if type == nil { type = member }
+            case "timestamp": if timestamp == nil { timestamp = member }
+            case "request_id": if requestId == nil { requestId = member }
+            case "provider": if provider == nil { provider = member }
+            case "model": if model == nil { model = member }
+            case "endpoint": if endpoint == nil { endpoint = member }
+            case "method": if method == nil { method = member }
+            case "component": if component == nil { component = member }
+            case "operation": if operation == nil { operation = member }
+            case "duration_ms": if durationMs == nil { durationMs = member }
+            case "ttft_ms": if ttftMs == nil { ttftMs = member }
+            case "status_code": if statusCode == nil { statusCode = member }
+            case "error_type": if errorType == nil { errorType = member }
+            case "error": if error == nil { error = member }
+            case "cost_usd": if costUsd == nil { costUsd = member }
+            case "cost": if cost == nil { cost = member }
+            case "input_tokens": if inputTokens == nil { inputTokens = member }
+            case "output_tokens": if outputTokens == nil { outputTokens = member }
+            case "request_bytes": if requestBytes == nil { requestBytes = member }
+            case "input_size": if inputSize == nil { inputSize = member }
+            case "response_bytes": if responseBytes == nil { responseBytes = member }
+            case "response_size": if responseSize == nil { responseSize = member }
+            case "metric": if metric == nil { metric = member }
+            case "value": if value == nil { value = member }
+            case "unit": if unit == nil { unit = member }
+            case "metadata": if metadata == nil { metadata = member }
+            case "sample_rate": if sampleRate == nil { sampleRate = member }
+            case "success": if success == nil { success = member }
+            default: break
+            }
+        }
     }
 
     func event(now: Double, decoder: EventDecoder) throws(EventError) -> Event {
-        guard let typeName = try string("type") else { throw EventError("field 'type': required") }
-        guard let type = EventType(name: typeName) else {
+        guard let typeName = try string(type, "type") else { throw EventError("field 'type': required") }
+        guard let eventType = EventType(name: typeName) else {
             throw EventError("field 'type': unknown event type \"\(typeName)\"; expected one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        var event = Event(type: type, timestamp: try timestamp(now: now, decoder: decoder))
-        event.requestID = try string("request_id")
-        event.provider = try label("provider")
-        event.model = try label("model")
-        event.endpoint = try label("endpoint")
-        event.method = try label("method")?.uppercased()
-        event.component = try label("component")
-        event.operation = try label("operation")
-        event.durationMs = try number("duration_ms", atLeast: 0)
-        event.ttftMs = try number("ttft_ms", atLeast: 0)
-        event.statusCode = try integer("status_code", in: 100...599)
-        event.errorType = try label("error_type")
-        event.errorMessage = try string("error").flatMap { $0.isEmpty ? nil : $0 }
-        event.costUSD = try number("cost_usd", atLeast: 0)
-        if event.costUSD == nil { event.costUSD = try number("cost", atLeast: 0) }
-        event.inputTokens = try count("input_tokens")
-        event.outputTokens = try count("output_tokens")
-        event.requestBytes = try count("request_bytes", alias: "input_size")
-        event.responseBytes = try count("response_bytes", alias: "response_size")
-        event.metric = try string("metric").flatMap { $0.isEmpty ? nil : $0 }
-        event.value = try number("value")
-        event.unit = try label("unit")
-        event.metadata = try metadata()
-        if let rate = try number("sample_rate") {
-            guard rate > 0, rate <= 1 else { throw EventError("field 'sample_rate': expected a number in (0, 1], got \(fields["sample_rate"]!.quoted)") }
+        var event = Event(type: eventType, timestamp: try time(now: now, decoder: decoder))
+        event.requestID = try string(requestId, "request_id")
+        event.provider = try label(provider, "provider")
+        event.model = try label(model, "model")
+        event.endpoint = try label(endpoint, "endpoint")
+        event.method = try label(method, "method")?.uppercased()
+        event.component = try label(component, "component")
+        event.operation = try label(operation, "operation")
+        event.durationMs = try number(durationMs, "duration_ms", atLeast: 0)
+        event.ttftMs = try number(ttftMs, "ttft_ms", atLeast: 0)
+        event.statusCode = try integer(statusCode, "status_code", in: 100...599)
+        event.errorType = try label(errorType, "error_type")
+        event.errorMessage = try string(error, "error").flatMap { $0.isEmpty ? nil : $0 }
+        event.costUSD = try number(costUsd, "cost_usd", atLeast: 0)
+        if event.costUSD == nil { event.costUSD = try number(cost, "cost", atLeast: 0) }
+        event.inputTokens = try count(inputTokens, "input_tokens")
+        event.outputTokens = try count(outputTokens, "output_tokens")
+        event.requestBytes = try count(requestBytes, "request_bytes", alias: inputSize, "input_size")
+        event.responseBytes = try count(responseBytes, "response_bytes", alias: responseSize, "response_size")
+        event.metric = try string(metric, "metric").flatMap { $0.isEmpty ? nil : $0 }
+        event.value = try number(value, "value")
+        event.unit = try label(unit, "unit")
+        event.metadata = try metadataValues()
+        if let rate = try number(sampleRate, "sample_rate") {
+            guard rate > 0, rate <= 1 else { throw EventError("field 'sample_rate': expected a number in (0, 1], got \(sampleRate!.quoted)") }
             event.sampleRate = rate
         }
-        if let explicit = try bool("success") {
+        if let explicit = try bool(success, "success") {
             event.success = explicit
         } else {
             event.success = !((event.statusCode ?? 0) >= 400 || event.errorType != nil)
@@ -202,8 +264,8 @@ struct EventFields {
         EventError("field '\(field)': expected \(expected), got \(value.quoted)")
     }
 
-    private func string(_ field: String) throws(EventError) -> String? {
-        switch fields[field] {
+    private func string(_ value: JSONValue?, _ field: String) throws(EventError) -> String? {
+        switch value {
         case nil, .null?: return nil
         case let .string(text)?: return text
         case let other?: throw wrongType(field, "a string", other)
@@ -211,51 +273,51 @@ struct EventFields {
     }
 
     /// A label value: a string, "" meaning not set, at most `maxLabelBytes` long.
-    private func label(_ field: String) throws(EventError) -> String? {
-        guard let text = try string(field), !text.isEmpty else { return nil }
+    private func label(_ value: JSONValue?, _ field: String) throws(EventError) -> String? {
+        guard let text = try string(value, field), !text.isEmpty else { return nil }
         guard text.utf8.count <= EventDecoder.maxLabelBytes else {
             throw EventError("field '\(field)': longer than \(EventDecoder.maxLabelBytes) bytes")
         }
         return text
     }
 
-    private func number(_ field: String, atLeast minimum: Double? = nil) throws(EventError) -> Double? {
-        switch fields[field] {
+    private func number(_ value: JSONValue?, _ field: String, atLeast minimum: Double? = nil) throws(EventError) -> Double? {
+        switch value {
         case nil, .null?: return nil
         case let .number(value, _)? where value.isFinite && value >= (minimum ?? -.infinity): return value
         case let other?: throw wrongType(field, minimum == 0 ? "a number ≥ 0" : "a number", other)
         }
     }
 
-    private func integer(_ field: String, in range: ClosedRange<Int>) throws(EventError) -> Int? {
-        let expected = range.upperBound == Int.max ? "an integer ≥ \(range.lowerBound)" : "an integer from \(range.lowerBound) to \(range.upperBound)"
-        switch fields[field] {
+    private func integer(_ value: JSONValue?, _ field: String, in range: ClosedRange<Int>) throws(EventError) -> Int? {
+        switch value {
         case nil, .null?: return nil
-        case let .number(value, _)? where value == value.rounded() && value >= Double(range.lowerBound) && value < 9.0e15:
-            let integer = Int(value)
-            guard range.contains(integer) else { throw wrongType(field, expected, fields[field]!) }
-            return integer
-        case let other?: throw wrongType(field, expected, other)
+        case let .number(number, _)? where number == number.rounded() && number >= Double(range.lowerBound) && number < 9.0e15
+            && range.contains(Int(number)):
+            return Int(number)
+        case let other?:
+            // The message is built only here: this runs for every integer field of every event.
+            let expected = range.upperBound == Int.max ? "an integer ≥ \(range.lowerBound)" : "an integer from \(range.lowerBound) to \(range.upperBound)"
+            throw wrongType(field, expected, other)
         }
     }
 
     /// A count (integer ≥ 0) under its name or, when absent, under its alias.
-    private func count(_ field: String, alias: String? = nil) throws(EventError) -> Double? {
-        if let value = try integer(field, in: 0...Int.max) { return Double(value) }
-        guard let alias else { return nil }
-        return try integer(alias, in: 0...Int.max).map(Double.init)
+    private func count(_ value: JSONValue?, _ field: String, alias: JSONValue? = nil, _ aliasName: String = "") throws(EventError) -> Double? {
+        if let number = try integer(value, field, in: 0...Int.max) { return Double(number) }
+        return try integer(alias, aliasName, in: 0...Int.max).map(Double.init)
     }
 
-    private func bool(_ field: String) throws(EventError) -> Bool? {
-        switch fields[field] {
+    private func bool(_ value: JSONValue?, _ field: String) throws(EventError) -> Bool? {
+        switch value {
         case nil, .null?: return nil
         case let .bool(value)?: return value
         case let other?: throw wrongType(field, "true or false", other)
         }
     }
 
-    private func metadata() throws(EventError) -> [String: String] {
-        switch fields["metadata"] {
+    private func metadataValues() throws(EventError) -> [String: String] {
+        switch metadata {
         case nil, .null?: return [:]
         case let .object(members)?:
             var result: [String: String] = [:]
@@ -268,9 +330,9 @@ struct EventFields {
         }
     }
 
-    private func timestamp(now: Double, decoder: EventDecoder) throws(EventError) -> Double {
+    private func time(now: Double, decoder: EventDecoder) throws(EventError) -> Double {
         let seconds: Double
-        switch fields["timestamp"] {
+        switch timestamp {
         case nil, .null?:
             return now
         case let .number(value, _)? where value.isFinite:

@@ -18,25 +18,30 @@ public final class IngestBuffer: Sendable {
     }
 
     public let capacity: Int
+    /// Depth at which the drainer is woken. Below it events wait for the next query (which
+    /// drains first) or the maintenance tick: waking a task per small request would cost more
+    /// than the request itself.
+    public let highWaterMark: Int
     private let state = Mutex(State())
     private let wakeUp: AsyncStream<Void>.Continuation
-    /// Yields whenever events arrive in an empty buffer; the drainer waits on it.
-    public let arrivals: AsyncStream<Void>
+    /// Yields when the buffer crosses its high-water mark; the drainer waits on it.
+    public let highWater: AsyncStream<Void>
 
     public init(capacity: Int) {
         self.capacity = capacity
-        (arrivals, wakeUp) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        self.highWaterMark = Swift.max(1, Swift.min(capacity / 8, 8192))
+        (highWater, wakeUp) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     public func append(_ events: [Event]) -> Outcome {
-        let outcome = state.withLock { state -> (Outcome, wasEmpty: Bool) in
+        let outcome = state.withLock { state -> (Outcome, crossed: Bool) in
             if state.closed { return (.closed, false) }
             guard state.events.count + events.count <= capacity else { return (.full, false) }
-            let wasEmpty = state.events.isEmpty
+            let before = state.events.count
             state.events.append(contentsOf: events)
-            return (.accepted, wasEmpty)
+            return (.accepted, before < highWaterMark && state.events.count >= highWaterMark)
         }
-        if outcome.wasEmpty { wakeUp.yield() }
+        if outcome.crossed { wakeUp.yield() }
         return outcome.0
     }
 
@@ -52,7 +57,7 @@ public final class IngestBuffer: Sendable {
 
     public var depth: Int { state.withLock { $0.events.count } }
 
-    /// Refuses every later append with `.closed` and ends `arrivals`.
+    /// Refuses every later append with `.closed` and ends `highWater`.
     public func close() {
         state.withLock { $0.closed = true }
         wakeUp.finish()

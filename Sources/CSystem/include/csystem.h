@@ -1,0 +1,9 @@
+// System facts Swift's Glibc module does not expose.
+#ifndef PERFMOND_CSYSTEM_H
+#define PERFMOND_CSYSTEM_H
+#include <stddef.h>
+
+/// Bytes allocated with malloc and still in use (glibc mallinfo2: uordblks + hblkhd).
+size_t csystem_heap_in_use(void);
+
+#endif
