@@ -35,6 +35,13 @@ func makeServer(_ configuration: ServerConfiguration = ServerConfiguration()) th
     return server
 }
 
+/// Waits (up to 10 s) until the server has received a request, so a stop begins with one in flight.
+func waitUntilInFlight(_ server: HTTPServer) async throws {
+    let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+    while server.requestsInFlight == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
+    try #require(server.requestsInFlight > 0)
+}
+
 @Suite struct ServerTests {
     @Test func portZeroPicksAFreePortAndTwoServersDiffer() async throws {
         let a = try makeServer(), b = try makeServer()
@@ -281,7 +288,7 @@ func makeServer(_ configuration: ServerConfiguration = ServerConfiguration()) th
             return client
         }
         async let slow = onThread { try RawHTTPClient(port: port).get("/slow") }
-        try await Task.sleep(for: .milliseconds(100))
+        try await waitUntilInFlight(server)
         let clock = ContinuousClock()
         let took = await clock.measure { await server.shutdown(gracePeriod: .seconds(2)) }
         let reply = try await slow
@@ -296,7 +303,7 @@ func makeServer(_ configuration: ServerConfiguration = ServerConfiguration()) th
         let server = try makeServer()
         let port = server.port
         async let never = onThread { try RawHTTPClient(port: port).get("/never") }
-        try await Task.sleep(for: .milliseconds(100))
+        try await waitUntilInFlight(server)
         let clock = ContinuousClock()
         let took = await clock.measure { await server.shutdown(gracePeriod: .milliseconds(200)) }
         let reply = try await never
