@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "PerfMonitor", dependencies: ["PerfJSON", "CSystem"], swiftSettings: strict),
         .target(
             name: "PerfmondConfig",
-            dependencies: ["PerfMonitor", .product(name: "Yams", package: "Yams")],
+            dependencies: ["PerfMonitor", "PerfJSON", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .target(
@@ -69,7 +69,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PerfmondConfigTests",
-            dependencies: ["PerfmondConfig", "PerfMonitor"],
+            dependencies: ["PerfmondConfig", "PerfMonitor", "PerfJSON"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -33,10 +33,12 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible 
         return nil
     }
 
-    /// The shortest exact spelling: `90000` ms → `90s`, `3600000` → `1h`, `0` → `0s`.
+    /// The shortest exact spelling: `90000` ms → `90s`, `3600000` → `1h`, `0` → `0s`; days only
+    /// from a week up (`24h` and `48h` read better than `1d` and `2d`).
     public var description: String {
         if milliseconds == 0 { return "0s" }
-        for unit in Self.units.reversed() where milliseconds % Int64(unit.milliseconds) == 0 && milliseconds != 0 {
+        for unit in Self.units.reversed() where milliseconds % Int64(unit.milliseconds) == 0 {
+            if unit.suffix == "d", milliseconds < 7 * 86_400_000 { continue }
             return "\(milliseconds / Int64(unit.milliseconds))\(unit.suffix)"
         }
         return "\(milliseconds)ms"

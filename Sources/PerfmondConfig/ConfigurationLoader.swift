@@ -1,3 +1,5 @@
+import PerfJSON
+import PerfMonitor
 import Yams
 
 #if canImport(Glibc)
@@ -27,6 +29,9 @@ public enum ConfigurationLoader {
     public static let systemFilePath = "/etc/perfmond/perfmond.yaml"
     /// The variable that names the file; not a key of the file itself.
     public static let fileVariable = "PERFMOND_CONFIG"
+    /// The structured key, a list of thresholds (JSON in its environment variable).
+    public static let thresholdsKey = "alert_thresholds"
+    static let thresholdsVariable = "PERFMOND_ALERT_THRESHOLDS"
 
     /// - Parameters:
     ///   - configFlag: the `--config` flag's value, if given.
@@ -48,6 +53,16 @@ public enum ConfigurationLoader {
         }
         var warnings: [String] = []
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("PERFMOND_") && name != fileVariable {
+            if name == thresholdsVariable {
+                let parsed: JSONValue
+                do {
+                    parsed = try JSONParser.parse(Array(value.utf8))
+                } catch {
+                    throw ConfigurationError("invalid configuration: \(thresholdsVariable) is not valid JSON: \(error.message) at byte \(error.offset)")
+                }
+                configuration.alertThresholds = try thresholds(from: parsed, source: "environment variable \(thresholdsVariable)")
+                continue
+            }
             guard let setting = Setting.all.first(where: { $0.environmentName == name }) else {
                 warnings.append("ignoring unknown environment variable \(name)")
                 continue
@@ -75,13 +90,46 @@ public enum ConfigurationLoader {
         }
         for (keyNode, valueNode) in mapping {
             let key = keyNode.string ?? String(describing: keyNode)
+            if key == thresholdsKey {
+                configuration.alertThresholds = try thresholds(from: json(from: valueNode), source: name)
+                continue
+            }
             guard let setting = Setting.named(key) else {
-                throw ConfigurationError("invalid configuration: unknown key '\(key)' in \(name); known keys: \(Setting.all.map(\.key).joined(separator: ", "))")
+                throw ConfigurationError("invalid configuration: unknown key '\(key)' in \(name); known keys: \((Setting.all.map(\.key) + [thresholdsKey]).joined(separator: ", "))")
             }
             guard let scalar = valueNode.scalar, !(valueNode.tag.description == Tag.Name.null.rawValue) else {
                 throw ConfigurationError("invalid configuration: \(key) in \(name) has no single value; allowed: \(setting.allowed)")
             }
             try apply(setting, scalar.string, from: name, to: &configuration)
+        }
+    }
+
+    /// A threshold set, or every problem in it on one line.
+    private static func thresholds(from value: JSONValue, source: String) throws(ConfigurationError) -> [AlertThreshold] {
+        switch AlertThreshold.parseSet(value) {
+        case let .success(thresholds): return thresholds
+        case let .failure(problems):
+            throw ConfigurationError("invalid configuration: alert_thresholds (from \(source)): \(problems.messages.joined(separator: "; "))")
+        }
+    }
+
+    /// A YAML node as the JSON value it spells (numbers, booleans and null by their YAML tags).
+    static func json(from node: Node) -> JSONValue {
+        switch node {
+        case let .scalar(scalar):
+            switch node.tag.description {
+            case Tag.Name.null.rawValue: return .null
+            case Tag.Name.bool.rawValue: return node.bool.map(JSONValue.bool) ?? .string(scalar.string)
+            case Tag.Name.int.rawValue, Tag.Name.float.rawValue:
+                return node.float.map { .number($0, text: scalar.string) } ?? .string(scalar.string)
+            default: return .string(scalar.string)
+            }
+        case let .mapping(mapping):
+            return .object(mapping.map { (key, value) in (key.string ?? String(describing: key), json(from: value)) })
+        case let .sequence(sequence):
+            return .array(sequence.map(json(from:)))
+        case let .alias(alias):
+            return .string(String(describing: alias))
         }
     }
 

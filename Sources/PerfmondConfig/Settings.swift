@@ -15,6 +15,8 @@ public struct Setting: Sendable {
     let apply: @Sendable (inout DaemonConfiguration, String) -> Bool
     /// The value as it would be written in the file.
     public let render: @Sendable (DaemonConfiguration) -> String
+    /// Whether the value is a whole number (shown as a JSON number rather than a string).
+    public var isInteger = false
 
     /// The environment variable that overrides this key.
     public var environmentName: String { "PERFMOND_" + key.uppercased() }
@@ -73,7 +75,7 @@ extension Setting {
                     guard let value = Int(text.trimmingSpaces), range.contains(value) else { return false }
                     config[keyPath: path] = value
                     return true
-                }, render: { String($0[keyPath: path]) })
+                }, render: { String($0[keyPath: path]) }, isInteger: true)
     }
 
     private static func duration(

@@ -5,6 +5,7 @@ import PerfMonitorHTTP
 import PerfmondConfig
 import PerfMonitor
 import ServiceLifecycle
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -49,6 +50,7 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "perfmond")
         for warning in loaded.warnings { logger.warning("\(warning)") }
 
+        let startedAt = WallClock.now()
         let readiness = Readiness()
         let clock = SystemClock()
         let buffer = IngestBuffer(capacity: settings.ingestQueueCapacity)
@@ -56,9 +58,17 @@ struct Serve: AsyncParsableCommand {
         let decoder = EventDecoder(maxAgeSeconds: settings.store.retention.seconds)
         var router = Router()
         HealthRoutes.register(in: &router, readiness: readiness)
-        IngestRoute(buffer: buffer, decoder: decoder, clock: clock, readiness: readiness, counters: IngestCounters())
+        let counters = IngestCounters()
+        IngestRoute(buffer: buffer, decoder: decoder, clock: clock, readiness: readiness, counters: counters)
+            .register(in: &router)
+        // The queries report the server's own refusals; the server needs the routes first.
+        let serverBox = ServerReference()
+        PerformanceQueries(store: store, configuration: settings, configFile: loaded.filePath,
+                           rules: AlertRules(settings.alertThresholds), counters: counters, buffer: buffer,
+                           bodiesTooLarge: { serverBox.server?.bodiesTooLarge ?? 0 }, startedAt: startedAt)
             .register(in: &router)
         let server = HTTPServer(configuration: settings.serverConfiguration, router: router, logger: logger)
+        serverBox.server = server
         do {
             try server.start()
         } catch {
@@ -117,6 +127,15 @@ struct StoreService: Service {
         buffer.close()
         await drainer.value
         await store.drain()
+    }
+}
+
+/// Lets routes built before the server read its counters once it exists.
+final class ServerReference: Sendable {
+    private let stored = Mutex<HTTPServer?>(nil)
+    var server: HTTPServer? {
+        get { stored.withLock { $0 } }
+        set { stored.withLock { $0 = newValue } }
     }
 }
 

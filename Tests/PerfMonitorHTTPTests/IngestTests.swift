@@ -85,7 +85,7 @@ let oneCall = #"{"type": "provider_request", "provider": "openai", "model": "gpt
              #"{"accepted":0,"rejected":1,"errors":[{"index":0,"error":"field 'duration_ms': expected a number ≥ 0, got -5"}]}"#),
             (#"{"type": "bogus"}"#, nil, 400, #"{"accepted":0,"rejected":1,"errors":[{"index":0,"error":"field 'type': unknown event type \"bogus\"; expected one of provider_request, provider_start, request_start, request_end, request, operation, cache_hit, cache_miss, error, timeout, rate_limit_hit, failover, metric"}]}"#),
             (#"{"type": "request", "endpoint": "/a", "timestamp": 1700000000}"#, "application/json", 400,
-             #"{"accepted":0,"rejected":1,"errors":[{"index":0,"error":"field 'timestamp': 2023-11-14T22:13:20.000Z is older than the retention (1d)"}]}"#),
+             #"{"accepted":0,"rejected":1,"errors":[{"index":0,"error":"field 'timestamp': 2023-11-14T22:13:20.000Z is older than the retention (24h)"}]}"#),
             (#"{"type": "request", "endpoint": "/a", "timestamp": 1900000000}"#, "application/json", 400,
              #"{"accepted":0,"rejected":1,"errors":[{"index":0,"error":"field 'timestamp': 2030-03-17T17:46:40.000Z is more than 300 s in the future"}]}"#),
             (oneCall, "text/plain", 415, #"{"error":"unsupported Content-Type 'text/plain'; send application/json (one event or an array of events) or application/x-ndjson (one event per line)","status":415}"#),

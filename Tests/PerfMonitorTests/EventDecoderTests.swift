@@ -104,7 +104,7 @@ func errorOf(_ json: String) -> String? {
         (#"{"type": "request", "endpoint": "/a", "timestamp": "yesterday"}"#, #"field 'timestamp': expected Unix seconds or an RFC 3339 time, got "yesterday""#),
         (#"{"type": "request", "endpoint": "/a", "timestamp": 1800000301}"#, "field 'timestamp': 2027-01-15T08:05:01.000Z is more than 300 s in the future"),
         (#"{"type": "request", "endpoint": "/a", "timestamp": 1800000000000}"#, "field 'timestamp': 59009-09-24T08:00:00.000Z is more than 300 s in the future (milliseconds? perfmond wants Unix seconds)"),
-        (#"{"type": "request", "endpoint": "/a", "timestamp": 1799913599}"#, "field 'timestamp': 2027-01-14T07:59:59.000Z is older than the retention (1d)"),
+        (#"{"type": "request", "endpoint": "/a", "timestamp": 1799913599}"#, "field 'timestamp': 2027-01-14T07:59:59.000Z is older than the retention (24h)"),
         ("[1]", "expected an event object, got 1"),
     ])
     func refusesWithOneClearError(json: String, message: String) {

@@ -174,3 +174,49 @@ func loadError(file: String? = nil, environment: [String: String] = [:], flags: 
         #expect(ByteSize.format(1000) == "1000")
     }
 }
+
+@Suite struct ThresholdConfigurationTests {
+    @Test func fileSetsThresholds() throws {
+        let config = try load(file: """
+            alert_thresholds:
+              - metric: ttft_ms
+                comparison: ">="
+                threshold: 800
+                severity: error
+                scope: {provider: openai, model: gpt-4o}
+                stat: p99
+                window: 10m
+                for_seconds: 30
+                min_samples: 5
+            """)
+        var expected = AlertThreshold(metric: "ttft_ms", comparison: .greaterOrEqual, threshold: 800, severity: .error)
+        expected.scope = AlertThreshold.Scope(provider: "openai", model: "gpt-4o")
+        expected.stat = .p99
+        expected.window = .seconds(600)
+        expected.forSeconds = 30
+        expected.minSamples = 5
+        #expect(config.alertThresholds == [expected])
+    }
+
+    @Test func everyProblemIsListedOnOneLine() {
+        let error = loadError(file: """
+            alert_thresholds:
+              - {metric: "bad name", comparison: "~", threshold: "high", severity: loud, color: red}
+              - {metric: cpu_percent, comparison: ">", severity: warning, window: "0s"}
+            """)
+        #expect(error?.contains(#"alert_thresholds[0].color: unknown field"#) == true)
+        #expect(error?.contains(#"alert_thresholds[0].metric: "bad name" is not a known metric"#) == true)
+        #expect(error?.contains(#"alert_thresholds[0].threshold: expected a number, got "high""#) == true)
+        #expect(error?.contains(#"alert_thresholds[0].comparison: "~" is not one of >, >=, <, <=, =="#) == true)
+        #expect(error?.contains(#"alert_thresholds[0].severity: "loud" is not one of info, warning, error, critical"#) == true)
+        #expect(error?.contains("alert_thresholds[1].threshold: required") == true)
+        #expect(error?.contains(#"alert_thresholds[1].window: "0s" is not a duration of at least 1s"#) == true)
+        #expect(error?.contains("\n") == false)
+    }
+
+    @Test func environmentTakesJSON() throws {
+        let config = try load(environment: ["PERFMOND_ALERT_THRESHOLDS": #"[{"metric": "rss_mb", "comparison": ">", "threshold": 512, "severity": "warning"}]"#])
+        #expect(config.alertThresholds.map(\.metric) == ["rss_mb"])
+        #expect(loadError(environment: ["PERFMOND_ALERT_THRESHOLDS": "[{"])?.hasPrefix("invalid configuration: PERFMOND_ALERT_THRESHOLDS is not valid JSON") == true)
+    }
+}

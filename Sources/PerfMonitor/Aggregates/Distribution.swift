@@ -22,6 +22,8 @@ public struct Distribution: Sendable, Equatable {
     private var zeroCount: Double = 0
     public private(set) var count: Double = 0
     public private(set) var sum: Double = 0
+    /// Σ weight·value², for the variance (a significance test needs it).
+    public private(set) var sumOfSquares: Double = 0
     public private(set) var min: Double = 0
     public private(set) var max: Double = 0
 
@@ -29,6 +31,12 @@ public struct Distribution: Sendable, Equatable {
 
     public var isEmpty: Bool { count == 0 }
     public var mean: Double { count > 0 ? sum / count : 0 }
+
+    /// The sample variance (0 with fewer than two values).
+    public var variance: Double {
+        guard count > 1 else { return 0 }
+        return Swift.max(0, (sumOfSquares - count * mean * mean) / (count - 1))
+    }
 
     /// Adds `value` with `weight` (1 / sample rate).
     public mutating func record(_ value: Double, weight: Double = 1) {
@@ -42,6 +50,7 @@ public struct Distribution: Sendable, Equatable {
         }
         count += weight
         sum += value * weight
+        sumOfSquares += value * value * weight
         let magnitude = abs(value)
         if magnitude < Self.smallestMagnitude {
             zeroCount += weight
@@ -62,6 +71,7 @@ public struct Distribution: Sendable, Equatable {
         max = Swift.max(max, other.max)
         count += other.count
         sum += other.sum
+        sumOfSquares += other.sumOfSquares
         zeroCount += other.zeroCount
         positive.merge(other.positive)
         negative.merge(other.negative)

@@ -105,13 +105,13 @@ public struct TimeBuckets: Sendable {
         }
     }
 
-    /// The merge of every bucket overlapping the last `windowSeconds` before `now`.
-    func aggregate(windowSeconds: Double, now: Double, layout: WindowLayout) -> Aggregate {
-        let from = now - windowSeconds
+    /// The merge of every bucket overlapping the time range (`from`, `to`]: the last W seconds
+    /// are (now − W, now]. Precise to the width of the buckets at the range's edges.
+    func aggregate(from: Double, to: Double, layout: WindowLayout) -> Aggregate {
         var result = Aggregate()
         for (index, buckets) in tiers.enumerated() {
             let width = Double(layout.tiers[index].width)
-            for bucket in buckets where Double(bucket.start) + width > from && Double(bucket.start) <= now {
+            for bucket in buckets where Double(bucket.start) + width > from && Double(bucket.start) <= to {
                 result.merge(bucket.aggregate)
             }
         }

@@ -55,6 +55,7 @@ public actor MetricsStore {
     private var openRequests: [String: OpenCall] = [:]
     private var openProviderCalls: [String: OpenCall] = [:]
     private var recent: EventRing
+    private var arrivals = ArrivalRate()
     private var status = StoreStatus()
 
     /// A start waiting for its end.
@@ -89,6 +90,7 @@ public actor MetricsStore {
     /// Applies `events` in order.
     public func ingest(_ events: [Event]) {
         let now = clock.now()
+        arrivals.record(events.count, at: now)
         for event in events { apply(event, now: now) }
     }
 
@@ -223,9 +225,27 @@ public actor MetricsStore {
                 return SeriesView(key: key, aggregate: value.cumulative, firstSeen: value.firstSeen, lastSeen: value.lastSeen,
                                   spanSeconds: Swift.max(0, now - value.firstSeen))
             }
-            return SeriesView(key: key, aggregate: value.windows.aggregate(windowSeconds: window.seconds, now: now, layout: layout),
+            return SeriesView(key: key, aggregate: value.windows.aggregate(from: now - window.seconds, to: now, layout: layout),
                               firstSeen: value.firstSeen, lastSeen: value.lastSeen, spanSeconds: window.seconds)
         }.sorted { $0.key < $1.key }
+    }
+
+    /// Every series of `kind` aggregated over the range from `olderThan + length` ago to
+    /// `olderThan` ago (e.g. the hour before the last 5 minutes).
+    public func series(_ kind: SeriesKind, length: TimeSpan, endingAgo olderThan: TimeSpan) -> [SeriesView] {
+        drain()
+        let to = clock.now() - olderThan.seconds
+        return series.compactMap { key, value -> SeriesView? in
+            guard key.kind == kind else { return nil }
+            return SeriesView(key: key, aggregate: value.windows.aggregate(from: to - length.seconds, to: to, layout: layout),
+                              firstSeen: value.firstSeen, lastSeen: value.lastSeen, spanSeconds: length.seconds)
+        }.sorted { $0.key < $1.key }
+    }
+
+    /// Events applied per second over the last minute (by arrival).
+    public func eventsPerSecondLastMinute() -> Double {
+        drain()
+        return arrivals.perSecond(now: clock.now())
     }
 
     /// Requests and provider calls started and not yet ended: in total and per provider.

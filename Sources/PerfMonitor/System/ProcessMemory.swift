@@ -46,7 +46,7 @@ public struct ProcessMemory: Sendable, Equatable {
         var result: [String: Double] = [:]
         for line in text.split(separator: "\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            let fields = line[line.index(after: colon)...].split(separator: " ")
+            let fields = line[line.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard let number = fields.first.flatMap({ Double($0) }) else { continue }
             result[String(line[..<colon])] = fields.count > 1 && fields[1] == "kB" ? number * 1024 : number
         }

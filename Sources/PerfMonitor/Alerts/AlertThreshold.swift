@@ -1,0 +1,216 @@
+import PerfJSON
+
+/// One alert rule: when `stat` of `metric` over `window` compares to `threshold` as `comparison`
+/// says, an alert of `severity` fires (api.md §2, Alerts). Read from the config file and from
+/// `POST /performance/config`, always validated as a whole set.
+public struct AlertThreshold: Sendable, Equatable {
+    public enum Comparison: String, Sendable, CaseIterable {
+        case greater = ">", greaterOrEqual = ">=", less = "<", lessOrEqual = "<=", equal = "=="
+    }
+
+    public enum Severity: String, Sendable, CaseIterable, Comparable {
+        case info, warning, error, critical
+
+        public static func < (lhs: Severity, rhs: Severity) -> Bool {
+            allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+        }
+    }
+
+    public enum Stat: String, Sendable, CaseIterable {
+        case avg, p50, p95, p99
+    }
+
+    /// Which series the rule watches; all nil: each series of the metric separately.
+    public struct Scope: Sendable, Equatable {
+        public var provider: String?
+        public var model: String?
+        public var endpoint: String?
+        public var component: String?
+
+        public init(provider: String? = nil, model: String? = nil, endpoint: String? = nil, component: String? = nil) {
+            self.provider = provider
+            self.model = model
+            self.endpoint = endpoint
+            self.component = component
+        }
+
+        public var isEmpty: Bool { provider == nil && model == nil && endpoint == nil && component == nil }
+    }
+
+    public var metric: String
+    public var comparison: Comparison
+    public var threshold: Double
+    public var severity: Severity
+    public var scope = Scope()
+    public var stat = Stat.p95
+    public var window = TimeSpan.seconds(300)
+    public var forSeconds: Double = 0
+    public var cooldownSeconds: Double = 60
+    public var minSamples = 10
+    public var message: String?
+
+    public init(metric: String, comparison: Comparison, threshold: Double, severity: Severity) {
+        self.metric = metric
+        self.comparison = comparison
+        self.threshold = threshold
+        self.severity = severity
+    }
+
+    /// Metrics computed from events (they honour `min_samples`, `stat` and `window`).
+    public static let eventMetrics = ["response_time_ms", "ttft_ms", "success_rate_percent", "error_rate_percent",
+                                      "throughput_rps", "rate_limit_hits", "cost_usd_per_hour"]
+    /// Metrics sampled from the process (judged on their latest sample).
+    public static let sampledMetrics = ["memory_pressure", "memory_pressure_percent", "rss_mb", "heap_used_mb", "cpu_percent", "in_flight"]
+
+    /// Seed 002's recommended thresholds: warning and critical for p95 latency, success rate,
+    /// memory pressure, error rate and CPU.
+    public static let defaults: [AlertThreshold] = [
+        AlertThreshold(metric: "response_time_ms", comparison: .greater, threshold: 2000, severity: .warning),
+        AlertThreshold(metric: "response_time_ms", comparison: .greater, threshold: 5000, severity: .critical),
+        AlertThreshold(metric: "success_rate_percent", comparison: .less, threshold: 90, severity: .warning),
+        AlertThreshold(metric: "success_rate_percent", comparison: .less, threshold: 80, severity: .critical),
+        AlertThreshold(metric: "memory_pressure", comparison: .greater, threshold: 80, severity: .warning),
+        AlertThreshold(metric: "memory_pressure", comparison: .greater, threshold: 95, severity: .critical),
+        AlertThreshold(metric: "error_rate_percent", comparison: .greater, threshold: 5, severity: .warning),
+        AlertThreshold(metric: "error_rate_percent", comparison: .greater, threshold: 10, severity: .critical),
+        AlertThreshold(metric: "cpu_percent", comparison: .greater, threshold: 85, severity: .warning),
+        AlertThreshold(metric: "cpu_percent", comparison: .greater, threshold: 95, severity: .critical),
+    ]
+
+    /// Reads a whole set, or lists every problem in it (`alert_thresholds[2].severity: …`).
+    public static func parseSet(_ value: JSONValue, path: String = "alert_thresholds") -> Result<[AlertThreshold], ThresholdProblems> {
+        guard case let .array(items) = value else {
+            return .failure(ThresholdProblems(["\(path): expected a list of thresholds, got \(value.quoted)"]))
+        }
+        var thresholds: [AlertThreshold] = []
+        var problems: [String] = []
+        for (index, item) in items.enumerated() {
+            switch parse(item, path: "\(path)[\(index)]") {
+            case let .success(threshold): thresholds.append(threshold)
+            case let .failure(found): problems += found.messages
+            }
+        }
+        return problems.isEmpty ? .success(thresholds) : .failure(ThresholdProblems(problems))
+    }
+
+    static func parse(_ value: JSONValue, path: String) -> Result<AlertThreshold, ThresholdProblems> {
+        guard case let .object(members) = value else {
+            return .failure(ThresholdProblems(["\(path): expected an object, got \(value.quoted)"]))
+        }
+        var problems: [String] = []
+        let known: Set<String> = ["metric", "comparison", "threshold", "severity", "scope", "stat", "window", "for_seconds",
+                                  "cooldown_seconds", "min_samples", "message"]
+        for (key, _) in members where !known.contains(key) {
+            problems.append("\(path).\(key): unknown field; known: \(known.sorted().joined(separator: ", "))")
+        }
+        func field(_ name: String) -> JSONValue? { members.first { $0.0 == name }?.1 }
+        func string(_ name: String) -> String? {
+            guard let value = field(name) else { return nil }
+            guard case let .string(text) = value else {
+                problems.append("\(path).\(name): expected a string, got \(value.quoted)")
+                return nil
+            }
+            return text
+        }
+        func number(_ name: String, atLeast minimum: Double? = nil) -> Double? {
+            guard let value = field(name) else { return nil }
+            guard case let .number(number, _) = value, number.isFinite, number >= (minimum ?? -.infinity) else {
+                problems.append("\(path).\(name): expected \(minimum == 0 ? "a number ≥ 0" : "a number"), got \(value.quoted)")
+                return nil
+            }
+            return number
+        }
+        func choice<T: RawRepresentable & CaseIterable>(_ name: String, _ type: T.Type) -> T? where T.RawValue == String {
+            guard let text = string(name) else { return nil }
+            guard let choice = T(rawValue: text.lowercased()) else {
+                problems.append("\(path).\(name): \"\(text)\" is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+                return nil
+            }
+            return choice
+        }
+
+        let metric = string("metric")
+        if field("metric") == nil { problems.append("\(path).metric: required") }
+        if let metric, !eventMetrics.contains(metric), !sampledMetrics.contains(metric), !isCustomMetricName(metric) {
+            problems.append("\(path).metric: \"\(metric)\" is not a known metric (\((eventMetrics + sampledMetrics).joined(separator: ", "))) nor a custom metric name")
+        }
+        let threshold = number("threshold")
+        if field("threshold") == nil { problems.append("\(path).threshold: required") }
+        let comparison = choice("comparison", Comparison.self)
+        if field("comparison") == nil { problems.append("\(path).comparison: required") }
+        let severity = choice("severity", Severity.self)
+        if field("severity") == nil { problems.append("\(path).severity: required") }
+        let stat = choice("stat", Stat.self)
+        var window: TimeSpan?
+        if let text = string("window") {
+            window = TimeSpan.parse(text)
+            if window == nil || window!.milliseconds < 1000 {
+                problems.append("\(path).window: \"\(text)\" is not a duration of at least 1s (\(TimeSpan.syntax))")
+            }
+        }
+        let forSeconds = number("for_seconds", atLeast: 0)
+        let cooldown = number("cooldown_seconds", atLeast: 0)
+        var minSamples: Int?
+        if let value = number("min_samples", atLeast: 0) {
+            if value == value.rounded() { minSamples = Int(value) } else { problems.append("\(path).min_samples: expected an integer ≥ 0, got \(field("min_samples")!.quoted)") }
+        }
+        let message = string("message")
+        var scope = Scope()
+        if let value = field("scope") {
+            if case let .object(scopeMembers) = value {
+                for (key, member) in scopeMembers {
+                    guard case let .string(text) = member, !text.isEmpty else {
+                        problems.append("\(path).scope.\(key): expected a non-empty string, got \(member.quoted)")
+                        continue
+                    }
+                    switch key {
+                    case "provider": scope.provider = text
+                    case "model": scope.model = text
+                    case "endpoint": scope.endpoint = text
+                    case "component": scope.component = text
+                    default: problems.append("\(path).scope.\(key): unknown; a scope names provider, model, endpoint or component")
+                    }
+                }
+            } else {
+                problems.append("\(path).scope: expected an object, got \(value.quoted)")
+            }
+        }
+        guard problems.isEmpty, let metric, let threshold, let comparison, let severity else {
+            return .failure(ThresholdProblems(problems))
+        }
+        var result = AlertThreshold(metric: metric, comparison: comparison, threshold: threshold, severity: severity)
+        result.scope = scope
+        if let stat { result.stat = stat }
+        if let window { result.window = window }
+        if let forSeconds { result.forSeconds = forSeconds }
+        if let cooldown { result.cooldownSeconds = cooldown }
+        if let minSamples { result.minSamples = minSamples }
+        result.message = message
+        return .success(result)
+    }
+
+    static func isCustomMetricName(_ name: String) -> Bool { EventFields.isMetricName(name) }
+
+    /// As `GET /performance/config` shows it.
+    public var json: JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("metric", .string(metric)), ("comparison", .string(comparison.rawValue)), ("threshold", .double(threshold)),
+            ("severity", .string(severity.rawValue)), ("stat", .string(stat.rawValue)), ("window", .string(window.description)),
+            ("for_seconds", .double(forSeconds)), ("cooldown_seconds", .double(cooldownSeconds)), ("min_samples", .int(minSamples)),
+        ]
+        var scopeMembers: [(String, JSONValue)] = []
+        if let provider = scope.provider { scopeMembers.append(("provider", .string(provider))) }
+        if let model = scope.model { scopeMembers.append(("model", .string(model))) }
+        if let endpoint = scope.endpoint { scopeMembers.append(("endpoint", .string(endpoint))) }
+        if let component = scope.component { scopeMembers.append(("component", .string(component))) }
+        if !scopeMembers.isEmpty { members.append(("scope", .object(scopeMembers))) }
+        if let message { members.append(("message", .string(message))) }
+        return .object(members)
+    }
+}
+
+/// Every problem found in a threshold set, each naming its place.
+public struct ThresholdProblems: Error, Sendable, Equatable {
+    public let messages: [String]
+    public init(_ messages: [String]) { self.messages = messages }
+}

@@ -1,0 +1,48 @@
+import MicroHTTPD
+import PerfJSON
+import PerfMonitor
+
+extension PerformanceQueries {
+    /// `/performance/endpoints[?endpoint=]`: keyed by path, split by method (seed 002 shape).
+    func endpoints(_ request: Request) async throws(QueryFailure) -> Response {
+        let parameters = try QueryParameters(request, accepts: ["endpoint"], retention: retention)
+        var byPath = Dictionary(grouping: await store.series(.endpoint, window: try parameters.window()), by: \.key.first)
+        if let path = parameters.value("endpoint") {
+            guard let one = byPath[path] else { throw .notFound("unknown endpoint '\(path)'") }
+            byPath = [path: one]
+        }
+        var all = Aggregate()
+        let objects: [(String, JSONValue)] = byPath.sorted { $0.key < $1.key }.map { path, methods in
+            let aggregate = Aggregate.merged(methods)
+            all.merge(aggregate)
+            let names = methods.map(\.key.second).sorted()
+            return (path, .object([
+                ("endpoint_path", .string(path)),
+                ("method", .string(names.joined(separator: ","))),
+                ("methods", .object(methods.map { ($0.key.second, endpointStats($0.aggregate)) })),
+                ("stats", endpointStats(aggregate)),
+                ("status_code_counts", Aggregate.counts(aggregate.statusCodes)),
+            ]))
+        }
+        return answer([
+            ("endpoints_count", .int(objects.count)),
+            ("endpoints", .object(objects)),
+            ("aggregated", .object([
+                ("total_operations", .double(all.total)),
+                ("success_rate_percent", .double(all.successRatePercent)),
+                ("average_duration_ms", .double(all.distribution.mean)),
+                ("status_code_distribution", Aggregate.counts(all.statusCodes)),
+            ])),
+        ])
+    }
+
+    private func endpointStats(_ aggregate: Aggregate) -> JSONValue {
+        .object([
+            ("total_operations", .double(aggregate.total)),
+            ("success_rate_percent", .double(aggregate.successRatePercent)),
+        ] + durationFields(aggregate.distribution, average: "avg_duration_ms", minMax: false) + [
+            ("avg_request_bytes", .double(aggregate.total > 0 ? aggregate.requestBytes / aggregate.total : 0)),
+            ("avg_response_bytes", .double(aggregate.total > 0 ? aggregate.responseBytes / aggregate.total : 0)),
+        ])
+    }
+}

@@ -1,0 +1,119 @@
+import MicroHTTPD
+import PerfJSON
+import PerfMonitor
+
+extension PerformanceQueries {
+    /// `/performance/export?format=json|csv|prometheus&since=&component=`: a snapshot of every series
+    /// over the window (or since `since`), one row per series.
+    func export(_ request: Request) async throws(QueryFailure) -> Response {
+        let parameters = try QueryParameters(request, accepts: ["format", "since", "component"], retention: retention)
+        let format = try parameters.choice("format", ["json", "csv", "prometheus"]) ?? "json"
+        var window = try parameters.window()
+        if let since = try parameters.time("since") {
+            guard window == nil else { throw .badRequest("give window or since, not both") }
+            let seconds = WallClock.now() - since
+            guard seconds > 0 else { throw .badRequest("since is in the future") }
+            guard seconds <= retention.seconds else {
+                throw .badRequest("since is older than the retention (\(retention)); data that old is no longer kept")
+            }
+            window = TimeSpan(milliseconds: Int64((seconds * 1000).rounded(.up)))
+        }
+        var rows: [SeriesView] = []
+        if let component = parameters.value("component") {
+            rows = await store.series(.component, window: window).filter { $0.key.first == component }
+            guard !rows.isEmpty else { throw .notFound("unknown component '\(component)'") }
+        } else {
+            for kind in SeriesKind.allCases { rows += await store.series(kind, window: window) }
+        }
+        switch format {
+        case "csv":
+            return Response(status: 200, headers: HTTPHeaders([("Content-Type", "text/csv; charset=utf-8; header=present")]),
+                            body: Array(ExportTable.csv(rows).utf8))
+        case "prometheus":
+            return Response(status: 200, headers: HTTPHeaders([("Content-Type", "text/plain; version=0.0.4; charset=utf-8")]),
+                            body: Array(ExportTable.prometheus(rows, prefix: "perfmond_export").utf8))
+        default:
+            return answer([
+                ("window_seconds", .double(window?.seconds ?? 0)),
+                ("series_count", .int(rows.count)),
+                ("series", .array(rows.map { row in .object(zip(ExportTable.columns, ExportTable.values(row)).map { ($0.0, $0.1) }) })),
+            ])
+        }
+    }
+
+    /// `/performance/events?since=&limit=`: the newest raw events kept, oldest first.
+    func events(_ request: Request) async throws(QueryFailure) -> Response {
+        let parameters = try QueryParameters(request, accepts: ["since", "limit"], retention: retention)
+        let limit = try parameters.integer("limit", in: 1...100_000) ?? 100
+        let events = await store.recentEvents(since: try parameters.time("since"), limit: limit)
+        return answer([("count", .int(events.count)), ("events", .array(events.map(\.json)))])
+    }
+}
+
+/// The export's rows: one per series, the same columns in every format.
+enum ExportTable {
+    static let columns = ["kind", "name", "subname", "total", "successes", "failures", "success_rate_percent",
+                          "avg_duration_ms", "p50_duration_ms", "p95_duration_ms", "p99_duration_ms", "p95_ttft_ms",
+                          "cost_usd", "input_tokens", "output_tokens", "rate_limit_hits", "cache_hits", "cache_misses", "last_value"]
+
+    static func values(_ row: SeriesView) -> [JSONValue] {
+        let a = row.aggregate
+        return [.string(row.key.kind.rawValue), .string(row.key.first), .string(row.key.second),
+                .double(a.total), .double(a.successes), .double(a.failures), .double(a.successRatePercent),
+                .double(a.distribution.mean), .double(a.distribution.quantile(0.5)), .double(a.distribution.quantile(0.95)),
+                .double(a.distribution.quantile(0.99)), .double(a.ttft.quantile(0.95)),
+                .double(a.costUSD), .double(a.inputTokens), .double(a.outputTokens), .double(a.rateLimitHits),
+                .double(a.cacheHits), .double(a.cacheMisses), .double(a.lastValueAt.isFinite ? a.lastValue : 0)]
+    }
+
+    /// RFC 4180: CRLF line ends, a header row, fields quoted when they hold a comma, quote or line break.
+    static func csv(_ rows: [SeriesView]) -> String {
+        var out = columns.joined(separator: ",") + "\r\n"
+        for row in rows {
+            out += values(row).map { value -> String in
+                guard case let .string(text) = value else { return value.rendered }
+                guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" }) else { return text }
+                return "\"" + text.replacing("\"", with: "\"\"") + "\""
+            }.joined(separator: ",") + "\r\n"
+        }
+        return out
+    }
+
+    /// The rows as Prometheus gauges (a snapshot of the window; `/metrics` has the live counters).
+    static func prometheus(_ rows: [SeriesView], prefix: String) -> String {
+        var out = ""
+        for (index, column) in columns.enumerated().dropFirst(3) {
+            let name = "\(prefix)_\(column)"
+            out += "# HELP \(name) \(column.replacing("_", with: " ")) of the series over the export window\n# TYPE \(name) gauge\n"
+            for row in rows {
+                out += "\(name){kind=\"\(row.key.kind.rawValue)\",name=\"\(escape(row.key.first))\",subname=\"\(escape(row.key.second))\"} \(values(row)[index].rendered)\n"
+            }
+        }
+        return out
+    }
+
+    /// A label value escaped per the exposition format: backslash, double quote and line feed.
+    static func escape(_ text: String) -> String {
+        text.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n")
+    }
+}
+
+extension Event {
+    /// The event as `/performance/events` shows it: the fields that are set.
+    var json: JSONValue {
+        var members: [(String, JSONValue)] = [("type", .string(type.rawValue)), ("timestamp", .double(timestamp))]
+        let labels: [(String, String?)] = [("request_id", requestID), ("provider", provider), ("model", model), ("endpoint", endpoint),
+                                           ("method", method), ("component", component), ("operation", operation),
+                                           ("error_type", errorType), ("error", errorMessage), ("metric", metric), ("unit", unit)]
+        for (name, value) in labels { if let value { members.append((name, .string(value))) } }
+        let numbers: [(String, Double?)] = [("duration_ms", durationMs), ("ttft_ms", ttftMs), ("cost_usd", costUSD),
+                                            ("input_tokens", inputTokens), ("output_tokens", outputTokens),
+                                            ("request_bytes", requestBytes), ("response_bytes", responseBytes), ("value", value)]
+        for (name, value) in numbers { if let value { members.append((name, .double(value))) } }
+        if let statusCode { members.append(("status_code", .int(statusCode))) }
+        members.append(("success", .bool(success)))
+        if sampleRate != 1 { members.append(("sample_rate", .double(sampleRate))) }
+        if !metadata.isEmpty { members.append(("metadata", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))) }
+        return .object(members)
+    }
+}

@@ -1,0 +1,64 @@
+import MicroHTTPD
+import PerfJSON
+import PerfMonitor
+import PerfmondConfig
+
+/// The JSON query API under `/performance/` (api.md §2), with the short aliases. Every answer
+/// comes from the store after it has drained the ingest buffer, so it counts every event whose
+/// `POST` was answered before the query began.
+public struct PerformanceQueries: Sendable {
+    public let store: MetricsStore
+    public let configuration: DaemonConfiguration
+    public let configFile: String?
+    public let rules: AlertRules
+    public let counters: IngestCounters
+    public let buffer: IngestBuffer
+    /// Requests refused `413` by the server, read when asked.
+    public let bodiesTooLarge: @Sendable () -> Int
+    public let startedAt: Double
+
+    public init(store: MetricsStore, configuration: DaemonConfiguration, configFile: String?, rules: AlertRules,
+                counters: IngestCounters, buffer: IngestBuffer, bodiesTooLarge: @escaping @Sendable () -> Int, startedAt: Double) {
+        self.store = store
+        self.configuration = configuration
+        self.configFile = configFile
+        self.rules = rules
+        self.counters = counters
+        self.buffer = buffer
+        self.bodiesTooLarge = bodiesTooLarge
+        self.startedAt = startedAt
+    }
+
+    var retention: TimeSpan { configuration.store.retention }
+
+    /// The paths with a short alias at the root as well (api.md §2).
+    static let aliased: Set<String> = ["real-time", "providers", "endpoints", "components", "memory", "alerts", "config"]
+
+    public func register(in router: inout Router) {
+        route(&router, "GET", "real-time", realTime)
+        route(&router, "GET", "providers", providers)
+        route(&router, "GET", "endpoints", endpoints)
+        route(&router, "GET", "components", components)
+        route(&router, "GET", "compare", compare)
+        route(&router, "GET", "memory", memory)
+        route(&router, "GET", "alerts", alerts)
+        route(&router, "GET", "config", config)
+        route(&router, "POST", "config", updateConfig)
+        route(&router, "GET", "recommendations", recommendations)
+        route(&router, "GET", "export", export)
+        route(&router, "GET", "events", events)
+    }
+
+    private func route(_ router: inout Router, _ method: String, _ name: String,
+                       _ body: @escaping @Sendable (Request) async throws(QueryFailure) -> Response) {
+        let handler = Router.Handler.async { request in
+            do throws(QueryFailure) {
+                return try await body(request)
+            } catch {
+                return error.response
+            }
+        }
+        router.add(method, "/performance/\(name)", handler: handler)
+        if Self.aliased.contains(name) { router.add(method, "/\(name)", handler: handler) }
+    }
+}

@@ -1,0 +1,171 @@
+import MicroHTTPD
+import PerfJSON
+import PerfMonitor
+
+/// One recommendation (seeds 000 and 004): what is wrong, where, and what to try.
+struct Recommendation {
+    enum Severity: Int, Comparable {
+        case info, warning, critical
+        static func < (lhs: Severity, rhs: Severity) -> Bool { lhs.rawValue < rhs.rawValue }
+        var name: String { ["info", "warning", "critical"][rawValue] }
+    }
+
+    let type: String
+    let severity: Severity
+    /// Where: ("provider", "openai"), ("component", "router"), ("endpoint", "/v1/chat")…
+    let scope: [(String, String)]
+    let message: String
+    let suggestions: [String]
+    let currentValue: Double
+    let targetValue: Double
+
+    var json: JSONValue {
+        .object([("type", .string(type)), ("severity", .string(severity.name))] + scope.map { ($0.0, JSONValue.string($0.1)) } + [
+            ("message", .string(message)),
+            ("suggestions", .array(suggestions.map(JSONValue.string))),
+            ("current_value", .double(currentValue)),
+            ("target_value", .double(targetValue)),
+        ])
+    }
+}
+
+/// The rules and their thresholds, in one place (documented in docs/api.md).
+enum RecommendationRules {
+    /// No rule judges fewer calls (or cache lookups) than this.
+    static let minimumSamples = 20.0
+    static let latencyWarningMs = 2000.0, latencyCriticalMs = 5000.0, latencyTargetMs = 1000.0
+    static let successWarning = 90.0, successCritical = 80.0, successTarget = 95.0
+    static let dominantErrorShare = 50.0, dominantErrorMinimum = 10.0
+    static let rateLimitWarning = 5.0, rateLimitCritical = 20.0, rateLimitTarget = 1.0
+    static let costShare = 50.0
+    static let ttftWarningRatio = 1.5, ttftCriticalRatio = 2.0
+    static let cacheHitWarning = 50.0, cacheHitTarget = 80.0
+}
+
+extension PerformanceQueries {
+    /// `/performance/recommendations`: rules over the window's statistics.
+    func recommendations(_ request: Request) async throws(QueryFailure) -> Response {
+        let parameters = try QueryParameters(request, accepts: [], retention: retention)
+        let window = try parameters.window()
+        typealias Rules = RecommendationRules
+        var found: [Recommendation] = []
+        let providers = await store.series(.provider, window: window)
+        let endpoints = await store.series(.endpoint, window: window)
+        let components = await store.series(.component, window: window)
+
+        for view in providers {
+            let scope = [("provider", view.key.first), ("model", view.key.second)]
+            found += latency(view.aggregate, scope: scope, name: "\(view.key.first)/\(view.key.second)")
+            found += reliability(view.aggregate, scope: scope, name: "\(view.key.first)/\(view.key.second)")
+        }
+        for (path, methods) in Dictionary(grouping: endpoints, by: \.key.first) {
+            let aggregate = Aggregate.merged(methods)
+            found += latency(aggregate, scope: [("endpoint", path)], name: path)
+            found += reliability(aggregate, scope: [("endpoint", path)], name: path)
+        }
+        for (name, operations) in Dictionary(grouping: components, by: \.key.first) {
+            found += reliability(Aggregate.merged(operations), scope: [("component", name)], name: name)
+        }
+        for (name, models) in Dictionary(grouping: providers, by: \.key.first) {
+            let aggregate = Aggregate.merged(models)
+            let attempts = aggregate.total + aggregate.rateLimitHits
+            let share = attempts > 0 ? aggregate.rateLimitHits / attempts * 100 : 0
+            if attempts >= Rules.minimumSamples, share > Rules.rateLimitWarning {
+                found.append(Recommendation(
+                    type: "rate_limit_pressure", severity: share > Rules.rateLimitCritical ? .critical : .warning, scope: [("provider", name)],
+                    message: "\(name) rate-limited \(format(share))% of attempts (\(format(aggregate.rateLimitHits)) hits)",
+                    suggestions: ["Spread load across more API keys or providers", "Add client-side rate limiting with backoff",
+                                  "Ask the provider for a higher quota", "Fail over earlier on 429"],
+                    currentValue: share, targetValue: Rules.rateLimitTarget))
+            }
+        }
+        let totalCost = providers.reduce(0) { $0 + $1.aggregate.costUSD }
+        if totalCost > 0, providers.filter({ $0.aggregate.costUSD > 0 }).count >= 2 {
+            for view in providers where view.aggregate.costUSD / totalCost * 100 > Rules.costShare {
+                let share = view.aggregate.costUSD / totalCost * 100
+                found.append(Recommendation(
+                    type: "cost_concentration", severity: .info, scope: [("provider", view.key.first), ("model", view.key.second)],
+                    message: "\(view.key.first)/\(view.key.second) accounts for \(format(share))% of the cost ($\(format(view.aggregate.costUSD)) of $\(format(totalCost)))",
+                    suggestions: ["Route simple requests to a cheaper model", "Cache frequent prompts", "Trim prompts and cap output tokens"],
+                    currentValue: share, targetValue: Rules.costShare))
+            }
+        }
+        found += await ttftDegradation()
+        for view in await store.series(.cache, window: window) {
+            let lookups = view.aggregate.cacheHits + view.aggregate.cacheMisses
+            let ratio = lookups > 0 ? view.aggregate.cacheHits / lookups * 100 : 0
+            if lookups >= Rules.minimumSamples, ratio < Rules.cacheHitWarning {
+                found.append(Recommendation(
+                    type: "low_cache_hit_ratio", severity: .warning, scope: [("cache", view.key.first)],
+                    message: "cache \(view.key.first) hits \(format(ratio))% of \(format(lookups)) lookups",
+                    suggestions: ["Increase the cache TTL or size", "Normalize cache keys (whitespace, parameter order)",
+                                  "Pre-warm the cache with frequent requests"],
+                    currentValue: ratio, targetValue: Rules.cacheHitTarget))
+            }
+        }
+        let sorted = found.sorted { ($0.severity, $1.type) > ($1.severity, $0.type) }
+        return answer([("recommendations_count", .int(sorted.count)), ("recommendations", .array(sorted.map(\.json)))])
+    }
+
+    private func latency(_ aggregate: Aggregate, scope: [(String, String)], name: String) -> [Recommendation] {
+        typealias Rules = RecommendationRules
+        let p95 = aggregate.distribution.quantile(0.95)
+        guard aggregate.distribution.count >= Rules.minimumSamples, p95 > Rules.latencyWarningMs else { return [] }
+        return [Recommendation(
+            type: "high_latency", severity: p95 > Rules.latencyCriticalMs ? .critical : .warning, scope: scope,
+            message: "p95 latency of \(name): \(format(p95)) ms exceeds \(format(Rules.latencyWarningMs)) ms",
+            suggestions: ["Use a faster or smaller model for latency-sensitive requests", "Stream responses to cut time to first token",
+                          "Cap max output tokens", "Check the provider's status and fail over when it is degraded"],
+            currentValue: p95, targetValue: Rules.latencyTargetMs)]
+    }
+
+    private func reliability(_ aggregate: Aggregate, scope: [(String, String)], name: String) -> [Recommendation] {
+        typealias Rules = RecommendationRules
+        guard aggregate.total >= Rules.minimumSamples else { return [] }
+        var found: [Recommendation] = []
+        let success = aggregate.successRatePercent
+        if success < Rules.successWarning {
+            found.append(Recommendation(
+                type: "low_success_rate", severity: success < Rules.successCritical ? .critical : .warning, scope: scope,
+                message: "success rate of \(name): \(format(success))% is below \(format(Rules.successWarning))%",
+                suggestions: ["Check deployment health and credentials", "Review the error types for a common cause",
+                              "Add retries with backoff for transient errors", "Fail over to another provider"],
+                currentValue: success, targetValue: Rules.successTarget))
+        }
+        if let (type, count) = aggregate.errorTypes.max(by: { $0.value < $1.value }), aggregate.failures >= Rules.dominantErrorMinimum,
+           count / aggregate.failures * 100 >= Rules.dominantErrorShare {
+            found.append(Recommendation(
+                type: "dominant_error_type", severity: .warning, scope: scope + [("error_type", type)],
+                message: "\(type) accounts for \(format(count / aggregate.failures * 100))% of the \(format(aggregate.failures)) failures of \(name)",
+                suggestions: ["Fix the cause of \(type) first: it is most of the failures", "Look at recent events of this type (/performance/events)"],
+                currentValue: count, targetValue: 0))
+        }
+        return found
+    }
+
+    /// p95 time to first token over the last 5 minutes against the hour before.
+    private func ttftDegradation() async -> [Recommendation] {
+        typealias Rules = RecommendationRules
+        let recent = await store.series(.provider, window: .seconds(300))
+        let baseline = await store.series(.provider, length: .seconds(3600), endingAgo: .seconds(300))
+        var found: [Recommendation] = []
+        for view in recent {
+            guard let before = baseline.first(where: { $0.key == view.key })?.aggregate.ttft,
+                  before.count >= Rules.minimumSamples, view.aggregate.ttft.count >= Rules.minimumSamples else { continue }
+            let now = view.aggregate.ttft.quantile(0.95), then = before.quantile(0.95)
+            guard then > 0, now / then > Rules.ttftWarningRatio else { continue }
+            found.append(Recommendation(
+                type: "ttft_degradation", severity: now / then > Rules.ttftCriticalRatio ? .critical : .warning,
+                scope: [("provider", view.key.first), ("model", view.key.second)],
+                message: "p95 time to first token of \(view.key.first)/\(view.key.second) rose to \(format(now)) ms from \(format(then)) ms in the previous hour",
+                suggestions: ["Check the provider's status page", "Fail over latency-sensitive traffic", "Reduce prompt length"],
+                currentValue: now, targetValue: then))
+        }
+        return found
+    }
+}
+
+/// A number for a message: at most two decimals, no trailing zeros.
+func format(_ value: Double) -> String {
+    JSONNumber.format((value * 100).rounded() / 100)
+}

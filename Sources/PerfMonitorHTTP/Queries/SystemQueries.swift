@@ -1,0 +1,123 @@
+import MicroHTTPD
+import PerfJSON
+import PerfMonitor
+import PerfmondConfig
+
+extension PerformanceQueries {
+    /// `/performance/memory`: the process now, its trend, and what the store holds and refused.
+    func memory(_ request: Request) async throws(QueryFailure) -> Response {
+        _ = try QueryParameters(request, accepts: [], retention: retention)
+        let memory = ProcessMemory.read()
+        let status = await store.currentStatus()
+        let ingest = counters.current
+        let mb = { (bytes: Double) in JSONValue.double(bytes / 1_048_576) }
+        return answer([
+            ("current", .object([
+                ("heap_used_mb", mb(memory.heapUsedBytes)),
+                ("stack_used_mb", mb(memory.stackBytes)),
+                ("anonymous_mb", mb(memory.anonymousBytes)),
+                ("file_cache_mb", mb(memory.fileCacheBytes)),
+                ("rss_mb", mb(memory.rssBytes)),
+                ("peak_rss_mb", mb(memory.peakRSSBytes)),
+                ("memory_pressure_percent", .double(memory.pressurePercent)),
+                ("page_faults", .double(memory.pageFaults)),
+            ])),
+            // One sample so far: a trend of one sample uses that sample (api.md §0).
+            ("trends", .object([
+                ("hours_analyzed", .double(0)),
+                ("average_heap_mb", mb(memory.heapUsedBytes)),
+                ("min_heap_mb", mb(memory.heapUsedBytes)),
+                ("max_heap_mb", mb(memory.heapUsedBytes)),
+                ("pressure_trend", .string("stable")),
+            ])),
+            ("store", .object([
+                ("series", .int(status.seriesCount)),
+                ("series_by_kind", .object(SeriesKind.allCases.map { ($0.rawValue, .int(status.seriesByKind[$0] ?? 0)) })),
+                ("raw_events", .int(status.rawEvents)),
+                ("bytes_estimate", .int(status.bytesEstimate)),
+                ("dropped_series", .int(status.removedSeries)),
+                ("folded_values", .double(status.foldedByDimension.values.reduce(0, +))),
+                ("folded_by_dimension", Aggregate.counts(status.foldedByDimension)),
+                ("open_requests", .int(status.openRequests + status.openProviderCalls)),
+                ("abandoned_requests", .int(status.abandonedRequests + status.abandonedProviderCalls)),
+                ("dropped_starts", .int(status.droppedStarts)),
+                ("unmatched_ends", .int(status.unmatchedEnds)),
+            ])),
+            ("ingest", .object([
+                ("accepted_events", .int(ingest.acceptedEvents)),
+                ("rejected_events", .object(IngestCounters.Reason.allCases.map { ($0.rawValue, .int(ingest.rejectedEvents[$0] ?? 0)) })),
+                ("rejected_requests", .object(IngestCounters.Reason.allCases.map { ($0.rawValue, .int(ingest.rejectedRequests[$0] ?? 0)) }
+                    + [("too_large", .int(bodiesTooLarge()))])),
+                ("queue_depth", .int(buffer.depth)),
+                ("queue_capacity", .int(buffer.capacity)),
+            ])),
+            ("alerts", .array([])),
+        ])
+    }
+
+    /// `/performance/alerts`: the answer's shape; the alert engine fills it.
+    func alerts(_ request: Request) async throws(QueryFailure) -> Response {
+        _ = try QueryParameters(request, accepts: [], retention: retention)
+        return answer([
+            ("active_alerts_count", .int(0)),
+            ("system_health", .string("healthy")),
+            ("alerts", .array([])),
+            ("active", .array([])),
+            ("recent", .array([])),
+        ])
+    }
+
+    /// `GET /performance/config`: the effective configuration (no secret is ever shown).
+    func config(_ request: Request) async throws(QueryFailure) -> Response {
+        _ = try QueryParameters(request, accepts: [], retention: retention)
+        return answer(effectiveConfiguration())
+    }
+
+    /// `POST /performance/config`: replaces the alert thresholds, validated as a whole.
+    func updateConfig(_ request: Request) async throws(QueryFailure) -> Response {
+        _ = try QueryParameters(request, accepts: [], retention: retention)
+        let body: JSONValue
+        do {
+            body = try JSONParser.parse(request.body)
+        } catch {
+            throw .badRequest("invalid JSON at byte \(error.offset): \(error.message)")
+        }
+        guard case let .object(members) = body else {
+            throw QueryFailure(response: problems(["the body must be an object like {\"alert_thresholds\": [...]}"]))
+        }
+        var found: [String] = []
+        for (key, _) in members where key != ConfigurationLoader.thresholdsKey {
+            found.append("\(key): cannot be changed at run time; only alert_thresholds can (edit the config file and restart for the rest)")
+        }
+        guard let list = body[ConfigurationLoader.thresholdsKey] else {
+            throw QueryFailure(response: problems(found + ["alert_thresholds: required"]))
+        }
+        switch AlertThreshold.parseSet(list) {
+        case let .success(thresholds) where found.isEmpty:
+            rules.replace(with: thresholds)
+            return answer(effectiveConfiguration())
+        case .success:
+            throw QueryFailure(response: problems(found))
+        case let .failure(invalid):
+            throw QueryFailure(response: problems(found + invalid.messages))
+        }
+    }
+
+    private func problems(_ list: [String]) -> Response {
+        .json(status: 400, JSONValue.object([
+            ("error", .string("invalid configuration: nothing was changed")),
+            ("status", .int(400)),
+            ("problems", .array(list.map(JSONValue.string))),
+        ]).rendered)
+    }
+
+    private func effectiveConfiguration() -> [(String, JSONValue)] {
+        var members: [(String, JSONValue)] = [("config_file", .string(configFile ?? ""))]
+        for setting in Setting.all {
+            let text = setting.render(configuration)
+            members.append((setting.key, setting.isInteger ? .int(Int(text) ?? 0) : .string(text)))
+        }
+        members.append((ConfigurationLoader.thresholdsKey, .array(rules.current.map(\.json))))
+        return members
+    }
+}
