@@ -64,7 +64,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PerfMonitorHTTPTests",
-            dependencies: ["PerfMonitorHTTP", "PerfMonitor", "PerfJSON", "MicroHTTPD", "TestSupport"],
+            dependencies: ["PerfMonitorHTTP", "PerfMonitor", "PerfJSON", "PerfmondConfig", "MicroHTTPD", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -65,7 +65,7 @@ struct Serve: AsyncParsableCommand {
         let serverBox = ServerReference()
         PerformanceQueries(store: store, configuration: settings, configFile: loaded.filePath,
                            rules: AlertRules(settings.alertThresholds), counters: counters, buffer: buffer,
-                           bodiesTooLarge: { serverBox.server?.bodiesTooLarge ?? 0 }, startedAt: startedAt)
+                           bodiesTooLarge: { serverBox.server?.bodiesTooLarge ?? 0 }, clock: clock, startedAt: startedAt)
             .register(in: &router)
         let server = HTTPServer(configuration: settings.serverConfiguration, router: router, logger: logger)
         serverBox.server = server

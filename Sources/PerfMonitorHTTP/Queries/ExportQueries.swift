@@ -11,7 +11,7 @@ extension PerformanceQueries {
         var window = try parameters.window()
         if let since = try parameters.time("since") {
             guard window == nil else { throw .badRequest("give window or since, not both") }
-            let seconds = WallClock.now() - since
+            let seconds = clock.now() - since
             guard seconds > 0 else { throw .badRequest("since is in the future") }
             guard seconds <= retention.seconds else {
                 throw .badRequest("since is older than the retention (\(retention)); data that old is no longer kept")

@@ -15,10 +15,13 @@ public struct PerformanceQueries: Sendable {
     public let buffer: IngestBuffer
     /// Requests refused `413` by the server, read when asked.
     public let bodiesTooLarge: @Sendable () -> Int
+    /// The store's clock: every time in an answer (timestamps, `since`, uptime) is on it.
+    public let clock: any StoreClock
     public let startedAt: Double
 
     public init(store: MetricsStore, configuration: DaemonConfiguration, configFile: String?, rules: AlertRules,
-                counters: IngestCounters, buffer: IngestBuffer, bodiesTooLarge: @escaping @Sendable () -> Int, startedAt: Double) {
+                counters: IngestCounters, buffer: IngestBuffer, bodiesTooLarge: @escaping @Sendable () -> Int,
+                clock: any StoreClock, startedAt: Double) {
         self.store = store
         self.configuration = configuration
         self.configFile = configFile
@@ -26,10 +29,16 @@ public struct PerformanceQueries: Sendable {
         self.counters = counters
         self.buffer = buffer
         self.bodiesTooLarge = bodiesTooLarge
+        self.clock = clock
         self.startedAt = startedAt
     }
 
     var retention: TimeSpan { configuration.store.retention }
+
+    /// A JSON answer with the `timestamp` every answer carries, first.
+    func answer(_ members: [(String, JSONValue)]) -> Response {
+        .json(JSONValue.object([("timestamp", .double(clock.now()))] + members).rendered)
+    }
 
     /// The paths with a short alias at the root as well (api.md §2).
     static let aliased: Set<String> = ["real-time", "providers", "endpoints", "components", "memory", "alerts", "config"]

@@ -31,7 +31,7 @@ extension PerformanceQueries {
         let inFlight = await store.inFlight().total
         return answer([
             ("monitoring_active", .bool(true)),
-            ("uptime_s", .double(WallClock.now() - startedAt)),
+            ("uptime_s", .double(clock.now() - startedAt)),
             ("memory_metrics", .object([
                 ("heap_used_mb", .double(memory.heapUsedBytes / 1_048_576)),
                 ("memory_pressure_percent", .double(memory.pressurePercent)),

@@ -66,8 +66,3 @@ struct QueryParameters {
         return text
     }
 }
-
-/// A JSON answer with the `timestamp` every answer carries, first.
-func answer(_ members: [(String, JSONValue)], status: Int = 200) -> Response {
-    .json(status: status, JSONValue.object([("timestamp", .double(WallClock.now()))] + members).rendered)
-}
