@@ -8,9 +8,10 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages, installed with apt only when missing.
 BUILD_PACKAGES := libmicrohttpd-dev pkg-config
+TEST_PACKAGES  := curl
 BENCH_PACKAGES := wrk jq
 # Python tools the tests use (PyPI), installed only when missing.
-TEST_PYTHON    := openapi-spec-validator
+TEST_PYTHON    := openapi-spec-validator schemathesis
 
 .PHONY: all build run test bench clean deps bench-deps test-deps help
 
@@ -41,11 +42,13 @@ run: build  ## build and start the daemon on the default config
 	.build/release/perfmond --config $(CONFIG)
 
 test-deps: deps
+	$(call apt_install,$(TEST_PACKAGES))
 	@for p in $(TEST_PYTHON); do python3 -m pip show -q $$p >/dev/null 2>&1 || python3 -m pip install -q $$p; done
 
 test: test-deps  ## install what the tests need, then run the whole suite
 	python3 -m openapi_spec_validator docs/openapi.yaml
 	$(SWIFT) build --build-tests
+	Tests/api/schemathesis.sh
 	$(SWIFT) test --skip-build
 
 bench: bench-deps build  ## benchmarks against a raw libmicrohttpd server; JSON in bench/results/

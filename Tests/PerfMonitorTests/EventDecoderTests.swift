@@ -105,6 +105,8 @@ func errorOf(_ json: String) -> String? {
         (#"{"type": "request", "endpoint": "/a", "timestamp": 1800000301}"#, "field 'timestamp': 2027-01-15T08:05:01.000Z is more than 300 s in the future"),
         (#"{"type": "request", "endpoint": "/a", "timestamp": 1800000000000}"#, "field 'timestamp': 59009-09-24T08:00:00.000Z is more than 300 s in the future (milliseconds? perfmond wants Unix seconds)"),
         (#"{"type": "request", "endpoint": "/a", "timestamp": 1799913599}"#, "field 'timestamp': 2027-01-14T07:59:59.000Z is older than the retention (24h)"),
+        (#"{"type": "request", "endpoint": "/a", "timestamp": 1e300}"#, "field 'timestamp': 1e+300 s is more than 300 s in the future (milliseconds? perfmond wants Unix seconds)"),
+        (#"{"type": "request", "endpoint": "/a", "timestamp": -1e300}"#, "field 'timestamp': -1e+300 s is older than the retention (24h)"),
         ("[1]", "expected an event object, got 1"),
     ])
     func refusesWithOneClearError(json: String, message: String) {

@@ -214,6 +214,11 @@ func loadError(file: String? = nil, environment: [String: String] = [:], flags: 
         #expect(error?.contains("\n") == false)
     }
 
+    @Test func hugeNumbersAreRefusedNotTrapped() {
+        let error = loadError(environment: ["PERFMOND_ALERT_THRESHOLDS": #"[{"metric": "rss_mb", "comparison": ">", "threshold": 1, "severity": "info", "min_samples": 6.5e25}]"#])
+        #expect(error?.contains("alert_thresholds[0].min_samples: expected an integer from 0 to 1000000000, got 6.5e25") == true)
+    }
+
     @Test func environmentTakesJSON() throws {
         let config = try load(environment: ["PERFMOND_ALERT_THRESHOLDS": #"[{"metric": "rss_mb", "comparison": ">", "threshold": 512, "severity": "warning"}]"#])
         #expect(config.alertThresholds.map(\.metric) == ["rss_mb"])

@@ -152,7 +152,12 @@ public struct AlertThreshold: Sendable, Equatable {
         let cooldown = number("cooldown_seconds", atLeast: 0)
         var minSamples: Int?
         if let value = number("min_samples", atLeast: 0) {
-            if value == value.rounded() { minSamples = Int(value) } else { problems.append("\(path).min_samples: expected an integer ≥ 0, got \(field("min_samples")!.quoted)") }
+            // Checked before converting: Int(Double) traps outside Int's range.
+            if value == value.rounded(), value <= 1_000_000_000 {
+                minSamples = Int(value)
+            } else {
+                problems.append("\(path).min_samples: expected an integer from 0 to 1000000000, got \(field("min_samples")!.quoted)")
+            }
         }
         let message = string("message")
         var scope = Scope()

@@ -67,8 +67,10 @@ public enum RFC3339 {
         }
     }
 
-    /// Formats Unix seconds as `2026-11-23T10:00:00.250Z` (milliseconds, UTC).
+    /// Formats Unix seconds as `2026-11-23T10:00:00.250Z` (milliseconds, UTC); a value too far
+    /// from today to be a date (beyond ±10^15 s) is written as the number of seconds.
     public static func format(_ seconds: Double) -> String {
+        guard seconds.isFinite, abs(seconds) < 1e15 else { return "\(seconds) s" }
         let totalMs = Int64((seconds * 1000).rounded())
         let ms = Int((totalMs % 1000 + 1000) % 1000)
         let whole = (totalMs - Int64(ms)) / 1000
