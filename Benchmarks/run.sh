@@ -106,6 +106,43 @@ sleep 1
 rss_after=$(rss_kib "$memory_pid")
 bytes_per_series=$(( (rss_after - rss_before) * 1024 / MEMORY_SERIES ))
 
+kill "$memory_pid"; wait "$memory_pid" 2>/dev/null || true
+
+# Queries under load: p99 of /performance/providers and /performance/real-time over 1,000
+# provider x model series while batched ingest runs at about half the maximum measured above
+# (paced with wrk's delay(): each connection sends one 100-event POST every 10 ms).
+start queries .build/release/perfmond --port 0
+queries_port=$(port_of queries)
+queries_pid=${pids[-1]}
+python3 - "$queries_port" 1000 <<'PY'
+import http.client, json, sys
+port, series = int(sys.argv[1]), int(sys.argv[2])
+connection = http.client.HTTPConnection("127.0.0.1", port)
+events = [{"type": "provider_request", "provider": f"provider-{i % 10}", "model": f"model-{i}", "duration_ms": 100 + i % 900,
+           "ttft_ms": 50, "status_code": 200, "cost_usd": 0.001} for i in range(series) for _ in range(2)]
+for start in range(0, len(events), 1000):
+    connection.request("POST", "/events", json.dumps(events[start:start + 1000]), {"Content-Type": "application/json"})
+    reply = connection.getresponse(); reply.read()
+    assert reply.status == 202, reply.status
+PY
+B_RPS_NOW=$(median "${batch[@]}")
+paced_connections=$(awk -v r="$B_RPS_NOW" 'BEGIN {c = int(r / 2 / 100 + 0.5); print (c < 1 ? 1 : c)}')
+{ cat "$work/batch100.lua"; echo 'function delay() return 10 end'; } >"$work/paced.lua"
+wrk -t1 -c"$paced_connections" -d"$(( ${DURATION%s} * 2 + 4 ))s" -s "$work/paced.lua" "http://127.0.0.1:$queries_port/events" >"$work/paced.txt" 2>&1 &
+paced_pid=$!
+sleep 2
+# p99 PATH: the 99th percentile latency in ms of one sequential client.
+p99() {
+    wrk -t1 -c1 -d"$DURATION" --latency "http://127.0.0.1:$queries_port$1" >"$work/query.txt" 2>&1
+    awk '$1 == "99%" {v = $2; if (v ~ /us$/) {sub(/us/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms/, "", v)} else if (v ~ /s$/) {sub(/s/, "", v); v *= 1000}; print v}' "$work/query.txt"
+}
+P99_PROVIDERS=$(p99 /performance/providers)
+P99_REALTIME=$(p99 /performance/real-time)
+wait "$paced_pid" || true
+PACED_RPS=$(awk '/Requests\/sec/ {print $2}' "$work/paced.txt")
+PACED_EVENTS=$(awk -v r="$PACED_RPS" 'BEGIN {printf "%.0f", r * 100}')
+echo "queries: p99 providers ${P99_PROVIDERS} ms, real-time ${P99_REALTIME} ms, under ${PACED_EVENTS} events/s" >&2
+
 H_RAW=$(median "${health_raw[@]}"); H_OURS=$(median "${health_ours[@]}")
 P_RAW=$(median "${post_raw[@]}"); P_OURS=$(median "${post_ours[@]}")
 B_RPS=$(median "${batch[@]}"); B_EVENTS=$(awk -v r="$B_RPS" 'BEGIN {printf "%.0f", r * 100}')
@@ -117,7 +154,8 @@ jq -n --arg date "$date" --arg tool "wrk -t2 -c$CONNECTIONS -d$DURATION" --argjs
     --argjson br "$(json_array "${batch[@]}")" --argjson bc "$(json_array "${cpu[@]}")" \
     --argjson HR "$H_RAW" --argjson HO "$H_OURS" --argjson PR "$P_RAW" --argjson PO "$P_OURS" \
     --argjson BR "$B_RPS" --argjson BE "$B_EVENTS" --argjson BC "$B_CPU" \
-    --argjson series "$MEMORY_SERIES" --argjson before "$rss_before" --argjson after "$rss_after" --argjson per "$bytes_per_series" '{
+    --argjson series "$MEMORY_SERIES" --argjson before "$rss_before" --argjson after "$rss_after" --argjson per "$bytes_per_series" \
+    --argjson qp "$P99_PROVIDERS" --argjson qr "$P99_REALTIME" --argjson qe "$PACED_EVENTS" '{
       date: $date, machine: {cores: $cores}, tool: $tool,
       single: {
         health_get: {rounds: {raw_c: $hr, perfmond: $ho}, median_rps: {raw_c: $HR, perfmond: $HO}, ratio: ($HO / $HR), target_ratio: 0.8},
@@ -125,7 +163,8 @@ jq -n --arg date "$date" --arg tool "wrk -t2 -c$CONNECTIONS -d$DURATION" --argjs
       },
       batched: {array_100: {rounds_rps: $br, median_rps: $BR, events_per_second: $BE, server_cpu_cores: $BC, target_events_per_second: 250000}},
       memory: {provider_model_series: $series, events_per_series: 2, retention: "24h", rss_before_kib: $before, rss_after_kib: $after,
-               bytes_per_series: $per, target_bytes_per_series: 4096}
+               bytes_per_series: $per, target_bytes_per_series: 4096},
+      queries: {provider_model_series: 1000, ingest_events_per_second_during: $qe, p99_ms: {providers: $qp, real_time: $qr}, target_p99_ms: 10}
     }' >"$RESULTS/$date.json"
 cp "$RESULTS/$date.json" "$RESULTS/latest.json"
 {
@@ -135,6 +174,8 @@ cp "$RESULTS/$date.json" "$RESULTS/latest.json"
     echo "| single-event POST /events, req/s | $P_RAW | $P_OURS | $(ratio "$P_OURS" "$P_RAW") | ≥ 0.6 (goal 0.8) |"
     echo "| batched POST, 100 events each | – | $B_RPS req/s | $B_EVENTS events/s, server CPU $B_CPU cores | ≥ 250,000 events/s |"
     echo "| memory per provider × model series (2 events, 24 h) | – | $bytes_per_series B | RSS $rss_before → $rss_after KiB over $MEMORY_SERIES series | ≤ 4096 B |"
+    echo "| p99 /performance/providers, 1,000 series, under $PACED_EVENTS events/s | – | $P99_PROVIDERS ms | | ≤ 10 ms |"
+    echo "| p99 /performance/real-time, same load | – | $P99_REALTIME ms | | ≤ 10 ms |"
     echo
     echo "Medians of $ROUNDS rounds, $(nproc) cores, $date."
 } | tee "$RESULTS/latest.md"

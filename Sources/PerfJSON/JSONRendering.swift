@@ -63,6 +63,12 @@ public enum JSONNumber {
 public enum JSONString {
     public static func append(_ text: String, to out: inout String) {
         out += "\""
+        // The usual case, nothing to escape: append it whole.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
+            out += text
+            out += "\""
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

@@ -29,7 +29,7 @@ public final class IngestBuffer: Sendable {
 
     public init(capacity: Int) {
         self.capacity = capacity
-        self.highWaterMark = Swift.max(1, Swift.min(capacity / 8, 8192))
+        self.highWaterMark = Swift.max(1, Swift.min(capacity / 8, 2048))
         (highWater, wakeUp) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 

@@ -215,19 +215,31 @@ public actor MetricsStore {
 
     // MARK: Reading
 
-    /// Every series of `kind`, aggregated over the last `window` (nil: since each was first seen).
+    /// Runs several reads in one visit to the actor, so that an answer built from several of them
+    /// waits for the store once and sees one consistent state.
+    public func read<T: Sendable>(_ body: @Sendable (isolated MetricsStore) -> T) -> T {
+        body(self)
+    }
+
+    /// Every series of `kind`, aggregated over the last `window` (nil: since each was first seen),
+    /// sorted by key.
     public func series(_ kind: SeriesKind, window: TimeSpan? = nil) -> [SeriesView] {
         drain()
         let now = clock.now()
-        return series.compactMap { key, value -> SeriesView? in
-            guard key.kind == kind else { return nil }
+        // Sort the keys, not the views: a view carries a whole aggregate, costly to move around.
+        return keys(of: kind).map { key in
+            let value = series[key]!
             guard let window else {
                 return SeriesView(key: key, aggregate: value.cumulative, firstSeen: value.firstSeen, lastSeen: value.lastSeen,
                                   spanSeconds: Swift.max(0, now - value.firstSeen))
             }
             return SeriesView(key: key, aggregate: value.windows.aggregate(from: now - window.seconds, to: now, layout: layout),
                               firstSeen: value.firstSeen, lastSeen: value.lastSeen, spanSeconds: window.seconds)
-        }.sorted { $0.key < $1.key }
+        }
+    }
+
+    private func keys(of kind: SeriesKind) -> [SeriesKey] {
+        series.keys.filter { $0.kind == kind }.sorted()
     }
 
     /// Every series of `kind` aggregated over the range from `olderThan + length` ago to
@@ -235,11 +247,11 @@ public actor MetricsStore {
     public func series(_ kind: SeriesKind, length: TimeSpan, endingAgo olderThan: TimeSpan) -> [SeriesView] {
         drain()
         let to = clock.now() - olderThan.seconds
-        return series.compactMap { key, value -> SeriesView? in
-            guard key.kind == kind else { return nil }
+        return keys(of: kind).map { key in
+            let value = series[key]!
             return SeriesView(key: key, aggregate: value.windows.aggregate(from: to - length.seconds, to: to, layout: layout),
                               firstSeen: value.firstSeen, lastSeen: value.lastSeen, spanSeconds: length.seconds)
-        }.sorted { $0.key < $1.key }
+        }
     }
 
     /// Events applied per second over the last minute (by arrival).

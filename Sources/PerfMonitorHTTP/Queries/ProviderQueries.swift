@@ -6,7 +6,7 @@ extension PerformanceQueries {
     /// `/performance/providers[?provider=]`: each provider with its models (seed 002 shape, extended).
     func providers(_ request: Request) async throws(QueryFailure) -> Response {
         let parameters = try QueryParameters(request, accepts: ["provider"], retention: retention)
-        var byProvider = try await providerObjects(window: parameters.window())
+        var byProvider = try await providerObjects(window: parameters.window()).objects
         if let name = parameters.value("provider") {
             guard let one = byProvider.first(where: { $0.name == name }) else { throw .notFound("unknown provider '\(name)'") }
             byProvider = [one]
@@ -26,9 +26,8 @@ extension PerformanceQueries {
     /// `/performance/real-time`: what is happening now, across providers.
     func realTime(_ request: Request) async throws(QueryFailure) -> Response {
         _ = try QueryParameters(request, accepts: [], retention: retention)
-        let providers = await providerObjects(window: nil)
+        let (providers, inFlight, rate) = await providerObjects(window: nil)
         let memory = ProcessMemory.read()
-        let inFlight = await store.inFlight().total
         return answer([
             ("monitoring_active", .bool(true)),
             ("uptime_s", .double(clock.now() - startedAt)),
@@ -38,7 +37,7 @@ extension PerformanceQueries {
                 ("total_process_mb", .double(memory.rssBytes / 1_048_576)),
             ])),
             ("provider_performance", .object(providers.map { ($0.name, $0.json) })),
-            ("throughput_rps", .double(await store.eventsPerSecondLastMinute())),
+            ("throughput_rps", .double(rate)),
             ("in_flight", .int(inFlight)),
             ("active_alerts", .int(0)),
             ("alerts", .array([])),
@@ -51,12 +50,14 @@ extension PerformanceQueries {
         let json: JSONValue
     }
 
-    /// One object per provider, sorted by name.
-    func providerObjects(window: TimeSpan?) async -> [ProviderObject] {
-        let views = await store.series(.provider, window: window)
-        let failovers = await store.series(.failover, window: window)
-        let inFlight = await store.inFlight().byProvider
-        return Dictionary(grouping: views, by: \.key.first).sorted { $0.key < $1.key }.map { name, models in
+    /// One object per provider, sorted by name; with the total in flight and the event rate.
+    func providerObjects(window: TimeSpan?) async -> (objects: [ProviderObject], inFlight: Int, eventsPerSecond: Double) {
+        let (views, failovers, inFlightTotal, inFlight, rate) = await store.read { store in
+            let inFlight = store.inFlight()
+            return (store.series(.provider, window: window), store.series(.failover, window: window),
+                    inFlight.total, inFlight.byProvider, store.eventsPerSecondLastMinute())
+        }
+        let objects = Dictionary(grouping: views, by: \.key.first).sorted { $0.key < $1.key }.map { name, models in
             let aggregate = Aggregate.merged(models)
             let ownFailovers = failovers.filter { $0.key.first == name }.map { ($0.key.second, $0.aggregate.total) }
             var fields: [(String, JSONValue)] = [
@@ -84,6 +85,7 @@ extension PerformanceQueries {
             ]
             return ProviderObject(name: name, aggregate: aggregate, json: .object(fields))
         }
+        return (objects, inFlightTotal, rate)
     }
 
     private func modelJSON(_ aggregate: Aggregate) -> JSONValue {
