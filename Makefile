@@ -7,8 +7,8 @@ PREFIX  ?= /usr/local
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages, installed with apt only when missing.
-BUILD_PACKAGES := libmicrohttpd-dev pkg-config
-TEST_PACKAGES  := curl
+BUILD_PACKAGES := libmicrohttpd-dev zlib1g-dev pkg-config
+TEST_PACKAGES  := curl prometheus
 BENCH_PACKAGES := wrk jq
 # Python tools the tests use (PyPI), installed only when missing.
 TEST_PYTHON    := openapi-spec-validator schemathesis

@@ -22,6 +22,7 @@ let package = Package(
             pkgConfig: "libmicrohttpd",
             providers: [.apt(["libmicrohttpd-dev"])]
         ),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "PerfJSON", swiftSettings: strict),
         .target(
             name: "MicroHTTPD",
@@ -37,7 +38,7 @@ let package = Package(
         ),
         .target(
             name: "PerfMonitorHTTP",
-            dependencies: ["MicroHTTPD", "PerfJSON", "PerfMonitor", "PerfmondConfig"],
+            dependencies: ["MicroHTTPD", "PerfJSON", "PerfMonitor", "PerfmondConfig", "CZlib"],
             swiftSettings: strict
         ),
         .executableTarget(

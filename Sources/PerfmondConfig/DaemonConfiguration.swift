@@ -17,6 +17,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var ingestQueueCapacity = 200_000
     /// Intervals, retention and limits of the in-memory store.
     public var store = StoreConfiguration()
+    /// Names and histogram buckets of `/metrics`.
+    public var metrics = MetricsConfiguration()
     /// Alert rules (seed 002's table by default); a list in the file, JSON in `PERFMOND_ALERT_THRESHOLDS`.
     public var alertThresholds = AlertThreshold.defaults
 

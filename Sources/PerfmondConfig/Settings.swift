@@ -56,6 +56,16 @@ extension Setting {
         integer("max_operations_per_component", 1...100_000, \.store.limits.operationsPerComponent),
         integer("max_custom_metrics", 1...100_000, \.store.limits.customMetrics),
         integer("max_cache_scopes", 1...100_000, \.store.limits.cacheScopes),
+        Setting(key: "metric_prefix", allowed: "a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)",
+                apply: { config, text in
+                    guard MetricsConfiguration.isPrefix(text) else { return false }
+                    config.metrics.prefix = text
+                    return true
+                }, render: { $0.metrics.prefix }),
+        buckets("buckets_provider_duration_seconds", \.metrics.providerDurationBuckets),
+        buckets("buckets_ttft_seconds", \.metrics.ttftBuckets),
+        buckets("buckets_endpoint_duration_seconds", \.metrics.endpointDurationBuckets),
+        buckets("buckets_component_duration_seconds", \.metrics.componentDurationBuckets),
         Setting(key: "log_level", allowed: "one of " + LogLevelName.allCases.map(\.rawValue).joined(separator: ", "),
                 apply: { config, text in
                     guard let level = LogLevelName(rawValue: text.lowercased()) else { return false }
@@ -87,6 +97,15 @@ extension Setting {
                     config[keyPath: path] = value
                     return true
                 }, render: { $0[keyPath: path].description })
+    }
+
+    private static func buckets(_ key: String, _ path: WritableKeyPath<DaemonConfiguration, [Double]> & Sendable) -> Setting {
+        Setting(key: key, allowed: "1 to 50 ascending positive numbers of seconds separated by commas (e.g. 0.1, 0.5, 1, 5)",
+                apply: { config, text in
+                    guard let bounds = MetricsConfiguration.parseBuckets(text) else { return false }
+                    config[keyPath: path] = bounds
+                    return true
+                }, render: { MetricsConfiguration.formatBuckets($0[keyPath: path]) })
     }
 
     /// An address literal (`127.0.0.1`, `::1`, `[::1]`) or a syntactically valid host name.

@@ -58,14 +58,19 @@ struct Serve: AsyncParsableCommand {
         let decoder = EventDecoder(maxAgeSeconds: settings.store.retention.seconds)
         var router = Router()
         HealthRoutes.register(in: &router, readiness: readiness)
+        GrafanaDashboards.register(in: &router)
         let counters = IngestCounters()
         IngestRoute(buffer: buffer, decoder: decoder, clock: clock, readiness: readiness, counters: counters)
             .register(in: &router)
         // The queries report the server's own refusals; the server needs the routes first.
         let serverBox = ServerReference()
+        let bodiesTooLarge: @Sendable () -> Int = { serverBox.server?.bodiesTooLarge ?? 0 }
+        MetricsRoute(store: store, configuration: settings.metrics, counters: counters, buffer: buffer,
+                     bodiesTooLarge: bodiesTooLarge, startedAt: startedAt)
+            .register(in: &router)
         PerformanceQueries(store: store, configuration: settings, configFile: loaded.filePath,
                            rules: AlertRules(settings.alertThresholds), counters: counters, buffer: buffer,
-                           bodiesTooLarge: { serverBox.server?.bodiesTooLarge ?? 0 }, clock: clock, startedAt: startedAt)
+                           bodiesTooLarge: bodiesTooLarge, clock: clock, startedAt: startedAt)
             .register(in: &router)
         let server = HTTPServer(configuration: settings.serverConfiguration, router: router, logger: logger)
         serverBox.server = server

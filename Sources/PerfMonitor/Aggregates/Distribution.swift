@@ -98,18 +98,32 @@ public struct Distribution: Sendable, Equatable {
         return max
     }
 
-    /// Weight of values ≤ `bound` (for fixed Prometheus buckets), each bucket judged by its estimate.
-    public func countAtOrBelow(_ bound: Double) -> Double {
-        var total = 0.0
-        for position in negative.indices.indices where -Self.estimate(negative.indices[position]) <= bound {
-            total += negative.counts[position]
+    /// For each of the ascending `bounds`, the weight of values at or below it — the cumulative
+    /// counts of fixed Prometheus buckets, folded from the fine buckets at render time. A fine
+    /// bucket counts where its estimate falls, so a value within 1 % of a bound may land in the
+    /// next one.
+    public func cumulativeCounts(atOrBelow bounds: [Double]) -> [Double] {
+        var result = [Double](repeating: 0, count: bounds.count)
+        guard count > 0 else { return result }
+        // Every value, in ascending order: negatives (largest index first), zeros, positives.
+        var values: [(estimate: Double, weight: Double)] = []
+        values.reserveCapacity(negative.indices.count + positive.indices.count + 1)
+        for position in stride(from: negative.indices.count - 1, through: 0, by: -1) {
+            values.append((clamp(-Self.estimate(negative.indices[position])), negative.counts[position]))
         }
-        if bound >= 0 { total += zeroCount }
+        if zeroCount > 0 { values.append((clamp(0), zeroCount)) }
         for position in positive.indices.indices {
-            guard Self.estimate(positive.indices[position]) <= bound else { break }
-            total += positive.counts[position]
+            values.append((clamp(Self.estimate(positive.indices[position])), positive.counts[position]))
         }
-        return total
+        var cumulative = 0.0, next = 0
+        for (index, bound) in bounds.enumerated() {
+            while next < values.count, values[next].estimate <= bound {
+                cumulative += values[next].weight
+                next += 1
+            }
+            result[index] = cumulative
+        }
+        return result
     }
 
     /// Bytes on the heap for the buckets (for memory accounting).

@@ -39,6 +39,8 @@ public struct StoreStatus: Sendable {
     public var removedSeries = 0
     public var appliedByType: [EventType: Int] = [:]
 
+    public init() {}
+
     public var seriesCount: Int { seriesByKind.values.reduce(0, +) }
 }
 
