@@ -8,10 +8,10 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages, installed with apt only when missing.
 BUILD_PACKAGES := libmicrohttpd-dev zlib1g-dev pkg-config
-TEST_PACKAGES  := curl prometheus
+TEST_PACKAGES  := curl jq prometheus
 BENCH_PACKAGES := wrk jq
 # Python tools the tests use (PyPI), installed only when missing.
-TEST_PYTHON    := openapi-spec-validator schemathesis
+TEST_PYTHON    := openapi-spec-validator schemathesis pyyaml
 
 .PHONY: all build run test bench clean deps bench-deps test-deps help
 
@@ -49,6 +49,7 @@ test: test-deps  ## install what the tests need, then run the whole suite
 	python3 -m openapi_spec_validator docs/openapi.yaml
 	$(SWIFT) build --build-tests
 	Tests/api/schemathesis.sh
+	Tests/prometheus/scrape-test.sh
 	$(SWIFT) test --skip-build
 
 bench: bench-deps build  ## benchmarks against a raw libmicrohttpd server; JSON in bench/results/

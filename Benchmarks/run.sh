@@ -143,6 +143,42 @@ PACED_RPS=$(awk '/Requests\/sec/ {print $2}' "$work/paced.txt")
 PACED_EVENTS=$(awk -v r="$PACED_RPS" 'BEGIN {printf "%.0f", r * 100}')
 echo "queries: p99 providers ${P99_PROVIDERS} ms, real-time ${P99_REALTIME} ms, under ${PACED_EVENTS} events/s" >&2
 
+kill "$queries_pid"; wait "$queries_pid" 2>/dev/null || true
+
+# /metrics: median time to render and serve at 1,000 / 10,000 / 100,000 provider x model series,
+# plain and gzip (one sequential client, so each figure is one scrape's latency).
+metrics_json="{}"
+for series in ${BENCH_METRICS_SERIES:-1000 10000 100000}; do
+    PERFMOND_MAX_PROVIDERS=1000 PERFMOND_MAX_MODELS_PER_PROVIDER=100000 PERFMOND_RECENT_EVENTS=0 \
+        start "metrics$series" .build/release/perfmond --port 0
+    metrics_port=$(port_of "metrics$series")
+    metrics_pid=${pids[-1]}
+    python3 - "$metrics_port" "$series" <<'PY'
+import http.client, json, sys
+port, series = int(sys.argv[1]), int(sys.argv[2])
+connection = http.client.HTTPConnection("127.0.0.1", port)
+for start in range(0, series, 1000):
+    events = [{"type": "provider_request", "provider": f"provider-{i % 100}", "model": f"model-{i}", "duration_ms": 100 + i % 5000,
+               "ttft_ms": 20 + i % 300, "status_code": 200, "cost_usd": 0.001, "input_tokens": 10, "output_tokens": 5}
+              for i in range(start, min(series, start + 1000))]
+    connection.request("POST", "/events", json.dumps(events), {"Content-Type": "application/json"})
+    reply = connection.getresponse(); reply.read()
+    assert reply.status == 202, reply.status
+PY
+    bytes=$(curl -s "http://127.0.0.1:$metrics_port/metrics" | wc -c)
+    lines=$(curl -s "http://127.0.0.1:$metrics_port/metrics" | grep -vc '^#')
+    median_ms() {
+        wrk -t1 -c1 -d"$DURATION" --latency "$@" >"$work/metrics.txt" 2>&1
+        awk '$1 == "50%" {v = $2; if (v ~ /us$/) {sub(/us/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms/, "", v)} else if (v ~ /s$/) {sub(/s/, "", v); v *= 1000}; print v}' "$work/metrics.txt"
+    }
+    plain=$(median_ms "http://127.0.0.1:$metrics_port/metrics")
+    gzip=$(median_ms -H "Accept-Encoding: gzip" "http://127.0.0.1:$metrics_port/metrics")
+    echo "metrics: $series series, $lines samples, $bytes bytes: plain $plain ms, gzip $gzip ms" >&2
+    metrics_json=$(jq -c --arg n "$series" --argjson b "$bytes" --argjson l "$lines" --argjson p "$plain" --argjson g "$gzip" \
+        '. + {($n): {provider_model_series: ($n | tonumber), samples: $l, bytes: $b, median_ms_plain: $p, median_ms_gzip: $g}}' <<<"$metrics_json")
+    kill "$metrics_pid"; wait "$metrics_pid" 2>/dev/null || true
+done
+
 H_RAW=$(median "${health_raw[@]}"); H_OURS=$(median "${health_ours[@]}")
 P_RAW=$(median "${post_raw[@]}"); P_OURS=$(median "${post_ours[@]}")
 B_RPS=$(median "${batch[@]}"); B_EVENTS=$(awk -v r="$B_RPS" 'BEGIN {printf "%.0f", r * 100}')
@@ -155,7 +191,7 @@ jq -n --arg date "$date" --arg tool "wrk -t2 -c$CONNECTIONS -d$DURATION" --argjs
     --argjson HR "$H_RAW" --argjson HO "$H_OURS" --argjson PR "$P_RAW" --argjson PO "$P_OURS" \
     --argjson BR "$B_RPS" --argjson BE "$B_EVENTS" --argjson BC "$B_CPU" \
     --argjson series "$MEMORY_SERIES" --argjson before "$rss_before" --argjson after "$rss_after" --argjson per "$bytes_per_series" \
-    --argjson qp "$P99_PROVIDERS" --argjson qr "$P99_REALTIME" --argjson qe "$PACED_EVENTS" '{
+    --argjson qp "$P99_PROVIDERS" --argjson qr "$P99_REALTIME" --argjson qe "$PACED_EVENTS" --argjson metrics "$metrics_json" '{
       date: $date, machine: {cores: $cores}, tool: $tool,
       single: {
         health_get: {rounds: {raw_c: $hr, perfmond: $ho}, median_rps: {raw_c: $HR, perfmond: $HO}, ratio: ($HO / $HR), target_ratio: 0.8},
@@ -164,7 +200,8 @@ jq -n --arg date "$date" --arg tool "wrk -t2 -c$CONNECTIONS -d$DURATION" --argjs
       batched: {array_100: {rounds_rps: $br, median_rps: $BR, events_per_second: $BE, server_cpu_cores: $BC, target_events_per_second: 250000}},
       memory: {provider_model_series: $series, events_per_series: 2, retention: "24h", rss_before_kib: $before, rss_after_kib: $after,
                bytes_per_series: $per, target_bytes_per_series: 4096},
-      queries: {provider_model_series: 1000, ingest_events_per_second_during: $qe, p99_ms: {providers: $qp, real_time: $qr}, target_p99_ms: 10}
+      queries: {provider_model_series: 1000, ingest_events_per_second_during: $qe, p99_ms: {providers: $qp, real_time: $qr}, target_p99_ms: 10},
+      metrics: ($metrics + {target_ms_plain_at_10000: 5})
     }' >"$RESULTS/$date.json"
 cp "$RESULTS/$date.json" "$RESULTS/latest.json"
 {
@@ -176,6 +213,9 @@ cp "$RESULTS/$date.json" "$RESULTS/latest.json"
     echo "| memory per provider × model series (2 events, 24 h) | – | $bytes_per_series B | RSS $rss_before → $rss_after KiB over $MEMORY_SERIES series | ≤ 4096 B |"
     echo "| p99 /performance/providers, 1,000 series, under $PACED_EVENTS events/s | – | $P99_PROVIDERS ms | | ≤ 10 ms |"
     echo "| p99 /performance/real-time, same load | – | $P99_REALTIME ms | | ≤ 10 ms |"
+    for n in $(jq -r 'keys[]' <<<"$metrics_json" | sort -n); do
+        echo "| /metrics at $n provider × model series ($(jq -r --arg n "$n" '.[$n].samples' <<<"$metrics_json") samples), median ms plain / gzip | – | $(jq -r --arg n "$n" '.[$n].median_ms_plain' <<<"$metrics_json") / $(jq -r --arg n "$n" '.[$n].median_ms_gzip' <<<"$metrics_json") | $(jq -r --arg n "$n" '.[$n].bytes' <<<"$metrics_json") bytes | 10,000 series ≤ 5 ms plain |"
+    done
     echo
     echo "Medians of $ROUNDS rounds, $(nproc) cores, $date."
 } | tee "$RESULTS/latest.md"

@@ -1,7 +1,9 @@
 import PerfMonitor
 
-/// Writes the Prometheus text exposition format 0.0.4 or OpenMetrics 1.0 straight into bytes:
-/// no intermediate strings per sample, label values escaped once, families in the order given.
+/// Writes the Prometheus text exposition format 0.0.4 or OpenMetrics 1.0 straight into bytes.
+/// A scrape can hold hundreds of thousands of samples, so nothing is built per sample: the
+/// family's sample name is rendered once, each series' labels once (`SeriesLabels`), the `le`
+/// texts once per histogram family, and integer values are written digit by digit.
 struct ExpositionWriter {
     enum Format {
         case prometheus, openMetrics
@@ -14,6 +16,10 @@ struct ExpositionWriter {
     let format: Format
     let prefix: String
     private(set) var bytes: [UInt8] = []
+    /// The current family's sample name (prefix included; counters keep `_total`).
+    private var name: [UInt8] = []
+    private var bucketName: [UInt8] = [], sumName: [UInt8] = [], countName: [UInt8] = []
+    private var boundLabels: [[UInt8]] = []
 
     init(format: Format, prefix: String, capacity: Int = 1 << 16) {
         self.format = format
@@ -21,63 +27,123 @@ struct ExpositionWriter {
         bytes.reserveCapacity(capacity)
     }
 
-    /// Starts a family. `name` is without the prefix; counters end in `_total` here (the
-    /// OpenMetrics family name drops it, as that format requires).
-    mutating func family(_ name: String, _ type: FamilyType, _ help: String) {
-        var familyName = prefixed(name)
+    /// Starts a family; the samples written next belong to it. `name` is without the prefix and
+    /// counters end in `_total` (the OpenMetrics family name drops it, as that format requires).
+    mutating func family(_ name: String, _ type: FamilyType, _ help: String, bounds: [Double] = []) {
+        let sampleName = name.hasPrefix("process_") ? name : prefix + "_" + name
+        var familyName = sampleName
         if format == .openMetrics, type == .counter, familyName.hasSuffix("_total") { familyName.removeLast(6) }
         append("# HELP "); append(familyName); append(" "); appendEscaped(help, quotes: false); append("\n")
         append("# TYPE "); append(familyName); append(" "); append(type.rawValue); append("\n")
+        self.name = Array(sampleName.utf8)
+        bucketName = self.name + Array("_bucket".utf8)
+        sumName = self.name + Array("_sum".utf8)
+        countName = self.name + Array("_count".utf8)
+        // OpenMetrics wants le as a float (1.0); both formats accept it.
+        boundLabels = (bounds.map { $0 == $0.rounded() && $0 < 1e15 ? String(Int64($0)) + ".0" : String($0) } + ["+Inf"])
+            .map { Array("le=\"\($0)\"".utf8) }
     }
 
-    /// One sample: `name{labels} value`.
-    mutating func sample(_ name: String, _ labels: Labels, _ value: Double, suffix: String = "") {
-        append(prefixed(name)); append(suffix)
-        labels.write(into: &self)
-        append(" "); appendNumber(value); append("\n")
+    /// One sample of the current family: `name{labels,extra} value`.
+    mutating func sample(_ labels: SeriesLabels, _ value: Double, extra: StaticString? = nil) {
+        write(name, labels, extra.map { UnsafeBufferPointer(start: $0.utf8Start, count: $0.utf8CodeUnitCount) }, value)
     }
 
-    /// A histogram's buckets (cumulative, `le` in seconds), `_sum` (seconds) and `_count`, from a
-    /// distribution of milliseconds.
-    mutating func histogram(_ name: String, _ labels: Labels, _ distribution: Distribution, bounds: [Double]) {
-        let counts = distribution.cumulativeCounts(atOrBelow: bounds.map { $0 * 1000 })
-        for (bound, count) in zip(bounds, counts) {
-            sample(name, labels.adding("le", boundText(bound)), count, suffix: "_bucket")
+    /// One sample with a label computed per sample (an error type, a status code).
+    mutating func sample(_ labels: SeriesLabels, _ value: Double, label: String, _ labelValue: String) {
+        var extra = Array(label.utf8) + [UInt8(ascii: "="), UInt8(ascii: "\"")]
+        SeriesLabels.escape(labelValue, into: &extra)
+        extra.append(UInt8(ascii: "\""))
+        extra.withUnsafeBufferPointer { write(name, labels, $0, value) }
+    }
+
+    /// A histogram of the current family (declared with its `bounds`): cumulative buckets with `le`
+    /// in seconds, `_sum` in seconds and `_count`, from a distribution of milliseconds.
+    mutating func histogram(_ labels: SeriesLabels, _ distribution: Distribution, bounds: [Double]) {
+        let counts = distribution.cumulativeCounts(atOrBelow: bounds.map { $0 * 1000 }) + [distribution.count]
+        for (index, count) in counts.enumerated() {
+            let bucket = boundLabels[index]
+            bucket.withUnsafeBufferPointer { write(bucketName, labels, $0, count) }
         }
-        sample(name, labels.adding("le", "+Inf"), distribution.count, suffix: "_bucket")
-        sample(name, labels, distribution.sum / 1000, suffix: "_sum")
-        sample(name, labels, distribution.count, suffix: "_count")
+        write(sumName, labels, nil, distribution.sum / 1000)
+        write(countName, labels, nil, distribution.count)
     }
 
     mutating func finish() {
         if format == .openMetrics { append("# EOF\n") }
     }
 
-    private func prefixed(_ name: String) -> String {
-        name.hasPrefix("process_") ? name : prefix + "_" + name
+    private mutating func write(_ sampleName: [UInt8], _ labels: SeriesLabels, _ extra: UnsafeBufferPointer<UInt8>?, _ value: Double) {
+        bytes.append(contentsOf: sampleName)
+        if !labels.bytes.isEmpty || extra != nil {
+            bytes.append(UInt8(ascii: "{"))
+            bytes.append(contentsOf: labels.bytes)
+            if let extra {
+                if !labels.bytes.isEmpty { bytes.append(UInt8(ascii: ",")) }
+                bytes.append(contentsOf: extra)
+            }
+            bytes.append(UInt8(ascii: "}"))
+        }
+        bytes.append(UInt8(ascii: " "))
+        appendNumber(value)
+        bytes.append(UInt8(ascii: "\n"))
     }
 
-    private func boundText(_ bound: Double) -> String {
-        // OpenMetrics wants a float (1.0); both formats accept it.
-        bound == bound.rounded() && abs(bound) < 1e15 ? String(Int64(bound)) + ".0" : String(bound)
-    }
-
-    mutating func append(_ text: String) {
+    private mutating func append(_ text: String) {
         bytes.append(contentsOf: text.utf8)
     }
 
-    mutating func appendNumber(_ value: Double) {
+    private mutating func appendNumber(_ value: Double) {
         if value.isNaN { append("NaN"); return }
         if value.isInfinite { append(value > 0 ? "+Inf" : "-Inf"); return }
-        if value == value.rounded(), abs(value) < 1e15 {
-            append(String(Int64(value)))
-        } else {
+        guard value == value.rounded(), abs(value) < 1e15 else {
             append(String(value))
+            return
+        }
+        var integer = Int64(value)
+        if integer < 0 {
+            bytes.append(UInt8(ascii: "-"))
+            integer = -integer
+        }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(integer % 10)
+                integer /= 10
+                count += 1
+            } while integer > 0
+            for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(buffer[index]) }
         }
     }
 
-    /// Label values escape backslash, double quote and line feed; HELP text backslash and line feed.
-    mutating func appendEscaped(_ text: String, quotes: Bool) {
+    /// HELP text escapes backslash and line feed.
+    private mutating func appendEscaped(_ text: String, quotes: Bool) {
+        SeriesLabels.escape(text, into: &bytes, quotes: quotes)
+    }
+}
+
+/// One series' labels, rendered and escaped once: `provider="openai",model="gpt-4o"`.
+struct SeriesLabels {
+    let bytes: [UInt8]
+
+    static let none = SeriesLabels([])
+
+    init(_ pairs: [(String, String)]) {
+        var bytes: [UInt8] = []
+        for (index, (name, value)) in pairs.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: name.utf8)
+            bytes.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "\"")])
+            Self.escape(value, into: &bytes)
+            bytes.append(UInt8(ascii: "\""))
+        }
+        self.bytes = bytes
+    }
+
+    /// Label values escape backslash, double quote and line feed (HELP text: not the quote).
+    static func escape(_ text: String, into bytes: inout [UInt8], quotes: Bool = true) {
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5C, 0x5C])
@@ -86,30 +152,5 @@ struct ExpositionWriter {
             default: bytes.append(byte)
             }
         }
-    }
-}
-
-/// A sample's labels, in the order they are written.
-struct Labels {
-    var pairs: [(String, String)]
-
-    init(_ pairs: [(String, String)] = []) {
-        self.pairs = pairs
-    }
-
-    func adding(_ name: String, _ value: String) -> Labels {
-        Labels(pairs + [(name, value)])
-    }
-
-    func write(into writer: inout ExpositionWriter) {
-        guard !pairs.isEmpty else { return }
-        writer.append("{")
-        for (index, (name, value)) in pairs.enumerated() {
-            if index > 0 { writer.append(",") }
-            writer.append(name); writer.append("=\"")
-            writer.appendEscaped(value, quotes: true)
-            writer.append("\"")
-        }
-        writer.append("}")
     }
 }

@@ -83,89 +83,87 @@ public struct MetricsRoute: Sendable {
 
     private func writeProviders(_ snapshot: Snapshot, _ w: inout ExpositionWriter) {
         let providers = snapshot.series[.provider] ?? []
-        let labels = { (view: SeriesView) in Labels([("provider", view.key.first), ("model", view.key.second)]) }
+        let labels = providers.map { SeriesLabels([("provider", $0.key.first), ("model", $0.key.second)]) }
         w.family("provider_requests_total", .counter, "LLM provider calls completed, by outcome (success or error).")
-        for view in providers {
-            w.sample("provider_requests_total", labels(view).adding("outcome", "success"), view.aggregate.successes)
-            w.sample("provider_requests_total", labels(view).adding("outcome", "error"), view.aggregate.failures)
+        for (view, series) in zip(providers, labels) {
+            w.sample(series, view.aggregate.successes, extra: #"outcome="success""#)
+            w.sample(series, view.aggregate.failures, extra: #"outcome="error""#)
         }
         w.family("provider_errors_total", .counter, "LLM provider errors by error type (failed calls and error events).")
-        for view in providers {
-            for (type, count) in view.aggregate.errorTypes.sorted(by: { $0.key < $1.key }) {
-                w.sample("provider_errors_total", labels(view).adding("error_type", type), count)
-            }
+        for (view, series) in zip(providers, labels) {
+            for (type, count) in view.aggregate.errorTypes.sorted(by: { $0.key < $1.key }) { w.sample(series, count, label: "error_type", type) }
         }
-        w.family("provider_request_duration_seconds", .histogram, "LLM provider call duration (gen_ai.client.operation.duration).")
-        for view in providers where !view.aggregate.distribution.isEmpty {
-            w.histogram("provider_request_duration_seconds", labels(view), view.aggregate.distribution, bounds: configuration.providerDurationBuckets)
+        w.family("provider_request_duration_seconds", .histogram, "LLM provider call duration (gen_ai.client.operation.duration).",
+                 bounds: configuration.providerDurationBuckets)
+        for (view, series) in zip(providers, labels) where !view.aggregate.distribution.isEmpty {
+            w.histogram(series, view.aggregate.distribution, bounds: configuration.providerDurationBuckets)
         }
-        w.family("provider_time_to_first_token_seconds", .histogram, "Time to the first token of streamed LLM calls (gen_ai.server.time_to_first_token).")
-        for view in providers where !view.aggregate.ttft.isEmpty {
-            w.histogram("provider_time_to_first_token_seconds", labels(view), view.aggregate.ttft, bounds: configuration.ttftBuckets)
+        w.family("provider_time_to_first_token_seconds", .histogram, "Time to the first token of streamed LLM calls (gen_ai.server.time_to_first_token).",
+                 bounds: configuration.ttftBuckets)
+        for (view, series) in zip(providers, labels) where !view.aggregate.ttft.isEmpty {
+            w.histogram(series, view.aggregate.ttft, bounds: configuration.ttftBuckets)
         }
         w.family("provider_tokens_total", .counter, "Tokens used, by type: input or output (gen_ai.client.token.usage).")
-        for view in providers {
-            w.sample("provider_tokens_total", labels(view).adding("type", "input"), view.aggregate.inputTokens)
-            w.sample("provider_tokens_total", labels(view).adding("type", "output"), view.aggregate.outputTokens)
+        for (view, series) in zip(providers, labels) {
+            w.sample(series, view.aggregate.inputTokens, extra: #"type="input""#)
+            w.sample(series, view.aggregate.outputTokens, extra: #"type="output""#)
         }
         w.family("provider_cost_usd_total", .counter, "Estimated cost of LLM calls in US dollars.")
-        for view in providers { w.sample("provider_cost_usd_total", labels(view), view.aggregate.costUSD) }
+        for (view, series) in zip(providers, labels) { w.sample(series, view.aggregate.costUSD) }
         w.family("provider_rate_limit_hits_total", .counter, "Rate-limit responses reported by provider and model.")
-        for view in providers { w.sample("provider_rate_limit_hits_total", labels(view), view.aggregate.rateLimitHits) }
+        for (view, series) in zip(providers, labels) { w.sample(series, view.aggregate.rateLimitHits) }
         w.family("provider_failovers_total", .counter, "Failovers from one provider to another.")
         for view in snapshot.series[.failover] ?? [] {
-            w.sample("provider_failovers_total", Labels([("from_provider", view.key.first), ("to_provider", view.key.second)]), view.aggregate.total)
+            w.sample(SeriesLabels([("from_provider", view.key.first), ("to_provider", view.key.second)]), view.aggregate.total)
         }
         w.family("provider_requests_in_flight", .gauge, "Requests and provider calls started and not yet ended, by provider.")
         for (provider, count) in snapshot.inFlightByProvider.sorted(by: { $0.key < $1.key }) {
-            w.sample("provider_requests_in_flight", Labels([("provider", provider)]), Double(count))
+            w.sample(SeriesLabels([("provider", provider)]), Double(count))
         }
     }
 
     private func writeEndpoints(_ snapshot: Snapshot, _ w: inout ExpositionWriter) {
         let endpoints = snapshot.series[.endpoint] ?? []
-        let labels = { (view: SeriesView) in Labels([("endpoint", view.key.first), ("method", view.key.second)]) }
+        let labels = endpoints.map { SeriesLabels([("endpoint", $0.key.first), ("method", $0.key.second)]) }
         w.family("endpoint_requests_total", .counter, "Requests completed by endpoint, method and status code (\"none\" when not reported).")
-        for view in endpoints {
-            let withoutCode = view.aggregate.total - view.aggregate.statusCodes.values.reduce(0, +)
+        for (view, series) in zip(endpoints, labels) {
             for (code, count) in view.aggregate.statusCodes.sorted(by: { $0.key < $1.key }) {
-                w.sample("endpoint_requests_total", labels(view).adding("status_code", String(code)), count)
+                w.sample(series, count, label: "status_code", String(code))
             }
-            if withoutCode > 0 { w.sample("endpoint_requests_total", labels(view).adding("status_code", "none"), withoutCode) }
+            let withoutCode = view.aggregate.total - view.aggregate.statusCodes.values.reduce(0, +)
+            if withoutCode > 0 { w.sample(series, withoutCode, extra: #"status_code="none""#) }
         }
         w.family("endpoint_errors_total", .counter, "Endpoint errors by error type.")
-        for view in endpoints {
-            for (type, count) in view.aggregate.errorTypes.sorted(by: { $0.key < $1.key }) {
-                w.sample("endpoint_errors_total", labels(view).adding("error_type", type), count)
-            }
+        for (view, series) in zip(endpoints, labels) {
+            for (type, count) in view.aggregate.errorTypes.sorted(by: { $0.key < $1.key }) { w.sample(series, count, label: "error_type", type) }
         }
-        w.family("endpoint_request_duration_seconds", .histogram, "Request duration by endpoint and method.")
-        for view in endpoints where !view.aggregate.distribution.isEmpty {
-            w.histogram("endpoint_request_duration_seconds", labels(view), view.aggregate.distribution, bounds: configuration.endpointDurationBuckets)
+        w.family("endpoint_request_duration_seconds", .histogram, "Request duration by endpoint and method.",
+                 bounds: configuration.endpointDurationBuckets)
+        for (view, series) in zip(endpoints, labels) where !view.aggregate.distribution.isEmpty {
+            w.histogram(series, view.aggregate.distribution, bounds: configuration.endpointDurationBuckets)
         }
         w.family("endpoint_request_bytes_total", .counter, "Request payload bytes by endpoint and method.")
-        for view in endpoints { w.sample("endpoint_request_bytes_total", labels(view), view.aggregate.requestBytes) }
+        for (view, series) in zip(endpoints, labels) { w.sample(series, view.aggregate.requestBytes) }
         w.family("endpoint_response_bytes_total", .counter, "Response payload bytes by endpoint and method.")
-        for view in endpoints { w.sample("endpoint_response_bytes_total", labels(view), view.aggregate.responseBytes) }
+        for (view, series) in zip(endpoints, labels) { w.sample(series, view.aggregate.responseBytes) }
     }
 
     private func writeComponents(_ snapshot: Snapshot, _ w: inout ExpositionWriter) {
         let components = snapshot.series[.component] ?? []
-        let labels = { (view: SeriesView) in Labels([("component", view.key.first), ("operation", view.key.second)]) }
+        let labels = components.map { SeriesLabels([("component", $0.key.first), ("operation", $0.key.second)]) }
         w.family("component_operations_total", .counter, "Component operations completed, by outcome (success or error).")
-        for view in components {
-            w.sample("component_operations_total", labels(view).adding("outcome", "success"), view.aggregate.successes)
-            w.sample("component_operations_total", labels(view).adding("outcome", "error"), view.aggregate.failures)
+        for (view, series) in zip(components, labels) {
+            w.sample(series, view.aggregate.successes, extra: #"outcome="success""#)
+            w.sample(series, view.aggregate.failures, extra: #"outcome="error""#)
         }
         w.family("component_errors_total", .counter, "Component errors by error type.")
-        for view in components {
-            for (type, count) in view.aggregate.errorTypes.sorted(by: { $0.key < $1.key }) {
-                w.sample("component_errors_total", labels(view).adding("error_type", type), count)
-            }
+        for (view, series) in zip(components, labels) {
+            for (type, count) in view.aggregate.errorTypes.sorted(by: { $0.key < $1.key }) { w.sample(series, count, label: "error_type", type) }
         }
-        w.family("component_operation_duration_seconds", .histogram, "Component operation duration.")
-        for view in components where !view.aggregate.distribution.isEmpty {
-            w.histogram("component_operation_duration_seconds", labels(view), view.aggregate.distribution, bounds: configuration.componentDurationBuckets)
+        w.family("component_operation_duration_seconds", .histogram, "Component operation duration.",
+                 bounds: configuration.componentDurationBuckets)
+        for (view, series) in zip(components, labels) where !view.aggregate.distribution.isEmpty {
+            w.histogram(series, view.aggregate.distribution, bounds: configuration.componentDurationBuckets)
         }
     }
 
@@ -173,68 +171,66 @@ public struct MetricsRoute: Sendable {
         let caches = snapshot.series[.cache] ?? []
         w.family("cache_requests_total", .counter, "Cache lookups by scope (component or provider) and result: hit or miss.")
         for view in caches {
-            w.sample("cache_requests_total", Labels([("scope", view.key.first), ("result", "hit")]), view.aggregate.cacheHits)
-            w.sample("cache_requests_total", Labels([("scope", view.key.first), ("result", "miss")]), view.aggregate.cacheMisses)
+            let series = SeriesLabels([("scope", view.key.first)])
+            w.sample(series, view.aggregate.cacheHits, extra: #"result="hit""#)
+            w.sample(series, view.aggregate.cacheMisses, extra: #"result="miss""#)
         }
         w.family("errors_total", .counter, "Errors reported without a provider, endpoint or component, by error type.")
         for view in snapshot.series[.errors] ?? [] {
-            for (type, count) in view.aggregate.errorTypes.sorted(by: { $0.key < $1.key }) {
-                w.sample("errors_total", Labels([("error_type", type)]), count)
-            }
+            for (type, count) in view.aggregate.errorTypes.sorted(by: { $0.key < $1.key }) { w.sample(.none, count, label: "error_type", type) }
         }
         let metrics = snapshot.series[.metric] ?? []
+        let labels = metrics.map { SeriesLabels([("name", $0.key.first)]) }
         w.family("custom_metric", .gauge, "The last value reported for each custom metric.")
-        for view in metrics { w.sample("custom_metric", Labels([("name", view.key.first)]), view.aggregate.lastValue) }
+        for (view, series) in zip(metrics, labels) { w.sample(series, view.aggregate.lastValue) }
         w.family("custom_metric_observations_total", .counter, "Values reported for each custom metric.")
-        for view in metrics { w.sample("custom_metric_observations_total", Labels([("name", view.key.first)]), view.aggregate.total) }
+        for (view, series) in zip(metrics, labels) { w.sample(series, view.aggregate.total) }
         w.family("custom_metric_sum_total", .counter, "Sum of the values reported for each custom metric.")
-        for view in metrics { w.sample("custom_metric_sum_total", Labels([("name", view.key.first)]), view.aggregate.distribution.sum) }
+        for (view, series) in zip(metrics, labels) { w.sample(series, view.aggregate.distribution.sum) }
         w.family("requests_in_flight", .gauge, "Requests and provider calls started and not yet ended.")
-        w.sample("requests_in_flight", Labels(), Double(snapshot.inFlightTotal))
+        w.sample(.none, Double(snapshot.inFlightTotal))
     }
 
     private func writeDaemon(_ snapshot: Snapshot, _ w: inout ExpositionWriter) {
         let ingest = counters.current
         let status = snapshot.status
         w.family("events_received_total", .counter, "Events accepted by POST /events.")
-        w.sample("events_received_total", Labels(), Double(ingest.acceptedEvents))
+        w.sample(.none, Double(ingest.acceptedEvents))
         w.family("events_rejected_total", .counter, "Events refused by POST /events, by reason.")
         for reason in IngestCounters.Reason.allCases {
-            w.sample("events_rejected_total", Labels([("reason", reason.rawValue)]), Double(ingest.rejectedEvents[reason] ?? 0))
+            w.sample(.none, Double(ingest.rejectedEvents[reason] ?? 0), label: "reason", reason.rawValue)
         }
         w.family("ingest_requests_rejected_total", .counter, "POST /events requests refused whole, by reason.")
         for reason in IngestCounters.Reason.allCases {
-            w.sample("ingest_requests_rejected_total", Labels([("reason", reason.rawValue)]), Double(ingest.rejectedRequests[reason] ?? 0))
+            w.sample(.none, Double(ingest.rejectedRequests[reason] ?? 0), label: "reason", reason.rawValue)
         }
-        w.sample("ingest_requests_rejected_total", Labels([("reason", "too_large")]), Double(bodiesTooLarge()))
+        w.sample(.none, Double(bodiesTooLarge()), extra: #"reason="too_large""#)
         w.family("ingest_queue_depth", .gauge, "Events accepted and waiting to be applied by the store.")
-        w.sample("ingest_queue_depth", Labels(), Double(buffer.depth))
+        w.sample(.none, Double(buffer.depth))
         w.family("ingest_queue_capacity", .gauge, "Events the ingest queue holds at most (ingest_queue_capacity).")
-        w.sample("ingest_queue_capacity", Labels(), Double(buffer.capacity))
+        w.sample(.none, Double(buffer.capacity))
         w.family("series", .gauge, "Series held by the store, by kind.")
-        for kind in SeriesKind.allCases { w.sample("series", Labels([("kind", kind.rawValue)]), Double(status.seriesByKind[kind] ?? 0)) }
+        for kind in SeriesKind.allCases { w.sample(.none, Double(status.seriesByKind[kind] ?? 0), label: "kind", kind.rawValue) }
         w.family("series_folded_total", .counter, "Events whose label value was folded into __other__ by a cardinality limit, by dimension.")
-        for (dimension, count) in status.foldedByDimension.sorted(by: { $0.key < $1.key }) {
-            w.sample("series_folded_total", Labels([("dimension", dimension)]), count)
-        }
+        for (dimension, count) in status.foldedByDimension.sorted(by: { $0.key < $1.key }) { w.sample(.none, count, label: "dimension", dimension) }
         w.family("series_removed_total", .counter, "Series removed after a retention without events.")
-        w.sample("series_removed_total", Labels(), Double(status.removedSeries))
+        w.sample(.none, Double(status.removedSeries))
         w.family("requests_abandoned_total", .counter, "Starts whose end did not arrive within request_timeout.")
-        w.sample("requests_abandoned_total", Labels(), Double(status.abandonedRequests + status.abandonedProviderCalls))
+        w.sample(.none, Double(status.abandonedRequests + status.abandonedProviderCalls))
         w.family("request_starts_dropped_total", .counter, "Starts refused because max_open_requests were already waiting.")
-        w.sample("request_starts_dropped_total", Labels(), Double(status.droppedStarts))
+        w.sample(.none, Double(status.droppedStarts))
         w.family("request_ends_unmatched_total", .counter, "request_end events with neither a known start nor an endpoint.")
-        w.sample("request_ends_unmatched_total", Labels(), Double(status.unmatchedEnds))
+        w.sample(.none, Double(status.unmatchedEnds))
         w.family("alerts_firing", .gauge, "Alerts firing, by severity.")
-        for severity in AlertThreshold.Severity.allCases { w.sample("alerts_firing", Labels([("severity", severity.rawValue)]), 0) }
+        for severity in AlertThreshold.Severity.allCases { w.sample(.none, 0, label: "severity", severity.rawValue) }
         w.family("build_info", .gauge, "perfmond's version, as labels; always 1.")
-        w.sample("build_info", Labels([("version", PerfmondVersion.current)]), 1)
+        w.sample(.none, 1, label: "version", PerfmondVersion.current)
         w.family("process_resident_memory_bytes", .gauge, "Resident memory size in bytes.")
-        w.sample("process_resident_memory_bytes", Labels(), ProcessStats.residentBytes())
+        w.sample(.none, ProcessStats.residentBytes())
         w.family("process_cpu_seconds_total", .counter, "User and system CPU time spent in seconds.")
-        w.sample("process_cpu_seconds_total", Labels(), ProcessStats.cpuSeconds())
+        w.sample(.none, ProcessStats.cpuSeconds())
         w.family("process_start_time_seconds", .gauge, "Start time of the process since the Unix epoch in seconds.")
-        w.sample("process_start_time_seconds", Labels(), startedAt)
+        w.sample(.none, startedAt)
     }
 }
 
