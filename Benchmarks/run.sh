@@ -145,10 +145,12 @@ echo "queries: p99 providers ${P99_PROVIDERS} ms, real-time ${P99_REALTIME} ms, 
 
 kill "$queries_pid"; wait "$queries_pid" 2>/dev/null || true
 
-# /metrics: median time to render and serve at 1,000 / 10,000 / 100,000 provider x model series,
-# plain and gzip (one sequential client, so each figure is one scrape's latency).
+# /metrics: median time to render and serve, plain and gzip (one sequential client, so each figure
+# is one scrape's latency), at 286 provider x model pairs (about 10,000 samples: the unit of
+# Prometheus "series" in the Pushgateway comparison) and at 1,000 / 10,000 / 100,000 pairs
+# (about 35 samples each: two histograms and their counters).
 metrics_json="{}"
-for series in ${BENCH_METRICS_SERIES:-1000 10000 100000}; do
+for series in ${BENCH_METRICS_SERIES:-286 1000 10000 100000}; do
     PERFMOND_MAX_PROVIDERS=1000 PERFMOND_MAX_MODELS_PER_PROVIDER=100000 PERFMOND_RECENT_EVENTS=0 \
         start "metrics$series" .build/release/perfmond --port 0
     metrics_port=$(port_of "metrics$series")
@@ -168,7 +170,7 @@ PY
     bytes=$(curl -s "http://127.0.0.1:$metrics_port/metrics" | wc -c)
     lines=$(curl -s "http://127.0.0.1:$metrics_port/metrics" | grep -vc '^#')
     median_ms() {
-        wrk -t1 -c1 -d"$DURATION" --latency "$@" >"$work/metrics.txt" 2>&1
+        wrk -t1 -c1 -d"$DURATION" --timeout 60s --latency "$@" >"$work/metrics.txt" 2>&1
         awk '$1 == "50%" {v = $2; if (v ~ /us$/) {sub(/us/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms/, "", v)} else if (v ~ /s$/) {sub(/s/, "", v); v *= 1000}; print v}' "$work/metrics.txt"
     }
     plain=$(median_ms "http://127.0.0.1:$metrics_port/metrics")
