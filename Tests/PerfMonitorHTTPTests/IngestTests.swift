@@ -6,51 +6,11 @@ import PerfMonitorHTTP
 import Testing
 import TestSupport
 
-/// The ingest path as the daemon wires it — real server on port 0, real buffer, real store —
-/// with a clock the test controls.
-final class IngestHarness: Sendable {
-    let clock = ManualClock()
-    let buffer: IngestBuffer
-    let store: MetricsStore
-    let counters = IngestCounters()
-    let readiness = Readiness()
-    let server: HTTPServer
-
-    init(queueCapacity: Int = 200_000, maxBodyBytes: Int = 1 << 20) throws {
-        buffer = IngestBuffer(capacity: queueCapacity)
-        store = MetricsStore(clock: clock, buffer: buffer)
-        var router = Router()
-        IngestRoute(buffer: buffer, decoder: EventDecoder(maxAgeSeconds: 86_400), clock: clock, readiness: readiness, counters: counters)
-            .register(in: &router)
-        server = HTTPServer(configuration: ServerConfiguration(maxBodyBytes: maxBodyBytes), router: router, logger: Logger(label: "test"))
-        try server.start()
-        readiness.enter(.serving)
-    }
-
-    func post(_ body: String, contentType: String? = "application/json") async throws -> HTTPReply {
-        let port = server.port
-        return try await onThread {
-            try RawHTTPClient(port: port).request("POST", "/events", headers: contentType.map { [("Content-Type", $0)] } ?? [], body: Array(body.utf8))
-        }
-    }
-
-    /// Total calls across all provider series.
-    func providerTotal() async -> Double {
-        await store.series(.provider).reduce(0) { $0 + $1.aggregate.total }
-    }
-
-    func stop() async { await server.shutdown() }
-}
-
-func json(_ reply: HTTPReply) throws -> [String: Any] {
-    try #require(try JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any])
-}
-
 let oneCall = #"{"type": "provider_request", "provider": "openai", "model": "gpt-4o", "duration_ms": 250}"#
 
 @Suite struct IngestTests {
     @Test func oneEventIsAcceptedAndCounted() async throws {
-        let harness = try IngestHarness()
+        let harness = try Harness()
         let reply = try await harness.post(oneCall)
         #expect(reply.status == 202)
         #expect(reply.text == #"{"accepted":1,"rejected":0,"errors":[]}"#)
@@ -60,7 +20,7 @@ let oneCall = #"{"type": "provider_request", "provider": "openai", "model": "gpt
     }
 
     @Test func arrayAndNDJSONWithPartialAcceptance() async throws {
-        let harness = try IngestHarness()
+        let harness = try Harness()
         let array = try await harness.post("[\(oneCall), {\"type\": \"provider_request\", \"duration_ms\": \"fast\"}, \(oneCall)]")
         #expect(array.status == 202)
         #expect(array.text == #"{"accepted":2,"rejected":1,"errors":[{"index":1,"error":"field 'duration_ms': expected a number ≥ 0, got \"fast\""}]}"#)
@@ -75,7 +35,7 @@ let oneCall = #"{"type": "provider_request", "provider": "openai", "model": "gpt
     }
 
     @Test func badInputGetsItsErrorAndChangesNothing() async throws {
-        let harness = try IngestHarness()
+        let harness = try Harness()
         _ = try await harness.post(oneCall)
         let cases: [(body: String, contentType: String?, status: Int, text: String)] = [
             ("", "application/json", 400, #"{"accepted":0,"rejected":0,"errors":[{"error":"no events"}]}"#),
@@ -114,7 +74,7 @@ let oneCall = #"{"type": "provider_request", "provider": "openai", "model": "gpt
     }
 
     @Test func oversizeBodyIs413AndKeepsNothing() async throws {
-        let harness = try IngestHarness(maxBodyBytes: 4096)
+        let harness = try Harness(maxBodyBytes: 4096)
         let big = "[" + Array(repeating: oneCall, count: 100).joined(separator: ",") + "]"
         let reply = try await harness.post(big)
         #expect(reply.status == 413)
@@ -124,7 +84,7 @@ let oneCall = #"{"type": "provider_request", "provider": "openai", "model": "gpt
     }
 
     @Test func fullQueueRefusesTheWholeRequestWithRetryAfter() async throws {
-        let harness = try IngestHarness(queueCapacity: 1000)
+        let harness = try Harness(queueCapacity: 1000)
         let batch = "[" + Array(repeating: oneCall, count: 600).joined(separator: ",") + "]"
         #expect(try await harness.post(batch).status == 202)
         let refused = try await harness.post(batch)
@@ -139,7 +99,7 @@ let oneCall = #"{"type": "provider_request", "provider": "openai", "model": "gpt
     }
 
     @Test func shuttingDownIs503WithRetryAfter() async throws {
-        let harness = try IngestHarness()
+        let harness = try Harness()
         harness.readiness.enter(.stopping)
         let reply = try await harness.post(oneCall)
         #expect(reply.status == 503)
@@ -149,7 +109,7 @@ let oneCall = #"{"type": "provider_request", "provider": "openai", "model": "gpt
     }
 
     @Test func sixtyFourConcurrentClientsPostingHundredThousandEventsCountExactly() async throws {
-        let harness = try IngestHarness()
+        let harness = try Harness()
         let port = harness.server.port
         // 64 clients × 16 posts; each post is 97 or 98 events, 100,000 in total, spread over 4 providers.
         let perClient = 100_000 / 64, remainder = 100_000 % 64

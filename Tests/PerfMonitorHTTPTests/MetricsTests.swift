@@ -8,39 +8,6 @@ import PerfmondConfig
 import Testing
 import TestSupport
 
-/// Ingest and /metrics wired as in the daemon, on a real server.
-final class MetricsHarness: Sendable {
-    let clock = ManualClock()
-    let server: HTTPServer
-
-    init(configuration: MetricsConfiguration = MetricsConfiguration()) throws {
-        let buffer = IngestBuffer(capacity: 100_000)
-        let store = MetricsStore(clock: clock, buffer: buffer)
-        let counters = IngestCounters()
-        var router = Router()
-        IngestRoute(buffer: buffer, decoder: EventDecoder(maxAgeSeconds: 86_400), clock: clock, readiness: Readiness(), counters: counters)
-            .register(in: &router)
-        MetricsRoute(store: store, configuration: configuration, counters: counters, buffer: buffer, bodiesTooLarge: { 0 }, startedAt: 1_700_000_000)
-            .register(in: &router)
-        GrafanaDashboards.register(in: &router)
-        server = HTTPServer(configuration: ServerConfiguration(), router: router, logger: Logger(label: "test"))
-        try server.start()
-    }
-
-    func post(_ lines: [String]) async throws {
-        let port = server.port
-        let reply = try await onThread {
-            try RawHTTPClient(port: port).request("POST", "/events", headers: [("Content-Type", "application/x-ndjson")],
-                                                  body: Array(lines.joined(separator: "\n").utf8))
-        }
-        #expect(reply.status == 202, "\(reply.text)")
-    }
-
-    func get(_ target: String, headers: [(String, String)] = []) async throws -> HTTPReply {
-        let port = server.port
-        return try await onThread { try RawHTTPClient(port: port).get(target, headers: headers) }
-    }
-}
 
 /// Events that populate every family.
 let everyFamily = [
@@ -77,7 +44,7 @@ func run(_ tool: String, _ arguments: [String], input: [UInt8]) throws -> (statu
 
 @Suite struct MetricsTests {
     @Test func exactTextEscapingAndOrdering() async throws {
-        let harness = try MetricsHarness()
+        let harness = try Harness()
         try await harness.post([
             #"{"type":"provider_request","provider":"b","model":"m","duration_ms":100}"#,
             #"{"type":"provider_request","provider":"a\"q\\\nz","model":"m","duration_ms":100}"#,
@@ -100,7 +67,7 @@ func run(_ tool: String, _ arguments: [String], input: [UInt8]) throws -> (statu
     }
 
     @Test func promtoolFindsNothingWrongWithEveryFamilyPopulated() async throws {
-        let harness = try MetricsHarness()
+        let harness = try Harness()
         try await harness.post(everyFamily)
         let reply = try await harness.get("/metrics")
         #expect(reply.header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8")
@@ -123,7 +90,7 @@ func run(_ tool: String, _ arguments: [String], input: [UInt8]) throws -> (statu
     }
 
     @Test func openMetricsWhenAsked() async throws {
-        let harness = try MetricsHarness()
+        let harness = try Harness()
         try await harness.post(everyFamily)
         let reply = try await harness.get("/metrics", headers: [("Accept", "application/openmetrics-text; version=1.0.0; charset=utf-8")])
         #expect(reply.header("Content-Type") == "application/openmetrics-text; version=1.0.0; charset=utf-8")
@@ -133,7 +100,7 @@ func run(_ tool: String, _ arguments: [String], input: [UInt8]) throws -> (statu
     }
 
     @Test func gzipWhenAccepted() async throws {
-        let harness = try MetricsHarness()
+        let harness = try Harness()
         try await harness.post(everyFamily)
         let reply = try await harness.get("/metrics", headers: [("Accept-Encoding", "gzip, deflate")])
         #expect(reply.header("Content-Encoding") == "gzip")
@@ -148,7 +115,7 @@ func run(_ tool: String, _ arguments: [String], input: [UInt8]) throws -> (statu
         var configuration = MetricsConfiguration()
         configuration.prefix = "llm"
         configuration.providerDurationBuckets = [0.5, 1]
-        let harness = try MetricsHarness(configuration: configuration)
+        let harness = try Harness(metrics: configuration)
         try await harness.post([#"{"type":"provider_request","provider":"p","model":"m","duration_ms":700}"#])
         let text = try await harness.get("/metrics").text
         #expect(text.contains("""
@@ -160,7 +127,7 @@ func run(_ tool: String, _ arguments: [String], input: [UInt8]) throws -> (statu
     }
 
     @Test func countersNeverGoDown() async throws {
-        let harness = try MetricsHarness()
+        let harness = try Harness()
         try await harness.post(everyFamily)
         let before = samples(try await harness.get("/metrics").text)
         try await harness.post(everyFamily + everyFamily)
@@ -193,7 +160,7 @@ func run(_ tool: String, _ arguments: [String], input: [UInt8]) throws -> (statu
                     "docs/grafana/\(name) differs from GrafanaDashboards (regenerate: UPDATE_DASHBOARDS=1 swift test --filter dashboards)")
             _ = try JSONParser.parse(Array(json.utf8))
         }
-        let harness = try MetricsHarness()
+        let harness = try Harness()
         let served = try await harness.get("/grafana-dashboard")
         #expect(served.status == 200)
         #expect(served.text == GrafanaDashboards.files[0].json)

@@ -8,60 +8,6 @@ import PerfmondConfig
 import Testing
 import TestSupport
 
-/// Ingest and queries wired as in the daemon, on a real server, with a clock the test moves.
-final class QueryHarness: Sendable {
-    let clock = ManualClock()
-    let store: MetricsStore
-    let server: HTTPServer
-    let rules = AlertRules(AlertThreshold.defaults)
-
-    init() throws {
-        let buffer = IngestBuffer(capacity: 100_000)
-        store = MetricsStore(clock: clock, buffer: buffer)
-        let counters = IngestCounters()
-        var router = Router()
-        IngestRoute(buffer: buffer, decoder: EventDecoder(maxAgeSeconds: 86_400), clock: clock, readiness: Readiness(), counters: counters)
-            .register(in: &router)
-        PerformanceQueries(store: store, configuration: DaemonConfiguration(), configFile: nil, rules: rules, counters: counters,
-                           buffer: buffer, bodiesTooLarge: { 0 }, clock: clock, startedAt: clock.now())
-            .register(in: &router)
-        server = HTTPServer(configuration: ServerConfiguration(), router: router, logger: Logger(label: "test"))
-        try server.start()
-    }
-
-    /// Posts NDJSON lines; every event must be accepted.
-    func post(_ lines: [String]) async throws {
-        let port = server.port
-        let reply = try await onThread {
-            try RawHTTPClient(port: port).request("POST", "/events", headers: [("Content-Type", "application/x-ndjson")],
-                                                  body: Array(lines.joined(separator: "\n").utf8))
-        }
-        #expect(reply.status == 202, "\(reply.text)")
-    }
-
-    func get(_ target: String) async throws -> HTTPReply {
-        let port = server.port
-        return try await onThread { try RawHTTPClient(port: port).get(target) }
-    }
-
-    func request(_ method: String, _ target: String, body: String) async throws -> HTTPReply {
-        let port = server.port
-        return try await onThread {
-            try RawHTTPClient(port: port).request(method, target, headers: [("Content-Type", "application/json")], body: Array(body.utf8))
-        }
-    }
-
-    /// The answer at `target` as JSON (checking it is a 200 with a timestamp).
-    func json(_ target: String) async throws -> JSONValue {
-        let reply = try await get(target)
-        #expect(reply.status == 200, "\(target): \(reply.text)")
-        let value = try JSONParser.parse(reply.body)
-        #expect(value["timestamp"] != nil)
-        return value
-    }
-
-    func stop() async { await server.shutdown() }
-}
 
 extension JSONValue {
     /// A path of keys into nested objects: `value["providers", "openai", "total_requests"]`.
@@ -87,7 +33,7 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
 @Suite struct QueryTests {
     /// openai/gpt-4o: 10 calls of 100…1000 ms, two of them 500s; anthropic/claude: 4 calls of 2 s
     /// and a rate-limit hit; /v1/chat: 3 POST (one 404) and a GET; router: parse ×5, route ×5 (one failed).
-    func knownEvents(_ harness: QueryHarness) async throws {
+    func knownEvents(_ harness: Harness) async throws {
         let t = harness.clock.now()
         var lines: [String] = []
         for index in 1...10 {
@@ -109,7 +55,7 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
     }
 
     @Test func providersAnswerExactNumbers() async throws {
-        let harness = try QueryHarness()
+        let harness = try Harness()
         try await knownEvents(harness)
         let answer = try await harness.json("/performance/providers")
         #expect(answer["providers_count"]?.number == 2)
@@ -145,7 +91,7 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
     }
 
     @Test func endpointsAndComponents() async throws {
-        let harness = try QueryHarness()
+        let harness = try Harness()
         try await knownEvents(harness)
         let endpoints = try await harness.json("/endpoints")
         let chat = try #require(endpoints["endpoints", "/v1/chat"])
@@ -169,7 +115,7 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
     }
 
     @Test func windowsCountOnlyWhatIsInside() async throws {
-        let harness = try QueryHarness()
+        let harness = try Harness()
         let t = harness.clock.now()
         try await harness.post([call("openai", "gpt-4o", ms: 100, at: t - 1800), call("openai", "gpt-4o", ms: 300, at: t - 120)])
         func total(_ window: String) async throws -> Double? {
@@ -188,7 +134,7 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
     }
 
     @Test func compareSaysHowManyTimesFasterAndWhetherItIsSignificant() async throws {
-        let harness = try QueryHarness()
+        let harness = try Harness()
         var lines: [String] = []
         for index in 0..<100 {
             lines.append(#"{"type":"operation","component":"python_routing","operation":"route","duration_ms":\#(45 + index % 11)}"#)
@@ -215,7 +161,7 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
     }
 
     @Test func recommendationsFireOnlyOnEnoughEvidence() async throws {
-        let harness = try QueryHarness()
+        let harness = try Harness()
         #expect(try await harness.json("/performance/recommendations")["recommendations_count"]?.number == 0)
         let t = harness.clock.now()
         try await harness.post((0..<5).map { _ in call("tiny", "m", ms: 9000, at: t) })
@@ -266,7 +212,7 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
         ("/performance/events?limit=many", 400, "invalid limit 'many': expected an integer from 1 to 100000"),
     ])
     func refusalsAreClearJSONErrors(target: String, status: Int, message: String) async throws {
-        let harness = try QueryHarness()
+        let harness = try Harness()
         try await knownEvents(harness)
         let reply = try await harness.get(target)
         #expect(reply.status == status)
@@ -276,7 +222,7 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
     }
 
     @Test func everyPathAndAliasAnswersWithATimestamp() async throws {
-        let harness = try QueryHarness()
+        let harness = try Harness()
         try await knownEvents(harness)
         for path in ["real-time", "providers", "endpoints", "components", "memory", "alerts", "config"] {
             for target in ["/performance/\(path)", "/\(path)", "/\(path)?window=1h"] { _ = try await harness.json(target) }
@@ -299,7 +245,7 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
     }
 
     @Test func exportFormats() async throws {
-        let harness = try QueryHarness()
+        let harness = try Harness()
         try await knownEvents(harness)
         let csv = try await harness.get("/performance/export?format=csv&component=router")
         #expect(csv.header("Content-Type") == "text/csv; charset=utf-8; header=present")
@@ -316,7 +262,7 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
     }
 
     @Test func csvQuotesFieldsPerRFC4180() async throws {
-        let harness = try QueryHarness()
+        let harness = try Harness()
         try await harness.post([#"{"type":"operation","component":"a,b \"c\"","operation":"x","duration_ms":1}"#])
         let csv = try await harness.get("/performance/export?format=csv")
         #expect(csv.text.contains("\r\ncomponent,\"a,b \"\"c\"\"\",x,1,"))
@@ -324,7 +270,7 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
     }
 
     @Test func recentEvents() async throws {
-        let harness = try QueryHarness()
+        let harness = try Harness()
         try await knownEvents(harness)
         let answer = try await harness.json("/performance/events?limit=2")
         #expect(answer["count"]?.number == 2)
@@ -336,7 +282,7 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
     }
 
     @Test func configRoundTripAndRefusals() async throws {
-        let harness = try QueryHarness()
+        let harness = try Harness()
         let before = try await harness.json("/performance/config")
         #expect(before["port"]?.number == 9470)
         #expect(before["retention"] == .string("24h"))

@@ -84,25 +84,12 @@ public struct MetricsRoute: Sendable {
     private func writeProviders(_ snapshot: Snapshot, _ w: inout ExpositionWriter) {
         let providers = snapshot.series[.provider] ?? []
         let labels = providers.map { SeriesLabels([("provider", $0.key.first), ("model", $0.key.second)]) }
-        w.family("provider_requests_total", .counter, "LLM provider calls completed, by outcome (success or error).")
-        for (view, series) in zip(providers, labels) {
-            w.sample(series, view.aggregate.successes, extra: #"outcome="success""#)
-            w.sample(series, view.aggregate.failures, extra: #"outcome="error""#)
-        }
-        w.family("provider_errors_total", .counter, "LLM provider errors by error type (failed calls and error events).")
-        for (view, series) in zip(providers, labels) {
-            for (type, count) in view.aggregate.errorTypes.sorted(by: { $0.key < $1.key }) { w.sample(series, count, label: "error_type", type) }
-        }
-        w.family("provider_request_duration_seconds", .histogram, "LLM provider call duration (gen_ai.client.operation.duration).",
-                 bounds: configuration.providerDurationBuckets)
-        for (view, series) in zip(providers, labels) where !view.aggregate.distribution.isEmpty {
-            w.histogram(series, view.aggregate.distribution, bounds: configuration.providerDurationBuckets)
-        }
-        w.family("provider_time_to_first_token_seconds", .histogram, "Time to the first token of streamed LLM calls (gen_ai.server.time_to_first_token).",
-                 bounds: configuration.ttftBuckets)
-        for (view, series) in zip(providers, labels) where !view.aggregate.ttft.isEmpty {
-            w.histogram(series, view.aggregate.ttft, bounds: configuration.ttftBuckets)
-        }
+        writeOutcomes("provider_requests_total", "LLM provider calls completed, by outcome (success or error).", providers, labels, &w)
+        writeErrors("provider_errors_total", "LLM provider errors by error type (failed calls and error events).", providers, labels, &w)
+        writeDurations("provider_request_duration_seconds", "LLM provider call duration (gen_ai.client.operation.duration).",
+                       configuration.providerDurationBuckets, \.distribution, providers, labels, &w)
+        writeDurations("provider_time_to_first_token_seconds", "Time to the first token of streamed LLM calls (gen_ai.server.time_to_first_token).",
+                       configuration.ttftBuckets, \.ttft, providers, labels, &w)
         w.family("provider_tokens_total", .counter, "Tokens used, by type: input or output (gen_ai.client.token.usage).")
         for (view, series) in zip(providers, labels) {
             w.sample(series, view.aggregate.inputTokens, extra: #"type="input""#)
@@ -133,15 +120,9 @@ public struct MetricsRoute: Sendable {
             let withoutCode = view.aggregate.total - view.aggregate.statusCodes.values.reduce(0, +)
             if withoutCode > 0 { w.sample(series, withoutCode, extra: #"status_code="none""#) }
         }
-        w.family("endpoint_errors_total", .counter, "Endpoint errors by error type.")
-        for (view, series) in zip(endpoints, labels) {
-            for (type, count) in view.aggregate.errorTypes.sorted(by: { $0.key < $1.key }) { w.sample(series, count, label: "error_type", type) }
-        }
-        w.family("endpoint_request_duration_seconds", .histogram, "Request duration by endpoint and method.",
-                 bounds: configuration.endpointDurationBuckets)
-        for (view, series) in zip(endpoints, labels) where !view.aggregate.distribution.isEmpty {
-            w.histogram(series, view.aggregate.distribution, bounds: configuration.endpointDurationBuckets)
-        }
+        writeErrors("endpoint_errors_total", "Endpoint errors by error type.", endpoints, labels, &w)
+        writeDurations("endpoint_request_duration_seconds", "Request duration by endpoint and method.",
+                       configuration.endpointDurationBuckets, \.distribution, endpoints, labels, &w)
         w.family("endpoint_request_bytes_total", .counter, "Request payload bytes by endpoint and method.")
         for (view, series) in zip(endpoints, labels) { w.sample(series, view.aggregate.requestBytes) }
         w.family("endpoint_response_bytes_total", .counter, "Response payload bytes by endpoint and method.")
@@ -151,19 +132,34 @@ public struct MetricsRoute: Sendable {
     private func writeComponents(_ snapshot: Snapshot, _ w: inout ExpositionWriter) {
         let components = snapshot.series[.component] ?? []
         let labels = components.map { SeriesLabels([("component", $0.key.first), ("operation", $0.key.second)]) }
-        w.family("component_operations_total", .counter, "Component operations completed, by outcome (success or error).")
-        for (view, series) in zip(components, labels) {
+        writeOutcomes("component_operations_total", "Component operations completed, by outcome (success or error).", components, labels, &w)
+        writeErrors("component_errors_total", "Component errors by error type.", components, labels, &w)
+        writeDurations("component_operation_duration_seconds", "Component operation duration.",
+                       configuration.componentDurationBuckets, \.distribution, components, labels, &w)
+    }
+
+    // The family shapes providers, endpoints and components share.
+
+    private func writeOutcomes(_ name: String, _ help: String, _ views: [SeriesView], _ labels: [SeriesLabels], _ w: inout ExpositionWriter) {
+        w.family(name, .counter, help)
+        for (view, series) in zip(views, labels) {
             w.sample(series, view.aggregate.successes, extra: #"outcome="success""#)
             w.sample(series, view.aggregate.failures, extra: #"outcome="error""#)
         }
-        w.family("component_errors_total", .counter, "Component errors by error type.")
-        for (view, series) in zip(components, labels) {
+    }
+
+    private func writeErrors(_ name: String, _ help: String, _ views: [SeriesView], _ labels: [SeriesLabels], _ w: inout ExpositionWriter) {
+        w.family(name, .counter, help)
+        for (view, series) in zip(views, labels) {
             for (type, count) in view.aggregate.errorTypes.sorted(by: { $0.key < $1.key }) { w.sample(series, count, label: "error_type", type) }
         }
-        w.family("component_operation_duration_seconds", .histogram, "Component operation duration.",
-                 bounds: configuration.componentDurationBuckets)
-        for (view, series) in zip(components, labels) where !view.aggregate.distribution.isEmpty {
-            w.histogram(series, view.aggregate.distribution, bounds: configuration.componentDurationBuckets)
+    }
+
+    private func writeDurations(_ name: String, _ help: String, _ bounds: [Double], _ distribution: KeyPath<Aggregate, Distribution>,
+                                _ views: [SeriesView], _ labels: [SeriesLabels], _ w: inout ExpositionWriter) {
+        w.family(name, .histogram, help, bounds: bounds)
+        for (view, series) in zip(views, labels) where !view.aggregate[keyPath: distribution].isEmpty {
+            w.histogram(series, view.aggregate[keyPath: distribution], bounds: bounds)
         }
     }
 
