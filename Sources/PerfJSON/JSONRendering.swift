@@ -57,6 +57,11 @@ public enum JSONNumber {
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         return String(value)
     }
+
+    /// For messages: at most two decimals, no trailing zeros (`85.5`, `5200`).
+    public static func rounded(_ value: Double) -> String {
+        format((value * 100).rounded() / 100)
+    }
 }
 
 /// JSON string literals per RFC 8259.

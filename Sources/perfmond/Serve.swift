@@ -60,16 +60,20 @@ struct Serve: AsyncParsableCommand {
         HealthRoutes.register(in: &router, readiness: readiness)
         GrafanaDashboards.register(in: &router)
         let counters = IngestCounters()
+        let rules = AlertRules(settings.alertThresholds)
+        let monitor = SystemMonitor(retention: settings.store.retention, interval: settings.store.collectionInterval)
+        monitor.sample(at: clock.now())  // one sample before listening: the first answer is never empty
+        let alertEngine = AlertEngine(rules: rules, store: store, monitor: monitor, clock: clock)
         IngestRoute(buffer: buffer, decoder: decoder, clock: clock, readiness: readiness, counters: counters)
             .register(in: &router)
         // The queries report the server's own refusals; the server needs the routes first.
         let serverBox = ServerReference()
         let bodiesTooLarge: @Sendable () -> Int = { serverBox.server?.bodiesTooLarge ?? 0 }
         MetricsRoute(store: store, configuration: settings.metrics, counters: counters, buffer: buffer,
-                     bodiesTooLarge: bodiesTooLarge, startedAt: startedAt)
+                     bodiesTooLarge: bodiesTooLarge, monitor: monitor, alertEngine: alertEngine, startedAt: startedAt)
             .register(in: &router)
         PerformanceQueries(store: store, configuration: settings, configFile: loaded.filePath,
-                           rules: AlertRules(settings.alertThresholds), counters: counters, buffer: buffer,
+                           rules: rules, monitor: monitor, alertEngine: alertEngine, counters: counters, buffer: buffer,
                            bodiesTooLarge: bodiesTooLarge, clock: clock, startedAt: startedAt)
             .register(in: &router)
         let server = HTTPServer(configuration: settings.serverConfiguration, router: router, logger: logger)
@@ -86,7 +90,8 @@ struct Serve: AsyncParsableCommand {
         ])
 
         let http = HTTPService(server: server, readiness: readiness, gracePeriod: settings.shutdownGracePeriod.duration, logger: logger)
-        let storeService = StoreService(store: store, buffer: buffer, interval: settings.store.collectionInterval.duration)
+        let storeService = StoreService(store: store, buffer: buffer, monitor: monitor, alertEngine: alertEngine, clock: clock,
+                                        interval: settings.store.collectionInterval.duration)
         // Shutdown runs in reverse order: HTTP stops first, then the store drains what was accepted.
         let group = ServiceGroup(services: [storeService, http], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
@@ -110,13 +115,16 @@ struct HTTPService: Service {
     }
 }
 
-/// Feeds the store: applies buffered events when the buffer reaches its high-water mark, and
-/// runs maintenance (which drains too: window roll-up, retention pruning, abandoned requests)
-/// every collection interval. Queries drain before answering. On shutdown it closes the buffer
-/// and applies whatever was accepted.
+/// Feeds the store: applies buffered events when the buffer reaches its high-water mark, and every
+/// collection interval runs maintenance (which drains too: window roll-up, retention pruning,
+/// abandoned requests), samples the process and evaluates the alerts. Queries drain before
+/// answering. On shutdown it closes the buffer and applies whatever was accepted.
 struct StoreService: Service {
     let store: MetricsStore
     let buffer: IngestBuffer
+    let monitor: SystemMonitor
+    let alertEngine: AlertEngine
+    let clock: any StoreClock
     let interval: Duration
 
     func run() async throws {
@@ -128,6 +136,8 @@ struct StoreService: Service {
         while !Task.isShuttingDownGracefully {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             await store.maintain()
+            monitor.sample(at: clock.now())
+            await alertEngine.evaluate()
         }
         buffer.close()
         await drainer.value

@@ -17,18 +17,23 @@ final class Harness: Sendable {
     let counters = IngestCounters()
     let readiness = Readiness()
     let rules = AlertRules(AlertThreshold.defaults)
+    let monitor = SystemMonitor(retention: .seconds(86_400), interval: .seconds(5))
+    let alertEngine: AlertEngine
     let server: HTTPServer
 
     init(queueCapacity: Int = 200_000, maxBodyBytes: Int = 1 << 20, metrics: MetricsConfiguration = MetricsConfiguration()) throws {
         buffer = IngestBuffer(capacity: queueCapacity)
         store = MetricsStore(clock: clock, buffer: buffer)
+        alertEngine = AlertEngine(rules: rules, store: store, monitor: monitor, clock: clock)
         var router = Router()
         IngestRoute(buffer: buffer, decoder: EventDecoder(maxAgeSeconds: 86_400), clock: clock, readiness: readiness, counters: counters)
             .register(in: &router)
-        PerformanceQueries(store: store, configuration: DaemonConfiguration(), configFile: nil, rules: rules, counters: counters,
+        PerformanceQueries(store: store, configuration: DaemonConfiguration(), configFile: nil, rules: rules, monitor: monitor,
+                           alertEngine: alertEngine, counters: counters,
                            buffer: buffer, bodiesTooLarge: { 0 }, clock: clock, startedAt: clock.now())
             .register(in: &router)
-        MetricsRoute(store: store, configuration: metrics, counters: counters, buffer: buffer, bodiesTooLarge: { 0 }, startedAt: 1_700_000_000)
+        MetricsRoute(store: store, configuration: metrics, counters: counters, buffer: buffer, bodiesTooLarge: { 0 },
+                     monitor: monitor, alertEngine: alertEngine, startedAt: 1_700_000_000)
             .register(in: &router)
         GrafanaDashboards.register(in: &router)
         server = HTTPServer(configuration: ServerConfiguration(maxBodyBytes: maxBodyBytes), router: router, logger: Logger(label: "test"))

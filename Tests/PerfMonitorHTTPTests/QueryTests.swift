@@ -321,3 +321,28 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
         await harness.stop()
     }
 }
+
+@Suite struct AlertAnswerTests {
+    @Test func alertsRealTimeAndMetricsAgreeOnWhatFires() async throws {
+        let harness = try Harness()
+        let t = harness.clock.now()
+        try await harness.post((0..<10).map { _ in call("openai", "gpt-4o", ms: 3000, at: t) })
+        await harness.alertEngine.evaluate()  // the maintenance timer's job in the daemon
+        let alerts = try await harness.json("/performance/alerts")
+        #expect(alerts["active_alerts_count"]?.number == 1)
+        #expect(alerts["system_health"] == .string("degraded"))
+        #expect(alerts["alerts"] == .array([.string("[warning] response_time_ms (p95 over 5m) of openai/gpt-4o is 3000, > 2000")]))
+        guard case let .array(active)? = alerts["active"], let first = active.first else { Issue.record("no active alert"); return }
+        #expect(first["state"] == .string("firing"))
+        #expect(first["scope"] == .object([("provider", .string("openai")), ("model", .string("gpt-4o"))]))
+        #expect(first["threshold"]?.number == 2000)
+        #expect(first["comparison"] == .string(">"))
+        #expect(first["since"]?.number == t)
+        let realTime = try await harness.json("/real-time")
+        #expect(realTime["active_alerts"]?.number == 1)
+        let metrics = try await harness.get("/metrics").text
+        #expect(metrics.contains("perfmond_alerts_firing{severity=\"warning\"} 1\n"))
+        #expect(metrics.contains("perfmond_alerts_firing{severity=\"critical\"} 0\n"))
+        await harness.stop()
+    }
+}

@@ -12,15 +12,19 @@ public struct MetricsRoute: Sendable {
     public let counters: IngestCounters
     public let buffer: IngestBuffer
     public let bodiesTooLarge: @Sendable () -> Int
+    public let monitor: SystemMonitor
+    public let alertEngine: AlertEngine
     public let startedAt: Double
 
     public init(store: MetricsStore, configuration: MetricsConfiguration, counters: IngestCounters, buffer: IngestBuffer,
-                bodiesTooLarge: @escaping @Sendable () -> Int, startedAt: Double) {
+                bodiesTooLarge: @escaping @Sendable () -> Int, monitor: SystemMonitor, alertEngine: AlertEngine, startedAt: Double) {
         self.store = store
         self.configuration = configuration
         self.counters = counters
         self.buffer = buffer
         self.bodiesTooLarge = bodiesTooLarge
+        self.monitor = monitor
+        self.alertEngine = alertEngine
         self.startedAt = startedAt
     }
 
@@ -217,8 +221,19 @@ public struct MetricsRoute: Sendable {
         w.sample(.none, Double(status.droppedStarts))
         w.family("request_ends_unmatched_total", .counter, "request_end events with neither a known start nor an endpoint.")
         w.sample(.none, Double(status.unmatchedEnds))
+        let firing = alertEngine.snapshot.firing
         w.family("alerts_firing", .gauge, "Alerts firing, by severity.")
-        for severity in AlertThreshold.Severity.allCases { w.sample(.none, 0, label: "severity", severity.rawValue) }
+        for severity in AlertThreshold.Severity.allCases {
+            w.sample(.none, Double(firing.filter { $0.severity == severity }.count), label: "severity", severity.rawValue)
+        }
+        if let sample = monitor.latest {
+            w.family("memory_pressure_ratio", .gauge, "Memory used ÷ the cgroup limit (or the host's memory), sampled every collection interval.")
+            w.sample(.none, sample.memory.pressurePercent / 100)
+            w.family("heap_used_bytes", .gauge, "Bytes allocated with malloc and in use (glibc mallinfo2), sampled.")
+            w.sample(.none, sample.memory.heapUsedBytes)
+            w.family("cpu_usage_ratio", .gauge, "CPU used over the last collection interval, in cores.")
+            w.sample(.none, sample.cpuPercent / 100)
+        }
         w.family("build_info", .gauge, "perfmond's version, as labels; always 1.")
         w.sample(.none, 1, label: "version", PerfmondVersion.current)
         w.family("process_resident_memory_bytes", .gauge, "Resident memory size in bytes.")

@@ -11,6 +11,8 @@ public struct PerformanceQueries: Sendable {
     public let configuration: DaemonConfiguration
     public let configFile: String?
     public let rules: AlertRules
+    public let monitor: SystemMonitor
+    public let alertEngine: AlertEngine
     public let counters: IngestCounters
     public let buffer: IngestBuffer
     /// Requests refused `413` by the server, read when asked.
@@ -20,12 +22,14 @@ public struct PerformanceQueries: Sendable {
     public let startedAt: Double
 
     public init(store: MetricsStore, configuration: DaemonConfiguration, configFile: String?, rules: AlertRules,
-                counters: IngestCounters, buffer: IngestBuffer, bodiesTooLarge: @escaping @Sendable () -> Int,
+                monitor: SystemMonitor, alertEngine: AlertEngine, counters: IngestCounters, buffer: IngestBuffer, bodiesTooLarge: @escaping @Sendable () -> Int,
                 clock: any StoreClock, startedAt: Double) {
         self.store = store
         self.configuration = configuration
         self.configFile = configFile
         self.rules = rules
+        self.monitor = monitor
+        self.alertEngine = alertEngine
         self.counters = counters
         self.buffer = buffer
         self.bodiesTooLarge = bodiesTooLarge

@@ -27,7 +27,8 @@ extension PerformanceQueries {
     func realTime(_ request: Request) async throws(QueryFailure) -> Response {
         _ = try QueryParameters(request, accepts: [], retention: retention)
         let (providers, inFlight, rate) = await providerObjects(window: nil)
-        let memory = ProcessMemory.read()
+        let memory = monitor.latest?.memory ?? ProcessMemory.read()
+        let firing = alertEngine.snapshot.firing
         return answer([
             ("monitoring_active", .bool(true)),
             ("uptime_s", .double(clock.now() - startedAt)),
@@ -39,8 +40,8 @@ extension PerformanceQueries {
             ("provider_performance", .object(providers.map { ($0.name, $0.json) })),
             ("throughput_rps", .double(rate)),
             ("in_flight", .int(inFlight)),
-            ("active_alerts", .int(0)),
-            ("alerts", .array([])),
+            ("active_alerts", .int(firing.count)),
+            ("alerts", .array(firing.map { .string($0.text) })),
         ])
     }
 

@@ -73,7 +73,7 @@ extension PerformanceQueries {
             if attempts >= Rules.minimumSamples, share > Rules.rateLimitWarning {
                 found.append(Recommendation(
                     type: "rate_limit_pressure", severity: share > Rules.rateLimitCritical ? .critical : .warning, scope: [("provider", name)],
-                    message: "\(name) rate-limited \(format(share))% of attempts (\(format(aggregate.rateLimitHits)) hits)",
+                    message: "\(name) rate-limited \(JSONNumber.rounded(share))% of attempts (\(JSONNumber.rounded(aggregate.rateLimitHits)) hits)",
                     suggestions: ["Spread load across more API keys or providers", "Add client-side rate limiting with backoff",
                                   "Ask the provider for a higher quota", "Fail over earlier on 429"],
                     currentValue: share, targetValue: Rules.rateLimitTarget))
@@ -85,7 +85,7 @@ extension PerformanceQueries {
                 let share = view.aggregate.costUSD / totalCost * 100
                 found.append(Recommendation(
                     type: "cost_concentration", severity: .info, scope: [("provider", view.key.first), ("model", view.key.second)],
-                    message: "\(view.key.first)/\(view.key.second) accounts for \(format(share))% of the cost ($\(format(view.aggregate.costUSD)) of $\(format(totalCost)))",
+                    message: "\(view.key.first)/\(view.key.second) accounts for \(JSONNumber.rounded(share))% of the cost ($\(JSONNumber.rounded(view.aggregate.costUSD)) of $\(JSONNumber.rounded(totalCost)))",
                     suggestions: ["Route simple requests to a cheaper model", "Cache frequent prompts", "Trim prompts and cap output tokens"],
                     currentValue: share, targetValue: Rules.costShare))
             }
@@ -97,7 +97,7 @@ extension PerformanceQueries {
             if lookups >= Rules.minimumSamples, ratio < Rules.cacheHitWarning {
                 found.append(Recommendation(
                     type: "low_cache_hit_ratio", severity: .warning, scope: [("cache", view.key.first)],
-                    message: "cache \(view.key.first) hits \(format(ratio))% of \(format(lookups)) lookups",
+                    message: "cache \(view.key.first) hits \(JSONNumber.rounded(ratio))% of \(JSONNumber.rounded(lookups)) lookups",
                     suggestions: ["Increase the cache TTL or size", "Normalize cache keys (whitespace, parameter order)",
                                   "Pre-warm the cache with frequent requests"],
                     currentValue: ratio, targetValue: Rules.cacheHitTarget))
@@ -113,7 +113,7 @@ extension PerformanceQueries {
         guard aggregate.distribution.count >= Rules.minimumSamples, p95 > Rules.latencyWarningMs else { return [] }
         return [Recommendation(
             type: "high_latency", severity: p95 > Rules.latencyCriticalMs ? .critical : .warning, scope: scope,
-            message: "p95 latency of \(name): \(format(p95)) ms exceeds \(format(Rules.latencyWarningMs)) ms",
+            message: "p95 latency of \(name): \(JSONNumber.rounded(p95)) ms exceeds \(JSONNumber.rounded(Rules.latencyWarningMs)) ms",
             suggestions: ["Use a faster or smaller model for latency-sensitive requests", "Stream responses to cut time to first token",
                           "Cap max output tokens", "Check the provider's status and fail over when it is degraded"],
             currentValue: p95, targetValue: Rules.latencyTargetMs)]
@@ -127,7 +127,7 @@ extension PerformanceQueries {
         if success < Rules.successWarning {
             found.append(Recommendation(
                 type: "low_success_rate", severity: success < Rules.successCritical ? .critical : .warning, scope: scope,
-                message: "success rate of \(name): \(format(success))% is below \(format(Rules.successWarning))%",
+                message: "success rate of \(name): \(JSONNumber.rounded(success))% is below \(JSONNumber.rounded(Rules.successWarning))%",
                 suggestions: ["Check deployment health and credentials", "Review the error types for a common cause",
                               "Add retries with backoff for transient errors", "Fail over to another provider"],
                 currentValue: success, targetValue: Rules.successTarget))
@@ -136,7 +136,7 @@ extension PerformanceQueries {
            count / aggregate.failures * 100 >= Rules.dominantErrorShare {
             found.append(Recommendation(
                 type: "dominant_error_type", severity: .warning, scope: scope + [("error_type", type)],
-                message: "\(type) accounts for \(format(count / aggregate.failures * 100))% of the \(format(aggregate.failures)) failures of \(name)",
+                message: "\(type) accounts for \(JSONNumber.rounded(count / aggregate.failures * 100))% of the \(JSONNumber.rounded(aggregate.failures)) failures of \(name)",
                 suggestions: ["Fix the cause of \(type) first: it is most of the failures", "Look at recent events of this type (/performance/events)"],
                 currentValue: count, targetValue: 0))
         }
@@ -157,15 +157,10 @@ extension PerformanceQueries {
             found.append(Recommendation(
                 type: "ttft_degradation", severity: now / then > Rules.ttftCriticalRatio ? .critical : .warning,
                 scope: [("provider", view.key.first), ("model", view.key.second)],
-                message: "p95 time to first token of \(view.key.first)/\(view.key.second) rose to \(format(now)) ms from \(format(then)) ms in the previous hour",
+                message: "p95 time to first token of \(view.key.first)/\(view.key.second) rose to \(JSONNumber.rounded(now)) ms from \(JSONNumber.rounded(then)) ms in the previous hour",
                 suggestions: ["Check the provider's status page", "Fail over latency-sensitive traffic", "Reduce prompt length"],
                 currentValue: now, targetValue: then))
         }
         return found
     }
-}
-
-/// A number for a message: at most two decimals, no trailing zeros.
-func format(_ value: Double) -> String {
-    JSONNumber.format((value * 100).rounded() / 100)
 }

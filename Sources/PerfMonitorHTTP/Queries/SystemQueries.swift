@@ -7,7 +7,9 @@ extension PerformanceQueries {
     /// `/performance/memory`: the process now, its trend, and what the store holds and refused.
     func memory(_ request: Request) async throws(QueryFailure) -> Response {
         _ = try QueryParameters(request, accepts: [], retention: retention)
-        let memory = ProcessMemory.read()
+        let latest = monitor.latest
+        let memory = latest?.memory ?? ProcessMemory.read()
+        let trends = monitor.trends
         let status = await store.currentStatus()
         let ingest = counters.current
         let mb = { (bytes: Double) in JSONValue.double(bytes / 1_048_576) }
@@ -21,14 +23,16 @@ extension PerformanceQueries {
                 ("peak_rss_mb", mb(memory.peakRSSBytes)),
                 ("memory_pressure_percent", .double(memory.pressurePercent)),
                 ("page_faults", .double(memory.pageFaults)),
+                ("cpu_percent", .double(latest?.cpuPercent ?? 0)),
             ])),
-            // One sample so far: a trend of one sample uses that sample (api.md §0).
+            // Over the samples kept (one per collection interval, up to the retention); a single
+            // sample is its own trend (api.md §0).
             ("trends", .object([
-                ("hours_analyzed", .double(0)),
-                ("average_heap_mb", mb(memory.heapUsedBytes)),
-                ("min_heap_mb", mb(memory.heapUsedBytes)),
-                ("max_heap_mb", mb(memory.heapUsedBytes)),
-                ("pressure_trend", .string("stable")),
+                ("hours_analyzed", .double(trends?.hoursAnalyzed ?? 0)),
+                ("average_heap_mb", mb(trends?.averageHeapBytes ?? memory.heapUsedBytes)),
+                ("min_heap_mb", mb(trends?.minHeapBytes ?? memory.heapUsedBytes)),
+                ("max_heap_mb", mb(trends?.maxHeapBytes ?? memory.heapUsedBytes)),
+                ("pressure_trend", .string(trends?.pressureTrend ?? "stable")),
             ])),
             ("store", .object([
                 ("series", .int(status.seriesCount)),
@@ -51,19 +55,22 @@ extension PerformanceQueries {
                 ("queue_depth", .int(buffer.depth)),
                 ("queue_capacity", .int(buffer.capacity)),
             ])),
-            ("alerts", .array([])),
+            ("alerts", .array(alertEngine.snapshot.firing.filter { Self.memoryMetrics.contains($0.metric) }.map { .string($0.text) })),
         ])
     }
 
-    /// `/performance/alerts`: the answer's shape; the alert engine fills it.
+    static let memoryMetrics: Set<String> = ["memory_pressure", "memory_pressure_percent", "rss_mb", "heap_used_mb"]
+
+    /// `/performance/alerts`: what fires now and the recent history, as strings and objects.
     func alerts(_ request: Request) async throws(QueryFailure) -> Response {
         _ = try QueryParameters(request, accepts: [], retention: retention)
+        let snapshot = alertEngine.snapshot
         return answer([
-            ("active_alerts_count", .int(0)),
-            ("system_health", .string("healthy")),
-            ("alerts", .array([])),
-            ("active", .array([])),
-            ("recent", .array([])),
+            ("active_alerts_count", .int(snapshot.firing.count)),
+            ("system_health", .string(snapshot.systemHealth)),
+            ("alerts", .array(snapshot.firing.map { .string($0.text) })),
+            ("active", .array(snapshot.firing.map(\.json))),
+            ("recent", .array(snapshot.recent.map(\.json))),
         ])
     }
 
@@ -119,5 +126,20 @@ extension PerformanceQueries {
         }
         members.append((ConfigurationLoader.thresholdsKey, .array(rules.current.map(\.json))))
         return members
+    }
+}
+
+extension Alert {
+    /// As `/performance/alerts` shows it (api.md §2).
+    var json: JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("id", .string(id)), ("metric", .string(metric)),
+            ("scope", .object(scope.map { ($0.0, JSONValue.string($0.1)) })),
+            ("state", .string(state.rawValue)), ("severity", .string(severity.rawValue)),
+            ("current_value", .double(currentValue)), ("threshold", .double(threshold)), ("comparison", .string(comparison.rawValue)),
+            ("message", .string(message)), ("since", .double(since)),
+        ]
+        if let resolvedAt { members.append(("resolved_at", .double(resolvedAt))) }
+        return .object(members)
     }
 }
