@@ -32,19 +32,24 @@ let package = Package(
         .target(name: "CSystem"),
         .target(name: "PerfMonitor", dependencies: ["PerfJSON", "CSystem"], swiftSettings: strict),
         .target(
+            name: "AlertSinks",
+            dependencies: ["PerfMonitor", "PerfJSON", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .target(
             name: "PerfmondConfig",
             dependencies: ["PerfMonitor", "PerfJSON", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .target(
             name: "PerfMonitorHTTP",
-            dependencies: ["MicroHTTPD", "PerfJSON", "PerfMonitor", "PerfmondConfig", "CZlib"],
+            dependencies: ["MicroHTTPD", "PerfJSON", "PerfMonitor", "PerfmondConfig", "AlertSinks", "CZlib"],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "perfmond",
             dependencies: [
-                "MicroHTTPD", "PerfMonitor", "PerfMonitorHTTP", "PerfmondConfig",
+                "MicroHTTPD", "PerfMonitor", "PerfMonitorHTTP", "PerfmondConfig", "AlertSinks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -65,7 +70,12 @@ let package = Package(
         ),
         .testTarget(
             name: "PerfMonitorHTTPTests",
-            dependencies: ["PerfMonitorHTTP", "PerfMonitor", "PerfJSON", "PerfmondConfig", "MicroHTTPD", "TestSupport"],
+            dependencies: ["PerfMonitorHTTP", "PerfMonitor", "PerfJSON", "PerfmondConfig", "AlertSinks", "MicroHTTPD", "TestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AlertSinksTests",
+            dependencies: ["AlertSinks", "PerfMonitor", "MicroHTTPD", "PerfJSON", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

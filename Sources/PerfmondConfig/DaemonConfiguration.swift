@@ -19,6 +19,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var store = StoreConfiguration()
     /// Names and histogram buckets of `/metrics`.
     public var metrics = MetricsConfiguration()
+    /// The alert file, webhook and Alertmanager.
+    public var alertSinks = AlertSinkConfiguration()
     /// Alert rules (seed 002's table by default); a list in the file, JSON in `PERFMOND_ALERT_THRESHOLDS`.
     public var alertThresholds = AlertThreshold.defaults
 

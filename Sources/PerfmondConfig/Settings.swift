@@ -66,6 +66,21 @@ extension Setting {
         buckets("buckets_ttft_seconds", \.metrics.ttftBuckets),
         buckets("buckets_endpoint_duration_seconds", \.metrics.endpointDurationBuckets),
         buckets("buckets_component_duration_seconds", \.metrics.componentDurationBuckets),
+        Setting(key: "alert_file", allowed: "a file path, or \"\" for none",
+                apply: { config, text in
+                    config.alertSinks.file = text.trimmingSpaces
+                    return true
+                }, render: { $0.alertSinks.file }),
+        Setting(key: "alert_file_max_bytes", allowed: ByteSize.syntax + ", from 4KiB to 1GiB",
+                apply: { config, text in
+                    guard let bytes = ByteSize.parse(text), (4096...(1 << 30)).contains(bytes) else { return false }
+                    config.alertSinks.fileMaxBytes = bytes
+                    return true
+                }, render: { ByteSize.format($0.alertSinks.fileMaxBytes) }),
+        url("alert_webhook_url", \.alertSinks.webhookURL),
+        duration("alert_webhook_timeout", .seconds(1)...TimeSpan.seconds(60), \.alertSinks.webhookTimeout),
+        integer("alert_delivery_retries", 0...10, \.alertSinks.retries),
+        url("alertmanager_url", \.alertSinks.alertmanagerURL),
         Setting(key: "log_level", allowed: "one of " + LogLevelName.allCases.map(\.rawValue).joined(separator: ", "),
                 apply: { config, text in
                     guard let level = LogLevelName(rawValue: text.lowercased()) else { return false }
@@ -97,6 +112,16 @@ extension Setting {
                     config[keyPath: path] = value
                     return true
                 }, render: { $0[keyPath: path].description })
+    }
+
+    private static func url(_ key: String, _ path: WritableKeyPath<DaemonConfiguration, String> & Sendable) -> Setting {
+        Setting(key: key, allowed: "an http:// or https:// URL, or \"\" for none",
+                apply: { config, text in
+                    let trimmed = text.trimmingSpaces
+                    guard AlertSinkConfiguration.isURL(trimmed) else { return false }
+                    config[keyPath: path] = trimmed
+                    return true
+                }, render: { $0[keyPath: path] })
     }
 
     private static func buckets(_ key: String, _ path: WritableKeyPath<DaemonConfiguration, [Double]> & Sendable) -> Setting {

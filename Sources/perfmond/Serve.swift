@@ -1,4 +1,6 @@
+import AlertSinks
 import ArgumentParser
+import Foundation
 import Logging
 import MicroHTTPD
 import PerfMonitorHTTP
@@ -64,13 +66,15 @@ struct Serve: AsyncParsableCommand {
         let monitor = SystemMonitor(retention: settings.store.retention, interval: settings.store.collectionInterval)
         monitor.sample(at: clock.now())  // one sample before listening: the first answer is never empty
         let alertEngine = AlertEngine(rules: rules, store: store, monitor: monitor, clock: clock)
+        let dispatcher = AlertDispatcher(sinks: settings.alertSinks.sinks, retries: settings.alertSinks.retries, logger: logger)
         IngestRoute(buffer: buffer, decoder: decoder, clock: clock, readiness: readiness, counters: counters)
             .register(in: &router)
         // The queries report the server's own refusals; the server needs the routes first.
         let serverBox = ServerReference()
         let bodiesTooLarge: @Sendable () -> Int = { serverBox.server?.bodiesTooLarge ?? 0 }
         MetricsRoute(store: store, configuration: settings.metrics, counters: counters, buffer: buffer,
-                     bodiesTooLarge: bodiesTooLarge, monitor: monitor, alertEngine: alertEngine, startedAt: startedAt)
+                     bodiesTooLarge: bodiesTooLarge, monitor: monitor, alertEngine: alertEngine, dispatcher: dispatcher,
+                     startedAt: startedAt)
             .register(in: &router)
         PerformanceQueries(store: store, configuration: settings, configFile: loaded.filePath,
                            rules: rules, monitor: monitor, alertEngine: alertEngine, counters: counters, buffer: buffer,
@@ -90,10 +94,12 @@ struct Serve: AsyncParsableCommand {
         ])
 
         let http = HTTPService(server: server, readiness: readiness, gracePeriod: settings.shutdownGracePeriod.duration, logger: logger)
-        let storeService = StoreService(store: store, buffer: buffer, monitor: monitor, alertEngine: alertEngine, clock: clock,
-                                        interval: settings.store.collectionInterval.duration)
-        // Shutdown runs in reverse order: HTTP stops first, then the store drains what was accepted.
-        let group = ServiceGroup(services: [storeService, http], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        let storeService = StoreService(store: store, buffer: buffer, monitor: monitor, alertEngine: alertEngine, dispatcher: dispatcher,
+                                        clock: clock, interval: settings.store.collectionInterval.duration)
+        // Shutdown runs in reverse order: HTTP stops first, then the store drains what was
+        // accepted, then the alert sinks deliver what is queued.
+        let group = ServiceGroup(services: [AlertDeliveryService(dispatcher: dispatcher), storeService, http],
+                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
         logger.info("stopped")
     }
@@ -124,6 +130,7 @@ struct StoreService: Service {
     let buffer: IngestBuffer
     let monitor: SystemMonitor
     let alertEngine: AlertEngine
+    let dispatcher: AlertDispatcher
     let clock: any StoreClock
     let interval: Duration
 
@@ -133,15 +140,53 @@ struct StoreService: Service {
         let drainer = Task {
             for await _ in buffer.highWater { await store.drain() }
         }
-        while !Task.isShuttingDownGracefully {
+        // Cancellation ends the loop too: a cancelled sleep returns at once and would spin.
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             await store.maintain()
             monitor.sample(at: clock.now())
-            await alertEngine.evaluate()
+            let transitions = await alertEngine.evaluate()
+            let firing = alertEngine.snapshot.firing
+            if !transitions.isEmpty || !firing.isEmpty {
+                dispatcher.submit(AlertBatch(transitions: transitions, firing: firing, time: clock.now()))
+            }
         }
         buffer.close()
         await drainer.value
         await store.drain()
+    }
+}
+
+/// Delivers alerts to the configured sinks until shutdown, then flushes what is queued.
+struct AlertDeliveryService: Service {
+    let dispatcher: AlertDispatcher
+
+    func run() async throws {
+        let dispatcher = self.dispatcher
+        // A service that returns early stops the whole group: with no sink configured there is
+        // nothing to run, but the service must still live until shutdown.
+        guard !dispatcher.isEmpty else {
+            try? await gracefulShutdown()
+            return
+        }
+        await withGracefulShutdownHandler {
+            await dispatcher.run()
+        } onGracefulShutdown: {
+            dispatcher.finish()
+        }
+    }
+}
+
+extension AlertSinkConfiguration {
+    /// The sinks configured, in a fixed order.
+    var sinks: [any AlertSink] {
+        var sinks: [any AlertSink] = []
+        if !file.isEmpty { sinks.append(FileSink(path: file, maxBytes: fileMaxBytes)) }
+        if let url = URL(string: webhookURL), !webhookURL.isEmpty { sinks.append(WebhookSink(url: url, timeout: webhookTimeout.duration)) }
+        if let url = URL(string: alertmanagerURL), !alertmanagerURL.isEmpty {
+            sinks.append(AlertmanagerSink(baseURL: url, timeout: webhookTimeout.duration))
+        }
+        return sinks
     }
 }
 

@@ -31,6 +31,21 @@ func writeTemporary(_ text: String) throws -> String {
         #expect(daemon.stop()?.status == 0)
     }
 
+    @Test func keepsServingAndIdlesQuietly() async throws {
+        // A service that returned early once stopped the daemon right after start, and its timer
+        // loop then spun on a cancelled sleep: the daemon must still serve, and idle near 0 % CPU.
+        let daemon = try DaemonProcess()
+        try await Task.sleep(for: .seconds(2))
+        #expect(daemon.isRunning)
+        let reply = try await onThread { try RawHTTPClient(port: daemon.port).get("/health") }
+        #expect(reply.status == 200)
+        let stat = try String(contentsOfFile: "/proc/\(daemon.process.processIdentifier)/stat", encoding: .utf8)
+        let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
+        let cpuSeconds = (Double(fields[11])! + Double(fields[12])!) / 100
+        #expect(cpuSeconds < 1, "\(cpuSeconds) s of CPU in 2 s idle")
+        #expect(daemon.stop()?.status == 0)
+    }
+
     @Test func unknownPathAndMethodAreJSONErrors() async throws {
         let daemon = try DaemonProcess()
         let (missing, wrong) = try await onThread {

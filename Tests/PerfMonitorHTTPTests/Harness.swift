@@ -1,3 +1,4 @@
+import AlertSinks
 import Foundation
 import Logging
 import MicroHTTPD
@@ -33,7 +34,8 @@ final class Harness: Sendable {
                            buffer: buffer, bodiesTooLarge: { 0 }, clock: clock, startedAt: clock.now())
             .register(in: &router)
         MetricsRoute(store: store, configuration: metrics, counters: counters, buffer: buffer, bodiesTooLarge: { 0 },
-                     monitor: monitor, alertEngine: alertEngine, startedAt: 1_700_000_000)
+                     monitor: monitor, alertEngine: alertEngine,
+                     dispatcher: AlertDispatcher(sinks: [], logger: Logger(label: "test")), startedAt: 1_700_000_000)
             .register(in: &router)
         GrafanaDashboards.register(in: &router)
         server = HTTPServer(configuration: ServerConfiguration(maxBodyBytes: maxBodyBytes), router: router, logger: Logger(label: "test"))

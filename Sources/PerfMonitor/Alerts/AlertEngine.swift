@@ -23,6 +23,22 @@ public struct Alert: Sendable, Equatable {
     public var since: Double
     public var resolvedAt: Double?
 
+    public init(id: String, metric: String, scope: [(String, String)], state: State, severity: AlertThreshold.Severity,
+                currentValue: Double, threshold: Double, comparison: AlertThreshold.Comparison, message: String,
+                since: Double, resolvedAt: Double?) {
+        self.id = id
+        self.metric = metric
+        self.scope = scope
+        self.state = state
+        self.severity = severity
+        self.currentValue = currentValue
+        self.threshold = threshold
+        self.comparison = comparison
+        self.message = message
+        self.since = since
+        self.resolvedAt = resolvedAt
+    }
+
     /// Seed 002's string form: `[warning] High memory pressure detected (85.5%)`.
     public var text: String { "[\(severity.rawValue)] \(message)" }
 
@@ -30,6 +46,24 @@ public struct Alert: Sendable, Equatable {
         lhs.id == rhs.id && lhs.state == rhs.state && lhs.currentValue == rhs.currentValue && lhs.since == rhs.since
             && lhs.resolvedAt == rhs.resolvedAt && lhs.message == rhs.message
     }
+}
+
+extension Alert {
+    /// As `/performance/alerts` shows it (api.md §2) and the webhook sends it.
+    public var json: JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("id", .string(id)), ("metric", .string(metric)),
+            ("scope", .object(scope.map { ($0.0, JSONValue.string($0.1)) })),
+            ("state", .string(state.rawValue)), ("severity", .string(severity.rawValue)),
+            ("current_value", .double(currentValue)), ("threshold", .double(threshold)), ("comparison", .string(comparison.rawValue)),
+            ("message", .string(message)), ("since", .double(since)),
+        ]
+        if let resolvedAt { members.append(("resolved_at", .double(resolvedAt))) }
+        return .object(members)
+    }
+
+    /// Where it is, in one word for people: `openai/gpt-4o`, `/v1/chat/POST`, or `perfmond`.
+    public var component: String { scope.isEmpty ? "perfmond" : scope.map(\.1).joined(separator: "/") }
 }
 
 /// What `/performance/alerts` shows.
@@ -94,7 +128,10 @@ public final class AlertEngine: Sendable {
         let message: String
     }
 
-    public func evaluate() async {
+    /// Evaluates every threshold and returns the transitions: alerts that began firing and alerts
+    /// that resolved, for the sinks.
+    @discardableResult
+    public func evaluate() async -> [Alert] {
         let thresholds = rules.current
         let windows = Set(thresholds.map(\.window)).union([TimeSpan.seconds(300)])
         let views = await store.read { store -> [TimeSpan: [SeriesKind: [SeriesView]]] in
@@ -112,7 +149,7 @@ public final class AlertEngine: Sendable {
         }
         let holding = observations.filter { compare($0.value, $0.threshold.comparison, $0.threshold.threshold) }
         let degraded = degradations(recent: views[.seconds(300)]?[.provider] ?? [], baseline: baseline)
-        apply(holding + degraded, now: clock.now())
+        return apply(holding + degraded, now: clock.now())
     }
 
     private func observe(_ threshold: AlertThreshold, views: [SeriesKind: [SeriesView]], inFlight: Int) -> [Observation] {
@@ -211,9 +248,10 @@ public final class AlertEngine: Sendable {
     /// Moves every alert one step: new conditions pend (or fire at once with no `for_seconds`),
     /// pending ones fire once they have held long enough (and their cooldown is over), and alerts
     /// whose condition no longer holds resolve into the history.
-    private func apply(_ holding: [Observation], now: Double) {
+    private func apply(_ holding: [Observation], now: Double) -> [Alert] {
         state.withLock { state in
             var seen = Set<String>()
+            var transitions: [Alert] = []
             for observation in holding {
                 seen.insert(observation.id)
                 var alert = state.active[observation.id] ?? Alert(
@@ -227,6 +265,7 @@ public final class AlertEngine: Sendable {
                     alert.state = .firing
                     alert.since = now
                     Self.remember(alert, in: &state)
+                    transitions.append(alert)
                 }
                 state.active[alert.id] = alert
             }
@@ -238,7 +277,9 @@ public final class AlertEngine: Sendable {
                 resolved.resolvedAt = now
                 state.resolvedAt[id] = now
                 Self.remember(resolved, in: &state)
+                transitions.append(resolved)
             }
+            return transitions
         }
     }
 

@@ -1,3 +1,4 @@
+import AlertSinks
 import CZlib
 import MicroHTTPD
 import PerfMonitor
@@ -14,10 +15,12 @@ public struct MetricsRoute: Sendable {
     public let bodiesTooLarge: @Sendable () -> Int
     public let monitor: SystemMonitor
     public let alertEngine: AlertEngine
+    public let dispatcher: AlertDispatcher
     public let startedAt: Double
 
     public init(store: MetricsStore, configuration: MetricsConfiguration, counters: IngestCounters, buffer: IngestBuffer,
-                bodiesTooLarge: @escaping @Sendable () -> Int, monitor: SystemMonitor, alertEngine: AlertEngine, startedAt: Double) {
+                bodiesTooLarge: @escaping @Sendable () -> Int, monitor: SystemMonitor, alertEngine: AlertEngine,
+                dispatcher: AlertDispatcher, startedAt: Double) {
         self.store = store
         self.configuration = configuration
         self.counters = counters
@@ -25,6 +28,7 @@ public struct MetricsRoute: Sendable {
         self.bodiesTooLarge = bodiesTooLarge
         self.monitor = monitor
         self.alertEngine = alertEngine
+        self.dispatcher = dispatcher
         self.startedAt = startedAt
     }
 
@@ -225,6 +229,13 @@ public struct MetricsRoute: Sendable {
         w.family("alerts_firing", .gauge, "Alerts firing, by severity.")
         for severity in AlertThreshold.Severity.allCases {
             w.sample(.none, Double(firing.filter { $0.severity == severity }.count), label: "severity", severity.rawValue)
+        }
+        w.family("alert_notifications_total", .counter, "Alert batches per sink: delivered, failed after the retries, or dropped by a full queue.")
+        for (sink, counts) in dispatcher.current.sorted(by: { $0.key < $1.key }) {
+            let series = SeriesLabels([("sink", sink)])
+            w.sample(series, Double(counts.delivered), extra: #"result="delivered""#)
+            w.sample(series, Double(counts.failed), extra: #"result="failed""#)
+            w.sample(series, Double(counts.dropped), extra: #"result="dropped""#)
         }
         if let sample = monitor.latest {
             w.family("memory_pressure_ratio", .gauge, "Memory used ÷ the cgroup limit (or the host's memory), sampled every collection interval.")

@@ -1,0 +1,49 @@
+import PerfJSON
+import PerfMonitor
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Appends one JSON line per alert transition with seed 000's fields (`timestamp, severity,
+/// component, message, current_value, threshold`, plus `state` and `metric`). When the file would
+/// grow past `maxBytes` it is renamed to `<path>.1` (replacing the previous one) and a new one begun.
+public struct FileSink: AlertSink {
+    public let path: String
+    public let maxBytes: Int
+    public var name: String { "file" }
+
+    public init(path: String, maxBytes: Int) {
+        self.path = path
+        self.maxBytes = maxBytes
+    }
+
+    public func wants(_ batch: AlertBatch) -> Bool { !batch.transitions.isEmpty }
+
+    public func deliver(_ batch: AlertBatch) async throws {
+        var text = ""
+        for alert in batch.transitions {
+            JSONValue.object([
+                ("timestamp", .string(RFC3339.format(alert.resolvedAt ?? alert.since))),
+                ("severity", .string(alert.severity.rawValue)),
+                ("component", .string(alert.component)),
+                ("message", .string(alert.message)),
+                ("current_value", .double(alert.currentValue)),
+                ("threshold", .double(alert.threshold)),
+                ("state", .string(alert.state.rawValue)),
+                ("metric", .string(alert.metric)),
+            ]).render(into: &text)
+            text += "\n"
+        }
+        let bytes = Array(text.utf8)
+        var status = stat()
+        if stat(path, &status) == 0, Int(status.st_size) + bytes.count > maxBytes, status.st_size > 0 {
+            guard rename(path, path + ".1") == 0 else { throw AlertDeliveryError("cannot rotate \(path): \(String(cString: strerror(errno)))") }
+        }
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        guard descriptor >= 0 else { throw AlertDeliveryError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written == bytes.count else { throw AlertDeliveryError("cannot write \(path): \(String(cString: strerror(errno)))") }
+    }
+}
