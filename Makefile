@@ -8,7 +8,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages, installed with apt only when missing.
 BUILD_PACKAGES := libmicrohttpd-dev zlib1g-dev pkg-config
-TEST_PACKAGES  := curl jq prometheus
+TEST_PACKAGES  := curl jq prometheus prometheus-alertmanager
 BENCH_PACKAGES := wrk jq
 # Python tools the tests use (PyPI), installed only when missing.
 TEST_PYTHON    := openapi-spec-validator schemathesis pyyaml

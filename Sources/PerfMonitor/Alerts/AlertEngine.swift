@@ -95,8 +95,13 @@ public final class AlertEngine: Sendable {
         var history: [Alert] = []
         /// When each alert id last resolved (for the cooldown).
         var resolvedAt: [String: Double] = [:]
-        var cooldowns: [String: Double] = [:]
+        /// The degradation baseline (the hour before the last 5 minutes) and when it was taken.
+        var baseline: [SeriesView] = []
+        var baselineTakenAt = -Double.infinity
     }
+
+    /// The baseline moves slowly: it is recomputed once a minute, not every evaluation.
+    static let baselineRefresh = 60.0
 
     private let rules: AlertRules
     private let store: MetricsStore
@@ -134,21 +139,34 @@ public final class AlertEngine: Sendable {
     public func evaluate() async -> [Alert] {
         let thresholds = rules.current
         let windows = Set(thresholds.map(\.window)).union([TimeSpan.seconds(300)])
-        let views = await store.read { store -> [TimeSpan: [SeriesKind: [SeriesView]]] in
+        // Only the kinds some threshold can judge (providers always: degradation uses them).
+        var kinds: Set<SeriesKind> = [.provider]
+        for threshold in thresholds where !AlertThreshold.sampledMetrics.contains(threshold.metric) {
+            if !AlertThreshold.eventMetrics.contains(threshold.metric) { kinds.insert(.metric) }
+            else if threshold.scope.component != nil { kinds.insert(.component) }
+            else if threshold.scope.isEmpty || threshold.scope.endpoint != nil { kinds.insert(.endpoint) }
+        }
+        let views = await store.read { [kinds] store -> [TimeSpan: [SeriesKind: [SeriesView]]] in
             var result: [TimeSpan: [SeriesKind: [SeriesView]]] = [:]
             for window in windows {
-                for kind in [SeriesKind.provider, .endpoint, .component, .metric] { result[window, default: [:]][kind] = store.series(kind, window: window) }
+                for kind in kinds { result[window, default: [:]][kind] = store.series(kind, window: window) }
             }
             return result
         }
-        let baseline = await store.series(.provider, length: .seconds(3600), endingAgo: .seconds(300))
+        let now = clock.now()
+        var baseline = state.withLock { now - $0.baselineTakenAt < Self.baselineRefresh ? $0.baseline : nil }
+        if baseline == nil {
+            let fresh = await store.series(.provider, length: .seconds(3600), endingAgo: .seconds(300))
+            state.withLock { $0.baseline = fresh; $0.baselineTakenAt = now }
+            baseline = fresh
+        }
         let inFlight = await store.inFlight().total
         var observations: [Observation] = []
         for threshold in thresholds {
             observations += observe(threshold, views: views[threshold.window] ?? [:], inFlight: inFlight)
         }
         let holding = observations.filter { compare($0.value, $0.threshold.comparison, $0.threshold.threshold) }
-        let degraded = degradations(recent: views[.seconds(300)]?[.provider] ?? [], baseline: baseline)
+        let degraded = degradations(recent: views[.seconds(300)]?[.provider] ?? [], baseline: baseline ?? [])
         return apply(holding + degraded, now: clock.now())
     }
 
@@ -232,8 +250,9 @@ public final class AlertEngine: Sendable {
     }
 
     private func degradations(recent: [SeriesView], baseline: [SeriesView]) -> [Observation] {
-        recent.compactMap { view in
-            guard let before = baseline.first(where: { $0.key == view.key })?.aggregate.distribution,
+        let before = Dictionary(baseline.map { ($0.key, $0.aggregate.distribution) }, uniquingKeysWith: { first, _ in first })
+        return recent.compactMap { view in
+            guard let before = before[view.key],
                   before.count >= Self.degradationMinimumSamples, view.aggregate.distribution.count >= Self.degradationMinimumSamples else { return nil }
             let now = view.aggregate.distribution.quantile(0.95), then = before.quantile(0.95)
             guard then > 0, now >= then * Self.degradationRatio else { return nil }

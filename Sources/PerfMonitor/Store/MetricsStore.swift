@@ -200,13 +200,14 @@ public actor MetricsStore {
         let now = clock.now()
         let layout = self.layout
         let retention = configuration.retention.seconds
-        let before = series.count
-        series = series.filter { $0.value.lastSeen >= now - retention }
-        if series.count < before {
-            status.removedSeries += before - series.count
+        // Remove only what is stale (copying the whole table every tick cost more than the work).
+        let stale = series.compactMap { $0.value.lastSeen < now - retention ? $0.key : nil }
+        if !stale.isEmpty {
+            for key in stale { series[key] = nil }
+            status.removedSeries += stale.count
             limiter.rebuild(from: series.keys)
         }
-        for key in series.keys { series[key]!.windows.roll(now: now, layout: layout) }
+        for index in series.indices { series.values[index].windows.roll(now: now, layout: layout) }
         let timeout = configuration.requestTimeout.seconds
         let requestsBefore = openRequests.count, callsBefore = openProviderCalls.count
         openRequests = openRequests.filter { $0.value.receivedAt >= now - timeout }

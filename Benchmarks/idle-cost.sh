@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The cost of perfmond's timer work — window roll-up, pruning, the memory sample and the alert
+# evaluation, every collection interval — with 10,000 provider x model series and the default
+# thresholds, and no traffic: CPU used over an idle period, as a percent of one core. Also the idle
+# RSS. Prints one JSON object. Usage: idle-cost.sh BINARY [SERIES] [SECONDS]
+set -euo pipefail
+binary=$1; series=${2:-10000}; seconds=${3:-30}
+log=$(mktemp)
+PERFMOND_MAX_MODELS_PER_PROVIDER=100000 PERFMOND_RECENT_EVENTS=0 "$binary" --port 0 2>"$log" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
+port=""
+for _ in $(seq 1 200); do port=$(grep -o 'port=[0-9]*' "$log" | head -1 | cut -d= -f2 || true); [ -n "$port" ] && break; sleep 0.05; done
+idle_rss_kib=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+python3 - "$port" "$series" <<'PY'
+import http.client, json, sys
+port, series = int(sys.argv[1]), int(sys.argv[2])
+connection = http.client.HTTPConnection("127.0.0.1", port)
+for start in range(0, series, 1000):
+    events = [{"type": "provider_request", "provider": f"provider-{i % 100}", "model": f"model-{i}", "duration_ms": 100 + i % 900,
+               "ttft_ms": 50, "status_code": 200} for i in range(start, min(series, start + 1000))]
+    connection.request("POST", "/events", json.dumps(events), {"Content-Type": "application/json"})
+    reply = connection.getresponse(); reply.read()
+    assert reply.status == 202, reply.status
+PY
+sleep 6  # let one maintenance tick pass after the load
+ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+before=$(ticks); sleep "$seconds"; after=$(ticks)
+loaded_rss_kib=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" -v s="$seconds" -v n="$series" -v i="$idle_rss_kib" -v l="$loaded_rss_kib" \
+    'BEGIN {printf "{\"series\": %d, \"seconds\": %d, \"cpu_percent_of_one_core\": %.3f, \"target_percent\": 1, \"idle_rss_kib_at_start\": %d, \"rss_kib_with_series\": %d}\n", n, s, t / hz / s * 100, i, l}'
