@@ -23,6 +23,9 @@ public struct ProcessMemory: Sendable, Equatable {
     /// Usage ÷ limit × 100 of the cgroup when it has a limit below the host's memory, else the
     /// host's (1 − MemAvailable ÷ MemTotal) × 100.
     public var pressurePercent: Double = 0
+    /// Pressure stall information: the share of the last 10 s in which some task waited for
+    /// memory (`/proc/pressure/memory`, "some avg10"), in percent; nil where the kernel has no PSI.
+    public var stallPercent: Double?
 
     public init() {}
 
@@ -38,6 +41,7 @@ public struct ProcessMemory: Sendable, Equatable {
         memory.heapUsedBytes = Double(csystem_heap_in_use())
         memory.pageFaults = pageFaults()
         memory.pressurePercent = pressure()
+        memory.stallPercent = stall()
         return memory
     }
 
@@ -70,6 +74,13 @@ public struct ProcessMemory: Sendable, Equatable {
         }
         guard total > 0, let available = host["MemAvailable"] else { return 0 }
         return (1 - available / total) * 100
+    }
+
+    /// "some avg10=0.00 avg60=… " → the avg10 figure.
+    static func stall(_ text: String? = readFile("/proc/pressure/memory")) -> Double? {
+        guard let line = text?.split(separator: "\n").first(where: { $0.hasPrefix("some ") }),
+              let field = line.split(separator: " ").first(where: { $0.hasPrefix("avg10=") }) else { return nil }
+        return Double(field.dropFirst(6))
     }
 
     /// The memory cgroup's usage and limit: v2 (`memory.current`/`memory.max`) or v1

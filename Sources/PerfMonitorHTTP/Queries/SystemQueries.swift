@@ -24,7 +24,7 @@ extension PerformanceQueries {
                 ("memory_pressure_percent", .double(memory.pressurePercent)),
                 ("page_faults", .double(memory.pageFaults)),
                 ("cpu_percent", .double(latest?.cpuPercent ?? 0)),
-            ])),
+            ] + (memory.stallPercent.map { [("memory_stall_percent", JSONValue.double($0))] } ?? []))),
             // Over the samples kept (one per collection interval, up to the retention); a single
             // sample is its own trend (api.md §0).
             ("trends", .object([
