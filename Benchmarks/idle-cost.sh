@@ -9,8 +9,8 @@ log=$(mktemp)
 PERFMOND_MAX_MODELS_PER_PROVIDER=100000 PERFMOND_RECENT_EVENTS=0 "$binary" --port 0 2>"$log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
-port=""
-for _ in $(seq 1 200); do port=$(grep -o 'port=[0-9]*' "$log" | head -1 | cut -d= -f2 || true); [ -n "$port" ] && break; sleep 0.05; done
+source "$(dirname "$0")/../Tests/lib/wait-for-port.sh"
+port=$(wait_for_port "$log")
 idle_rss_kib=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 python3 - "$port" "$series" <<'PY'
 import http.client, json, sys

@@ -26,15 +26,9 @@ start() {
     pids+=($!)
 }
 
-# port_of NAME: waits for the server's "listening ... port=N" line and prints N.
-port_of() {
-    for _ in $(seq 1 200); do
-        port=$(grep -o 'port=[0-9]*' "$work/$1.log" | head -1 | cut -d= -f2 || true)
-        [ -n "$port" ] && { echo "$port"; return; }
-        sleep 0.05
-    done
-    echo "$1 did not start:" >&2; cat "$work/$1.log" >&2; exit 1
-}
+# port_of NAME: the port the server NAME listens on (from its "listening ... port=N" line).
+source Tests/lib/wait-for-port.sh
+port_of() { wait_for_port "$work/$1.log"; }
 
 # post_script FILE BODYFILE: a wrk Lua script POSTing the body to /events as JSON.
 post_script() {

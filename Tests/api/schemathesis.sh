@@ -9,13 +9,8 @@ log=$(mktemp)
 "$binary" --port 0 2>"$log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
-port=""
-for _ in $(seq 1 200); do
-    port=$(grep -o 'port=[0-9]*' "$log" | head -1 | cut -d= -f2 || true)
-    [ -n "$port" ] && break
-    sleep 0.05
-done
-[ -n "$port" ] || { echo "perfmond did not start:"; cat "$log"; exit 1; }
+source Tests/lib/wait-for-port.sh
+port=$(wait_for_port "$log")
 url="http://127.0.0.1:$port"
 curl -sf -o /dev/null -H 'Content-Type: application/x-ndjson' --data-binary @- "$url/events" <<'EVENTS'
 {"type":"provider_request","provider":"openai","model":"gpt-4o","duration_ms":812,"ttft_ms":140,"status_code":200,"cost_usd":0.01,"input_tokens":100,"output_tokens":20}

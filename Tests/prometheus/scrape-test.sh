@@ -18,13 +18,8 @@ promtool check config Config/prometheus/prometheus.yml
 
 "$binary" --port 0 2>"$work/perfmond.log" &
 pids+=($!)
-port=""
-for _ in $(seq 1 200); do
-    port=$(grep -o 'port=[0-9]*' "$work/perfmond.log" | head -1 | cut -d= -f2 || true)
-    [ -n "$port" ] && break
-    sleep 0.05
-done
-[ -n "$port" ] || fail "perfmond did not start: $(cat "$work/perfmond.log")"
+source Tests/lib/wait-for-port.sh
+port=$(wait_for_port "$work/perfmond.log")
 
 # 400 calls of openai/gpt-4o from 100 ms to 4 s, and one of each other kind of event.
 python3 - "$port" <<'PY'
