@@ -123,7 +123,7 @@ func waitUntil(_ condition: @Sendable () -> Bool, seconds: Double = 10) async th
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        defer { process.terminate() }
+        defer { stop(process) }
         let base = URL(string: "http://127.0.0.1:\(port)")!
         let sink = AlertmanagerSink(baseURL: base, timeout: .seconds(5))
         // Alertmanager refuses alerts that start in the future: these start a minute ago, in real time.
@@ -139,6 +139,15 @@ func waitUntil(_ condition: @Sendable () -> Bool, seconds: Double = 10) async th
         #expect(active == ["PerfmondMemoryPressure"])
         try await sink.deliver(AlertBatch(transitions: [alert(.resolved, since: started)], firing: [], time: 100))
         #expect(try await alertNames(base, active: true).isEmpty, "resolved: no longer active")
+    }
+
+    /// Stops a child for good: SIGTERM, then SIGKILL if it has not exited within 5 s.
+    func stop(_ process: Process) {
+        process.terminate()
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
 
     func alertNames(_ base: URL, active: Bool) async throws -> [String] {
