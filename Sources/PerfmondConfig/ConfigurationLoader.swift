@@ -140,21 +140,11 @@ public enum ConfigurationLoader {
     }
 
     private static func readFile(_ path: String) throws(ConfigurationError) -> String {
-        guard let file = fopen(path, "r") else {
-            throw ConfigurationError("invalid configuration: cannot read config file \(path): \(String(cString: strerror(errno)))")
+        do {
+            return try readTextFile(path)
+        } catch {
+            throw ConfigurationError("invalid configuration: cannot read config file \(path): \(error.reason)")
         }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            if count <= 0 { break }
-            bytes += chunk[..<count]
-        }
-        guard ferror(file) == 0 else {
-            throw ConfigurationError("invalid configuration: cannot read config file \(path): \(String(cString: strerror(errno)))")
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

@@ -58,10 +58,8 @@ public struct ProcessMemory: Sendable, Equatable {
     }
 
     private static func pageFaults() -> Double {
-        // Fields after the command name (which may hold spaces, so split after its closing paren).
-        guard let text = readFile("/proc/self/stat"), let close = text.lastIndex(of: ")") else { return 0 }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        // fields[0] is the state (field 3); minflt is field 10, majflt field 12.
+        // minflt is field 10, majflt field 12.
+        let fields = ProcessStats.statFields()
         guard fields.count > 9, let minor = Double(fields[7]), let major = Double(fields[9]) else { return 0 }
         return minor + major
     }
@@ -112,16 +110,28 @@ public struct ProcessMemory: Sendable, Equatable {
     }
 }
 
-/// The whole of a small file (procfs, sysfs), or nil when it cannot be read.
-func readFile(_ path: String) -> String? {
-    guard let file = fopen(path, "r") else { return nil }
+/// The whole of a small file (procfs, sysfs, the config file), or why it cannot be read.
+public func readTextFile(_ path: String) throws(FileReadError) -> String {
+    guard let file = fopen(path, "r") else { throw FileReadError(path: path, reason: String(cString: strerror(errno))) }
     defer { fclose(file) }
     var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
+    var chunk = [UInt8](repeating: 0, count: 65536)
     while true {
         let count = fread(&chunk, 1, chunk.count, file)
         if count <= 0 { break }
         bytes += chunk[..<count]
     }
+    guard ferror(file) == 0 else { throw FileReadError(path: path, reason: String(cString: strerror(errno))) }
     return String(decoding: bytes, as: UTF8.self)
+}
+
+/// Why a file could not be read: the system's words (`No such file or directory`).
+public struct FileReadError: Error, Sendable {
+    public let path: String
+    public let reason: String
+}
+
+/// The file's text, or nil: for procfs and sysfs, where a missing file means "not on this kernel".
+func readFile(_ path: String) -> String? {
+    try? readTextFile(path)
 }
