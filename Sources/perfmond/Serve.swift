@@ -88,12 +88,9 @@ struct Serve: AsyncParsableCommand {
             logger.critical("\(error)")
             throw ExitCode.failure
         }
-        logger.info("listening", metadata: [
-            "host": "\(settings.host)", "port": "\(server.port)",
-            "config": "\(loaded.filePath ?? "defaults")",
-        ])
 
-        let http = HTTPService(server: server, readiness: readiness, gracePeriod: settings.shutdownGracePeriod.duration, logger: logger)
+        let http = HTTPService(server: server, readiness: readiness, gracePeriod: settings.shutdownGracePeriod.duration, logger: logger,
+                               announcement: ["host": "\(settings.host)", "port": "\(server.port)", "config": "\(loaded.filePath ?? "defaults")"])
         let storeService = StoreService(store: store, buffer: buffer, monitor: monitor, alertEngine: alertEngine, dispatcher: dispatcher,
                                         clock: clock, interval: settings.store.collectionInterval.duration)
         // Shutdown runs in reverse order: HTTP stops first, then the store drains what was
@@ -111,8 +108,13 @@ struct HTTPService: Service {
     let readiness: Readiness
     let gracePeriod: Duration
     let logger: Logger
+    /// What the "listening" line says (scripts and tests read the port from it).
+    let announcement: Logger.Metadata
 
     func run() async throws {
+        // Announced from here, not before the group runs: by now the group handles SIGTERM, so
+        // whoever acts on this line can stop the daemon gracefully.
+        logger.info("listening", metadata: announcement)
         readiness.enter(.serving)
         try? await gracefulShutdown()
         readiness.enter(.stopping)
