@@ -1,3 +1,5 @@
+import PerfJSON
+
 /// How `/metrics` names and buckets its families. The bucket boundaries are part of the public
 /// surface: Prometheus sums histograms across instances only when every instance uses the same
 /// ones, so changing them is a breaking change (say so in the release notes).
@@ -23,7 +25,7 @@ public struct MetricsConfiguration: Sendable, Equatable {
     }
 
     public static func formatBuckets(_ bounds: [Double]) -> String {
-        bounds.map { $0 == $0.rounded() ? String(Int64($0)) : String($0) }.joined(separator: ", ")
+        bounds.map(JSONNumber.format).joined(separator: ", ")
     }
 
     /// A valid metric name prefix (Prometheus metric name characters, no leading digit).

@@ -9,9 +9,6 @@ import PerfMonitor
 import ServiceLifecycle
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `perfmond serve`: loads the configuration, starts the HTTP server and runs until SIGTERM/SIGINT.
 struct Serve: AsyncParsableCommand {
@@ -40,7 +37,7 @@ struct Serve: AsyncParsableCommand {
         flags["host"] = host
         flags["port"] = port
         flags["log_level"] = logLevel
-        let loaded = try ConfigurationLoader.load(configFlag: config, environment: currentEnvironment(), flags: flags)
+        let loaded = try ConfigurationLoader.load(configFlag: config, environment: ProcessInfo.processInfo.environment, flags: flags)
         let settings = loaded.configuration
 
         let level = Logger.Level(rawValue: settings.logLevel.rawValue) ?? .info
@@ -212,17 +209,4 @@ extension DaemonConfiguration {
 
 extension TimeSpan {
     var duration: Duration { .milliseconds(milliseconds) }
-}
-
-func currentEnvironment() -> [String: String] {
-    var result: [String: String] = [:]
-    var entry = environ
-    while let pointer = entry.pointee {
-        let text = String(cString: pointer)
-        if let equals = text.firstIndex(of: "=") {
-            result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-        }
-        entry += 1
-    }
-    return result
 }
