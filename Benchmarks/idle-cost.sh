@@ -12,17 +12,7 @@ trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
 source "$(dirname "$0")/../Tests/lib/wait-for-port.sh"
 port=$(wait_for_port "$log")
 idle_rss_kib=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
-python3 - "$port" "$series" <<'PY'
-import http.client, json, sys
-port, series = int(sys.argv[1]), int(sys.argv[2])
-connection = http.client.HTTPConnection("127.0.0.1", port)
-for start in range(0, series, 1000):
-    events = [{"type": "provider_request", "provider": f"provider-{i % 100}", "model": f"model-{i}", "duration_ms": 100 + i % 900,
-               "ttft_ms": 50, "status_code": 200} for i in range(start, min(series, start + 1000))]
-    connection.request("POST", "/events", json.dumps(events), {"Content-Type": "application/json"})
-    reply = connection.getresponse(); reply.read()
-    assert reply.status == 202, reply.status
-PY
+"$(dirname "$0")/load-series.py" "$port" "$series"
 sleep 6  # let one maintenance tick pass after the load
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 before=$(ticks); sleep "$seconds"; after=$(ticks)

@@ -82,20 +82,7 @@ memory_port=$(port_of memory)
 memory_pid=${pids[-1]}
 sleep 0.5
 rss_before=$(rss_kib "$memory_pid")
-python3 - "$memory_port" "$MEMORY_SERIES" <<'PY'
-import http.client, json, sys
-port, series = int(sys.argv[1]), int(sys.argv[2])
-connection = http.client.HTTPConnection("127.0.0.1", port)
-events = []
-for index in range(series):
-    for duration in (250.0, 900.0):
-        events.append({"type": "provider_request", "provider": f"provider-{index % 100}", "model": f"model-{index}",
-                       "duration_ms": duration, "ttft_ms": duration / 5, "status_code": 200, "cost_usd": 0.001})
-for start in range(0, len(events), 1000):
-    connection.request("POST", "/events", json.dumps(events[start:start + 1000]), {"Content-Type": "application/json"})
-    reply = connection.getresponse(); reply.read()
-    assert reply.status == 202, reply.status
-PY
+Benchmarks/load-series.py "$memory_port" "$MEMORY_SERIES" 2
 sleep 1
 rss_after=$(rss_kib "$memory_pid")
 bytes_per_series=$(( (rss_after - rss_before) * 1024 / MEMORY_SERIES ))
@@ -108,17 +95,7 @@ kill "$memory_pid"; wait "$memory_pid" 2>/dev/null || true
 start queries .build/release/perfmond --port 0
 queries_port=$(port_of queries)
 queries_pid=${pids[-1]}
-python3 - "$queries_port" 1000 <<'PY'
-import http.client, json, sys
-port, series = int(sys.argv[1]), int(sys.argv[2])
-connection = http.client.HTTPConnection("127.0.0.1", port)
-events = [{"type": "provider_request", "provider": f"provider-{i % 10}", "model": f"model-{i}", "duration_ms": 100 + i % 900,
-           "ttft_ms": 50, "status_code": 200, "cost_usd": 0.001} for i in range(series) for _ in range(2)]
-for start in range(0, len(events), 1000):
-    connection.request("POST", "/events", json.dumps(events[start:start + 1000]), {"Content-Type": "application/json"})
-    reply = connection.getresponse(); reply.read()
-    assert reply.status == 202, reply.status
-PY
+Benchmarks/load-series.py "$queries_port" 1000 2 10
 B_RPS_NOW=$(median "${batch[@]}")
 paced_connections=$(awk -v r="$B_RPS_NOW" 'BEGIN {c = int(r / 2 / 100 + 0.5); print (c < 1 ? 1 : c)}')
 { cat "$work/batch100.lua"; echo 'function delay() return 10 end'; } >"$work/paced.lua"
@@ -149,18 +126,7 @@ for series in ${BENCH_METRICS_SERIES:-286 1000 10000 100000}; do
         start "metrics$series" .build/release/perfmond --port 0
     metrics_port=$(port_of "metrics$series")
     metrics_pid=${pids[-1]}
-    python3 - "$metrics_port" "$series" <<'PY'
-import http.client, json, sys
-port, series = int(sys.argv[1]), int(sys.argv[2])
-connection = http.client.HTTPConnection("127.0.0.1", port)
-for start in range(0, series, 1000):
-    events = [{"type": "provider_request", "provider": f"provider-{i % 100}", "model": f"model-{i}", "duration_ms": 100 + i % 5000,
-               "ttft_ms": 20 + i % 300, "status_code": 200, "cost_usd": 0.001, "input_tokens": 10, "output_tokens": 5}
-              for i in range(start, min(series, start + 1000))]
-    connection.request("POST", "/events", json.dumps(events), {"Content-Type": "application/json"})
-    reply = connection.getresponse(); reply.read()
-    assert reply.status == 202, reply.status
-PY
+    Benchmarks/load-series.py "$metrics_port" "$series"
     bytes=$(curl -s "http://127.0.0.1:$metrics_port/metrics" | wc -c)
     lines=$(curl -s "http://127.0.0.1:$metrics_port/metrics" | grep -vc '^#')
     median_ms() {

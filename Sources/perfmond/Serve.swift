@@ -9,7 +9,6 @@ import PerfMonitor
 import ServiceLifecycle
 import Synchronization
 
-
 /// `perfmond serve`: loads the configuration, starts the HTTP server and runs until SIGTERM/SIGINT.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
