@@ -30,7 +30,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "CSystem"),
-        .target(name: "PerfMonitor", dependencies: ["PerfJSON", "CSystem"], swiftSettings: strict),
+        .target(name: "PerfMonitor", dependencies: ["PerfJSON", "CSystem", "CZlib"], swiftSettings: strict),
         .target(
             name: "AlertSinks",
             dependencies: ["PerfMonitor", "PerfJSON", .product(name: "Logging", package: "swift-log")],

@@ -11,6 +11,8 @@ final class RequestState {
     var body: [UInt8] = []
     /// More body arrived than the limit allows: the rest is discarded and the answer is `413`.
     var bodyTooLarge = false
+    /// The router's admission refused the request: this is the answer, whatever the body.
+    var refusal: Response?
     var pending: PendingResponse?
 
     init(method: String, path: String, connection: OpaquePointer) {
@@ -39,6 +41,10 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
             connection: connection)
         stateSlot.pointee = Unmanaged.passRetained(state).toOpaque()
         context.inFlight.add(1, ordering: .relaxed)
+        if let admission = context.router.admission, let refusal = admission(state.method, state.path, state.headers) {
+            state.refusal = refusal
+            return queue(refusal, on: connection)
+        }
         if let length = state.headers["Content-Length"].flatMap(Int.init), length > context.maxBodyBytes {
             state.bodyTooLarge = true
             context.bodiesTooLarge.add(1, ordering: .relaxed)
@@ -51,7 +57,7 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
     if uploadSize.pointee > 0 {
         let count = uploadSize.pointee
         uploadSize.pointee = 0
-        if !state.bodyTooLarge, let uploadData {
+        if !state.bodyTooLarge, state.refusal == nil, let uploadData {
             if state.body.count + count > context.maxBodyBytes {
                 state.bodyTooLarge = true
                 state.body = []
@@ -62,6 +68,9 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
         return .YES
     }
 
+    if let refusal = state.refusal {
+        return queue(refusal, on: connection)
+    }
     if let pending = state.pending {
         return queue(pending.response ?? .error(500, "no response"), on: connection)
     }

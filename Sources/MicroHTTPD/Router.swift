@@ -16,6 +16,10 @@ public struct Router: Sendable {
 
     private var routes: [String: [String: Handler]] = [:]
 
+    /// Asked once a request's headers are in, before its body is read or its path routed: a
+    /// response refuses the request (a `401`, say) and its body is never kept.
+    public var admission: (@Sendable (_ method: String, _ path: String, _ headers: HTTPHeaders) -> Response?)?
+
     public init() {}
 
     /// Adds `handler` for `method` on each of `paths` (aliases answer the same).

@@ -48,11 +48,15 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible 
 }
 
 extension String {
-    /// Without leading and trailing spaces and tabs.
+    /// Without leading and trailing spaces, tabs and line ends (a token file ends with one).
     public var trimmingSpaces: String {
         var view = Substring(self)
-        while let first = view.first, first == " " || first == "\t" { view.removeFirst() }
-        while let last = view.last, last == " " || last == "\t" { view.removeLast() }
+        while let first = view.first, first.isTrimmable { view.removeFirst() }
+        while let last = view.last, last.isTrimmable { view.removeLast() }
         return String(view)
     }
+}
+
+extension Character {
+    fileprivate var isTrimmable: Bool { self == " " || self == "\t" || self == "\n" || self == "\r" || self == "\r\n" }
 }

@@ -1,3 +1,4 @@
+import PerfMonitor
 import Synchronization
 
 /// Everything `POST /events` accepted or refused, by reason: nothing is refused silently.
@@ -31,6 +32,29 @@ public final class IngestCounters: Sendable {
     public init() {}
 
     public var current: Totals { totals.withLock { $0 } }
+
+    /// The totals as named counters, for the snapshot.
+    public var named: [String: Double] {
+        let totals = current
+        var named = ["ingest.accepted_events": Double(totals.acceptedEvents), "ingest.accepted_requests": Double(totals.acceptedRequests)]
+        for (reason, count) in totals.rejectedEvents { named["ingest.rejected_events." + reason.rawValue] = Double(count) }
+        for (reason, count) in totals.rejectedRequests { named["ingest.rejected_requests." + reason.rawValue] = Double(count) }
+        return named
+    }
+
+    /// Adds the totals of a snapshot (named as `named` names them), so counters continue.
+    public func restore(from snapshot: StoreSnapshot) {
+        totals.withLock { totals in
+            totals.acceptedEvents += snapshot.count("ingest.accepted_events")
+            totals.acceptedRequests += snapshot.count("ingest.accepted_requests")
+            for reason in Reason.allCases {
+                let events = snapshot.count("ingest.rejected_events." + reason.rawValue)
+                let requests = snapshot.count("ingest.rejected_requests." + reason.rawValue)
+                if events > 0 { totals.rejectedEvents[reason, default: 0] += events }
+                if requests > 0 { totals.rejectedRequests[reason, default: 0] += requests }
+            }
+        }
+    }
 
     func accepted(events: Int, invalid: Int) {
         totals.withLock { totals in

@@ -73,6 +73,7 @@ public enum ConfigurationLoader {
             guard let setting = Setting.named(key) else { throw ConfigurationError("invalid configuration: unknown flag --\(key)") }
             try apply(setting, value, from: "flag --\(key.replacingUnderscores)", to: &configuration)
         }
+        try resolveFiles(in: &configuration)
         return LoadedConfiguration(configuration: configuration, filePath: filePath, warnings: warnings)
     }
 
@@ -135,8 +136,65 @@ public enum ConfigurationLoader {
 
     private static func apply(_ setting: Setting, _ text: String, from source: String, to configuration: inout DaemonConfiguration) throws(ConfigurationError) {
         guard setting.apply(&configuration, text) else {
-            throw ConfigurationError("invalid configuration: \(setting.key) = \"\(text)\" (from \(source)); allowed: \(setting.allowed)")
+            let shown = setting.isSecret ? "<hidden, \(text.count) characters>" : "\"\(text)\""
+            throw ConfigurationError("invalid configuration: \(setting.key) = \(shown) (from \(source)); allowed: \(setting.allowed)")
         }
+    }
+
+    /// Reads what the configuration names by file — tokens, TLS certificate and key — and checks
+    /// the keys that only make sense together.
+    static func resolveFiles(in configuration: inout DaemonConfiguration) throws(ConfigurationError) {
+        var access = configuration.access
+        access.ingestToken = try token(access.ingestToken, file: access.ingestTokenFile, key: "ingest_token")
+        access.adminToken = try token(access.adminToken, file: access.adminTokenFile, key: "admin_token")
+        access.readToken = try token(access.readToken, file: access.readTokenFile, key: "read_token")
+        if access.metricsAuth == .read, access.readToken.isEmpty {
+            throw ConfigurationError("invalid configuration: metrics_auth = read needs read_token or read_token_file")
+        }
+        configuration.access = access
+
+        var tls = configuration.tls
+        switch (tls.certificateFile.isEmpty, tls.keyFile.isEmpty) {
+        case (true, true):
+            tls.certificatePEM = nil
+            tls.keyPEM = nil
+        case (false, false):
+            tls.certificatePEM = try pem(tls.certificateFile, key: "tls_cert_file", kind: "CERTIFICATE")
+            tls.keyPEM = try pem(tls.keyFile, key: "tls_key_file", kind: "PRIVATE KEY")
+        default:
+            throw ConfigurationError("invalid configuration: tls_cert_file and tls_key_file go together; set both or neither")
+        }
+        configuration.tls = tls
+    }
+
+    private static func token(_ inline: String, file: String, key: String) throws(ConfigurationError) -> String {
+        guard !file.isEmpty else { return inline }
+        guard inline.isEmpty else {
+            throw ConfigurationError("invalid configuration: set \(key) or \(key)_file, not both")
+        }
+        let text: String
+        do {
+            text = try readTextFile(file).trimmingSpaces
+        } catch {
+            throw ConfigurationError("invalid configuration: cannot read \(key)_file \(file): \(error.reason)")
+        }
+        guard AccessConfiguration.isToken(text) else {
+            throw ConfigurationError("invalid configuration: the token in \(key)_file \(file) (\(text.count) characters) is not allowed; allowed: \(AccessConfiguration.tokenSyntax)")
+        }
+        return text
+    }
+
+    private static func pem(_ path: String, key: String, kind: String) throws(ConfigurationError) -> String {
+        let text: String
+        do {
+            text = try readTextFile(path)
+        } catch {
+            throw ConfigurationError("invalid configuration: cannot read \(key) \(path): \(error.reason)")
+        }
+        guard text.contains("-----BEGIN"), text.contains(kind) else {
+            throw ConfigurationError("invalid configuration: \(key) \(path) holds no PEM \(kind.lowercased()) (-----BEGIN ...\(kind)-----)")
+        }
+        return text
     }
 
     private static func readFile(_ path: String) throws(ConfigurationError) -> String {

@@ -23,6 +23,13 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var alertSinks = AlertSinkConfiguration()
     /// Alert rules (seed 002's table by default); a list in the file, JSON in `PERFMOND_ALERT_THRESHOLDS`.
     public var alertThresholds = AlertThreshold.defaults
+    /// Where the store's snapshot is kept across restarts; "" keeps nothing.
+    public var stateFile = ""
+    /// How often the snapshot is written (and at shutdown): what a `kill -9` can lose at most.
+    public var snapshotInterval = TimeSpan.seconds(60)
+    /// Bearer tokens per class of endpoint.
+    public var access = AccessConfiguration()
+    public var tls = TLSConfiguration()
 
     public init() {}
 }

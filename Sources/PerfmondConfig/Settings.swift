@@ -17,6 +17,8 @@ public struct Setting: Sendable {
     public let render: @Sendable (DaemonConfiguration) -> String
     /// Whether the value is a whole number (shown as a JSON number rather than a string).
     public var isInteger = false
+    /// A secret (a token): never shown, logged or quoted in an error message.
+    public var isSecret = false
 
     /// The environment variable that overrides this key.
     public var environmentName: String { "PERFMOND_" + key.uppercased() }
@@ -66,11 +68,7 @@ extension Setting {
         buckets("buckets_ttft_seconds", \.metrics.ttftBuckets),
         buckets("buckets_endpoint_duration_seconds", \.metrics.endpointDurationBuckets),
         buckets("buckets_component_duration_seconds", \.metrics.componentDurationBuckets),
-        Setting(key: "alert_file", allowed: "a file path, or \"\" for none",
-                apply: { config, text in
-                    config.alertSinks.file = text.trimmingSpaces
-                    return true
-                }, render: { $0.alertSinks.file }),
+        path("alert_file", \.alertSinks.file),
         Setting(key: "alert_file_max_bytes", allowed: ByteSize.syntax + ", from 4KiB to 1GiB",
                 apply: { config, text in
                     guard let bytes = ByteSize.parse(text), (4096...(1 << 30)).contains(bytes) else { return false }
@@ -87,6 +85,22 @@ extension Setting {
                     config.logLevel = level
                     return true
                 }, render: { $0.logLevel.rawValue }),
+        path("state_file", \.stateFile),
+        duration("snapshot_interval", .seconds(1)...TimeSpan.seconds(86_400), \.snapshotInterval),
+        token("ingest_token", \.access.ingestToken),
+        path("ingest_token_file", \.access.ingestTokenFile),
+        token("admin_token", \.access.adminToken),
+        path("admin_token_file", \.access.adminTokenFile),
+        token("read_token", \.access.readToken),
+        path("read_token_file", \.access.readTokenFile),
+        Setting(key: "metrics_auth", allowed: "open (any scraper) or read (the read token)",
+                apply: { config, text in
+                    guard let value = AccessConfiguration.MetricsAuth(rawValue: text.trimmingSpaces.lowercased()) else { return false }
+                    config.access.metricsAuth = value
+                    return true
+                }, render: { $0.access.metricsAuth.rawValue }),
+        path("tls_cert_file", \.tls.certificateFile),
+        path("tls_key_file", \.tls.keyFile),
     ]
 
     public static func named(_ key: String) -> Setting? { all.first { $0.key == key } }
@@ -112,6 +126,26 @@ extension Setting {
                     config[keyPath: path] = value
                     return true
                 }, render: { $0[keyPath: path].description })
+    }
+
+    /// A file path, or "" for none.
+    private static func path(_ key: String, _ path: WritableKeyPath<DaemonConfiguration, String> & Sendable) -> Setting {
+        Setting(key: key, allowed: "a file path, or \"\" for none",
+                apply: { config, text in
+                    config[keyPath: path] = text.trimmingSpaces
+                    return true
+                }, render: { $0[keyPath: path] })
+    }
+
+    /// A bearer token, or "" for none; shown only as "(set)".
+    private static func token(_ key: String, _ path: WritableKeyPath<DaemonConfiguration, String> & Sendable) -> Setting {
+        Setting(key: key, allowed: AccessConfiguration.tokenSyntax + ", or \"\" for none",
+                apply: { config, text in
+                    let token = text.trimmingSpaces
+                    guard token.isEmpty || AccessConfiguration.isToken(token) else { return false }
+                    config[keyPath: path] = token
+                    return true
+                }, render: { $0[keyPath: path].isEmpty ? "" : "(set)" }, isSecret: true)
     }
 
     private static func url(_ key: String, _ path: WritableKeyPath<DaemonConfiguration, String> & Sendable) -> Setting {

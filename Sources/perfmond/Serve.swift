@@ -8,6 +8,7 @@ import PerfmondConfig
 import PerfMonitor
 import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
 /// `perfmond serve`: loads the configuration, starts the HTTP server and runs until SIGTERM/SIGINT.
 struct Serve: AsyncParsableCommand {
@@ -36,25 +37,29 @@ struct Serve: AsyncParsableCommand {
         flags["host"] = host
         flags["port"] = port
         flags["log_level"] = logLevel
-        let loaded = try ConfigurationLoader.load(configFlag: config, environment: ProcessInfo.processInfo.environment, flags: flags)
+        let environment = ProcessInfo.processInfo.environment
+        let loaded = try ConfigurationLoader.load(configFlag: config, environment: environment, flags: flags)
         let settings = loaded.configuration
 
-        let level = Logger.Level(rawValue: settings.logLevel.rawValue) ?? .info
+        let processLogLevel = ProcessLogLevel(Logger.Level(rawValue: settings.logLevel.rawValue) ?? .info)
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            AdjustableLogHandler(inner: StreamLogHandler.standardError(label: label), shared: processLogLevel)
         }
         let logger = Logger(label: "perfmond")
         for warning in loaded.warnings { logger.warning("\(warning)") }
 
         let startedAt = WallClock.now()
+        let live = LiveConfiguration(settings, filePath: loaded.filePath, startedAt: startedAt)
         let readiness = Readiness()
+        let notifier = SystemdNotifier(environment: environment)
         let clock = SystemClock()
         let buffer = IngestBuffer(capacity: settings.ingestQueueCapacity)
         let store = MetricsStore(configuration: settings.store, clock: clock, buffer: buffer)
         let decoder = EventDecoder(maxAgeSeconds: settings.store.retention.seconds)
+        let access = AccessPolicy(settings.access)
+        let snapshots = SnapshotStatus()
         var router = Router()
+        access.register(in: &router)
         HealthRoutes.register(in: &router, readiness: readiness)
         GrafanaDashboards.register(in: &router)
         let counters = IngestCounters()
@@ -70,11 +75,11 @@ struct Serve: AsyncParsableCommand {
         let bodiesTooLarge: @Sendable () -> Int = { serverBox.server?.bodiesTooLarge ?? 0 }
         MetricsRoute(store: store, configuration: settings.metrics, counters: counters, buffer: buffer,
                      bodiesTooLarge: bodiesTooLarge, monitor: monitor, alertEngine: alertEngine, dispatcher: dispatcher,
-                     startedAt: startedAt)
+                     access: access, live: live, snapshots: snapshots, startedAt: startedAt)
             .register(in: &router)
-        PerformanceQueries(store: store, configuration: settings, configFile: loaded.filePath,
-                           rules: rules, monitor: monitor, alertEngine: alertEngine, counters: counters, buffer: buffer,
-                           bodiesTooLarge: bodiesTooLarge, clock: clock, startedAt: startedAt)
+        PerformanceQueries(store: store, live: live, rules: rules, monitor: monitor, alertEngine: alertEngine,
+                           counters: counters, buffer: buffer, bodiesTooLarge: bodiesTooLarge, snapshots: snapshots,
+                           clock: clock, startedAt: startedAt)
             .register(in: &router)
         let server = HTTPServer(configuration: settings.serverConfiguration, router: router, logger: logger)
         serverBox.server = server
@@ -85,13 +90,22 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode.failure
         }
 
-        let http = HTTPService(server: server, readiness: readiness, gracePeriod: settings.shutdownGracePeriod.duration, logger: logger,
-                               announcement: ["host": "\(settings.host)", "port": "\(server.port)", "config": "\(loaded.filePath ?? "defaults")"])
+        let http = HTTPService(server: server, readiness: readiness, notifier: notifier, gracePeriod: settings.shutdownGracePeriod.duration,
+                               logger: logger,
+                               announcement: ["host": "\(settings.host)", "port": "\(server.port)", "tls": "\(settings.tls.isEnabled)",
+                                              "config": "\(loaded.filePath ?? "defaults")"])
         let storeService = StoreService(store: store, buffer: buffer, monitor: monitor, alertEngine: alertEngine, dispatcher: dispatcher,
                                         clock: clock, interval: settings.store.collectionInterval.duration)
+        let keeper = settings.stateFile.isEmpty ? nil : SnapshotKeeper(
+            file: SnapshotFile(path: settings.stateFile), store: store, counters: counters, status: snapshots, logger: logger)
+        let stateService = StateService(keeper: keeper, interval: settings.snapshotInterval.duration, readiness: readiness,
+                                        notifier: notifier, logger: logger)
+        let reloader = Reloader(configFlag: config, environment: environment, flags: flags, live: live, rules: rules,
+                                access: access, logLevel: processLogLevel, notifier: notifier, logger: logger)
         // Shutdown runs in reverse order: HTTP stops first, then the store drains what was
-        // accepted, then the alert sinks deliver what is queued.
-        let group = ServiceGroup(services: [AlertDeliveryService(dispatcher: dispatcher), storeService, http],
+        // accepted, then the snapshot is written, then the alert sinks deliver what is queued.
+        let group = ServiceGroup(services: [AlertDeliveryService(dispatcher: dispatcher), stateService, storeService,
+                                            ReloadService(reloader: reloader), http],
                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
         logger.info("stopped")
@@ -102,6 +116,7 @@ struct Serve: AsyncParsableCommand {
 struct HTTPService: Service {
     let server: HTTPServer
     let readiness: Readiness
+    let notifier: SystemdNotifier
     let gracePeriod: Duration
     let logger: Logger
     /// What the "listening" line says (scripts and tests read the port from it).
@@ -111,9 +126,9 @@ struct HTTPService: Service {
         // Announced from here, not before the group runs: by now the group handles SIGTERM, so
         // whoever acts on this line can stop the daemon gracefully.
         logger.info("listening", metadata: announcement)
-        readiness.enter(.serving)
         try? await gracefulShutdown()
         readiness.enter(.stopping)
+        notifier.stopping()
         logger.info("stopping", metadata: ["requests_in_flight": "\(server.requestsInFlight)"])
         await server.shutdown(gracePeriod: gracePeriod)
     }
@@ -202,10 +217,47 @@ extension DaemonConfiguration {
         ServerConfiguration(
             host: host, port: port, threads: threads, maxBodyBytes: maxBodyBytes,
             connectionLimit: connectionLimit,
-            connectionTimeoutSeconds: Int((connectionTimeout.milliseconds + 999) / 1000))
+            connectionTimeoutSeconds: Int((connectionTimeout.milliseconds + 999) / 1000),
+            tlsKeyPEM: tls.keyPEM, tlsCertificatePEM: tls.certificatePEM)
     }
 }
 
 extension TimeSpan {
     var duration: Duration { .milliseconds(milliseconds) }
+}
+
+/// Restores the snapshot, then declares the daemon ready (to `/ready` and to systemd); writes the
+/// snapshot every `snapshot_interval` and a last time at shutdown, after the store has drained.
+struct StateService: Service {
+    let keeper: SnapshotKeeper?
+    let interval: Duration
+    let readiness: Readiness
+    let notifier: SystemdNotifier
+    let logger: Logger
+
+    func run() async throws {
+        await keeper?.restore()
+        readiness.becomeReady()
+        notifier.ready(status: "serving")
+        guard let keeper else {
+            try? await gracefulShutdown()
+            return
+        }
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            await keeper.write()
+        }
+    }
+}
+
+/// Reloads the configuration file on each SIGHUP until shutdown.
+struct ReloadService: Service {
+    let reloader: Reloader
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        await cancelWhenGracefulShutdown {
+            for await _ in signals { reloader.reload() }
+        }
+    }
 }

@@ -20,22 +20,33 @@ final class Harness: Sendable {
     let rules = AlertRules(AlertThreshold.defaults)
     let monitor = SystemMonitor(retention: .seconds(86_400), interval: .seconds(5))
     let alertEngine: AlertEngine
+    let access: AccessPolicy
+    let live: LiveConfiguration
     let server: HTTPServer
 
-    init(queueCapacity: Int = 200_000, maxBodyBytes: Int = 1 << 20, metrics: MetricsConfiguration = MetricsConfiguration()) throws {
+    init(queueCapacity: Int = 200_000, maxBodyBytes: Int = 1 << 20, metrics: MetricsConfiguration = MetricsConfiguration(),
+         accessControl: AccessConfiguration = AccessConfiguration()) throws {
         buffer = IngestBuffer(capacity: queueCapacity)
         store = MetricsStore(clock: clock, buffer: buffer)
         alertEngine = AlertEngine(rules: rules, store: store, monitor: monitor, clock: clock)
+        access = AccessPolicy(accessControl)
+        var configuration = DaemonConfiguration()
+        configuration.access = accessControl
+        live = LiveConfiguration(configuration, filePath: nil, startedAt: 1_700_000_000)
+        let snapshots = SnapshotStatus()
         var router = Router()
+        access.register(in: &router)
+        HealthRoutes.register(in: &router, readiness: readiness)
         IngestRoute(buffer: buffer, decoder: EventDecoder(maxAgeSeconds: 86_400), clock: clock, readiness: readiness, counters: counters)
             .register(in: &router)
-        PerformanceQueries(store: store, configuration: DaemonConfiguration(), configFile: nil, rules: rules, monitor: monitor,
+        PerformanceQueries(store: store, live: live, rules: rules, monitor: monitor,
                            alertEngine: alertEngine, counters: counters,
-                           buffer: buffer, bodiesTooLarge: { 0 }, clock: clock, startedAt: clock.now())
+                           buffer: buffer, bodiesTooLarge: { 0 }, snapshots: snapshots, clock: clock, startedAt: clock.now())
             .register(in: &router)
         MetricsRoute(store: store, configuration: metrics, counters: counters, buffer: buffer, bodiesTooLarge: { 0 },
                      monitor: monitor, alertEngine: alertEngine,
-                     dispatcher: AlertDispatcher(sinks: [], logger: Logger(label: "test")), startedAt: 1_700_000_000)
+                     dispatcher: AlertDispatcher(sinks: [], logger: Logger(label: "test")), access: access, live: live,
+                     snapshots: snapshots, startedAt: 1_700_000_000)
             .register(in: &router)
         GrafanaDashboards.register(in: &router)
         server = HTTPServer(configuration: ServerConfiguration(maxBodyBytes: maxBodyBytes), router: router, logger: Logger(label: "test"))
@@ -62,10 +73,10 @@ final class Harness: Sendable {
         return try await onThread { try RawHTTPClient(port: port).get(target, headers: headers) }
     }
 
-    func request(_ method: String, _ target: String, body: String) async throws -> HTTPReply {
+    func request(_ method: String, _ target: String, body: String, headers: [(String, String)] = []) async throws -> HTTPReply {
         let port = server.port
         return try await onThread {
-            try RawHTTPClient(port: port).request(method, target, headers: [("Content-Type", "application/json")], body: Array(body.utf8))
+            try RawHTTPClient(port: port).request(method, target, headers: [("Content-Type", "application/json")] + headers, body: Array(body.utf8))
         }
     }
 

@@ -17,15 +17,15 @@ public struct Distribution: Sendable, Equatable {
     /// Magnitudes below this count as zero.
     static let smallestMagnitude = 1e-9
 
-    private var positive = SparseBuckets()
-    private var negative = SparseBuckets()
-    private var zeroCount: Double = 0
-    public private(set) var count: Double = 0
-    public private(set) var sum: Double = 0
+    var positive = SparseBuckets()
+    var negative = SparseBuckets()
+    var zeroCount: Double = 0
+    public internal(set) var count: Double = 0
+    public internal(set) var sum: Double = 0
     /// Σ weight·value², for the variance (a significance test needs it).
-    public private(set) var sumOfSquares: Double = 0
-    public private(set) var min: Double = 0
-    public private(set) var max: Double = 0
+    public internal(set) var sumOfSquares: Double = 0
+    public internal(set) var min: Double = 0
+    public internal(set) var max: Double = 0
 
     public init() {}
 

@@ -31,6 +31,12 @@ public struct WindowLayout: Sendable, Equatable {
         self.retentionSeconds = retentionSeconds
     }
 
+    /// A layout read back from a snapshot.
+    init(tiers: [Tier], retentionSeconds: Int64) {
+        self.tiers = tiers
+        self.retentionSeconds = retentionSeconds
+    }
+
     /// The bucket width answering a window of this length at its old edge (its precision).
     public func precision(forWindowSeconds window: Int64) -> Int64 {
         tiers.first { $0.span >= window }?.width ?? tiers.last?.width ?? 1
@@ -55,7 +61,7 @@ public struct TimeBuckets: Sendable {
     }
 
     /// Per tier, buckets in ascending start order.
-    private var tiers: [[Bucket]]
+    var tiers: [[Bucket]]
 
     public init(layout: WindowLayout) {
         tiers = Array(repeating: [], count: layout.tiers.count)

@@ -36,6 +36,11 @@ struct CardinalityLimiter: Sendable {
         folded = other.folded
     }
 
+    /// Adds fold counts carried over from a snapshot.
+    mutating func addFolded(_ counts: [Dimension: Double]) {
+        for (dimension, count) in counts { folded[dimension, default: 0] += count }
+    }
+
     private func limit(_ dimension: Dimension) -> Int {
         switch dimension {
         case .provider: limits.providers

@@ -16,11 +16,15 @@ public struct MetricsRoute: Sendable {
     public let monitor: SystemMonitor
     public let alertEngine: AlertEngine
     public let dispatcher: AlertDispatcher
+    public let access: AccessPolicy
+    public let live: LiveConfiguration
+    public let snapshots: SnapshotStatus
     public let startedAt: Double
 
     public init(store: MetricsStore, configuration: MetricsConfiguration, counters: IngestCounters, buffer: IngestBuffer,
                 bodiesTooLarge: @escaping @Sendable () -> Int, monitor: SystemMonitor, alertEngine: AlertEngine,
-                dispatcher: AlertDispatcher, startedAt: Double) {
+                dispatcher: AlertDispatcher, access: AccessPolicy, live: LiveConfiguration, snapshots: SnapshotStatus,
+                startedAt: Double) {
         self.store = store
         self.configuration = configuration
         self.counters = counters
@@ -29,6 +33,9 @@ public struct MetricsRoute: Sendable {
         self.monitor = monitor
         self.alertEngine = alertEngine
         self.dispatcher = dispatcher
+        self.access = access
+        self.live = live
+        self.snapshots = snapshots
         self.startedAt = startedAt
     }
 
@@ -209,6 +216,11 @@ public struct MetricsRoute: Sendable {
             w.sample(.none, Double(ingest.rejectedRequests[reason] ?? 0), label: "reason", reason.rawValue)
         }
         w.sample(.none, Double(bodiesTooLarge()), extra: #"reason="too_large""#)
+        w.family("http_unauthorized_total", .counter, "Requests refused 401 for a missing or wrong bearer token, by the access asked for.")
+        let refused = access.refusedByAccess
+        for kind in AccessPolicy.Access.allCases where kind != .open {
+            w.sample(.none, Double(refused[kind] ?? 0), label: "access", kind.rawValue)
+        }
         w.family("ingest_queue_depth", .gauge, "Events accepted and waiting to be applied by the store.")
         w.sample(.none, Double(buffer.depth))
         w.family("ingest_queue_capacity", .gauge, "Events the ingest queue holds at most (ingest_queue_capacity).")
@@ -244,6 +256,22 @@ public struct MetricsRoute: Sendable {
             w.sample(.none, sample.memory.heapUsedBytes)
             w.family("cpu_usage_ratio", .gauge, "CPU used over the last collection interval, in cores.")
             w.sample(.none, sample.cpuPercent / 100)
+        }
+        let reloads = live.reloads
+        w.family("config_reloads_total", .counter, "SIGHUP reloads of the configuration file, by result.")
+        w.sample(.none, Double(reloads.succeeded), label: "result", "success")
+        w.sample(.none, Double(reloads.failed), label: "result", "failure")
+        w.family("config_last_reload_successful", .gauge, "1 when the last reload (or the start) read a valid configuration, else 0.")
+        w.sample(.none, reloads.lastSucceeded ? 1 : 0)
+        let persistence = snapshots.current
+        w.family("snapshot_writes_total", .counter, "Snapshots of the store written to state_file, by result.")
+        w.sample(.none, Double(persistence.writes), label: "result", "success")
+        w.sample(.none, Double(persistence.failures), label: "result", "failure")
+        if let last = persistence.lastSuccessAt {
+            w.family("snapshot_last_success_timestamp_seconds", .gauge, "When the last snapshot was written, in Unix seconds.")
+            w.sample(.none, last)
+            w.family("snapshot_size_bytes", .gauge, "Size of the last snapshot written.")
+            w.sample(.none, Double(persistence.lastBytes))
         }
         w.family("build_info", .gauge, "perfmond's version, as labels; always 1.")
         w.sample(.none, 1, label: "version", PerfmondVersion.current)

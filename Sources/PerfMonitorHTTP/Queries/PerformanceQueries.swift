@@ -8,8 +8,8 @@ import PerfmondConfig
 /// `POST` was answered before the query began.
 public struct PerformanceQueries: Sendable {
     public let store: MetricsStore
-    public let configuration: DaemonConfiguration
-    public let configFile: String?
+    /// The running configuration (SIGHUP changes some of it).
+    public let live: LiveConfiguration
     public let rules: AlertRules
     public let monitor: SystemMonitor
     public let alertEngine: AlertEngine
@@ -20,13 +20,14 @@ public struct PerformanceQueries: Sendable {
     /// The store's clock: every time in an answer (timestamps, `since`, uptime) is on it.
     public let clock: any StoreClock
     public let startedAt: Double
+    public let snapshots: SnapshotStatus
 
-    public init(store: MetricsStore, configuration: DaemonConfiguration, configFile: String?, rules: AlertRules,
+    public init(store: MetricsStore, live: LiveConfiguration, rules: AlertRules,
                 monitor: SystemMonitor, alertEngine: AlertEngine, counters: IngestCounters, buffer: IngestBuffer, bodiesTooLarge: @escaping @Sendable () -> Int,
-                clock: any StoreClock, startedAt: Double) {
+                snapshots: SnapshotStatus, clock: any StoreClock, startedAt: Double) {
         self.store = store
-        self.configuration = configuration
-        self.configFile = configFile
+        self.live = live
+        self.snapshots = snapshots
         self.rules = rules
         self.monitor = monitor
         self.alertEngine = alertEngine
@@ -37,6 +38,7 @@ public struct PerformanceQueries: Sendable {
         self.startedAt = startedAt
     }
 
+    var configuration: DaemonConfiguration { live.current }
     var retention: TimeSpan { configuration.store.retention }
 
     /// A JSON answer with the `timestamp` every answer carries, first.

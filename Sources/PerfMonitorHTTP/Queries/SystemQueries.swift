@@ -55,7 +55,24 @@ extension PerformanceQueries {
                 ("queue_depth", .int(buffer.depth)),
                 ("queue_capacity", .int(buffer.capacity)),
             ])),
+            ("persistence", persistence()),
             ("alerts", .array(alertEngine.snapshot.firing.filter { Self.memoryMetrics.contains($0.metric) }.map { .string($0.text) })),
+        ])
+    }
+
+    /// The snapshot's state: where it goes and how writing it has gone.
+    private func persistence() -> JSONValue {
+        let figures = snapshots.current
+        return .object([
+            ("state_file", .string(configuration.stateFile)),
+            ("snapshot_interval_seconds", .double(configuration.snapshotInterval.seconds)),
+            ("writes", .int(figures.writes)),
+            ("write_failures", .int(figures.failures)),
+            ("last_write", figures.lastSuccessAt.map(JSONValue.double) ?? .null),
+            ("last_write_bytes", .int(figures.lastBytes)),
+            ("last_write_seconds", .double(figures.lastSeconds)),
+            ("restored_series", .int(figures.restoredSeries)),
+            ("moved_aside", .int(figures.movedAside)),
         ])
     }
 
@@ -119,7 +136,7 @@ extension PerformanceQueries {
     }
 
     private func effectiveConfiguration() -> [(String, JSONValue)] {
-        var members: [(String, JSONValue)] = [("config_file", .string(configFile ?? ""))]
+        var members: [(String, JSONValue)] = [("config_file", .string(live.filePath ?? ""))]
         for setting in Setting.all {
             let text = setting.render(configuration)
             members.append((setting.key, setting.isInteger ? .int(Int(text) ?? 0) : .string(text)))

@@ -1,0 +1,237 @@
+/// The store's state as written to `state_file`: every series with its windows, the starts still
+/// waiting for their end, and named counters (the store's own and the daemon's ingest counters),
+/// so that after a restart counters and windows continue where they were.
+///
+/// File layout (little-endian): "PERFMOND", format version (u32), CRC-32 of the rest (u32), then
+/// the body. A bump of `formatVersion` makes older files incompatible: they are moved aside.
+public struct StoreSnapshot: Sendable {
+    public static let formatVersion: UInt32 = 1
+    static let magic = Array("PERFMOND".utf8)
+
+    /// Unix seconds when it was taken.
+    public var savedAt: Double
+    var layout: WindowLayout
+    var series: [SeriesKey: Series]
+    var openRequests: [String: MetricsStore.OpenCall]
+    var openProviderCalls: [String: MetricsStore.OpenCall]
+    /// Counters by name; the daemon adds its own (`ingest.accepted_events`…) before writing.
+    public var counters: [String: Double]
+
+    public var seriesCount: Int { series.count }
+
+    /// A counter as a whole number: 0 when absent, negative, or not a count at all.
+    public func count(_ name: String) -> Int {
+        guard let value = counters[name], value.isFinite, value >= 0, value < 9e15 else { return 0 }
+        return Int(value)
+    }
+
+    public func encoded() -> [UInt8] {
+        var body = SnapshotWriter(capacity: 64 + series.count * 512)
+        body.f64(savedAt)
+        body.count(layout.tiers.count)
+        for tier in layout.tiers {
+            body.i64(tier.width)
+            body.i64(tier.span)
+        }
+        body.i64(layout.retentionSeconds)
+        body.count(counters.count)
+        for (name, value) in counters.sorted(by: { $0.key < $1.key }) {
+            body.string(name)
+            body.f64(value)
+        }
+        body.count(openRequests.count + openProviderCalls.count)
+        for (isProviderCall, calls) in [(false, openRequests), (true, openProviderCalls)] {
+            for (id, call) in calls {
+                body.u8(isProviderCall ? 1 : 0)
+                body.string(id)
+                call.write(to: &body)
+            }
+        }
+        body.count(series.count)
+        for (key, value) in series {
+            body.string(key.kind.rawValue)
+            body.string(key.first)
+            body.string(key.second)
+            body.f64(value.firstSeen)
+            body.f64(value.lastSeen)
+            value.cumulative.write(to: &body)
+            body.count(value.windows.tiers.count)
+            for buckets in value.windows.tiers {
+                body.count(buckets.count)
+                for bucket in buckets {
+                    body.i64(bucket.start)
+                    bucket.aggregate.write(to: &body)
+                }
+            }
+        }
+        var file = SnapshotWriter(capacity: body.bytes.count + 16)
+        for byte in Self.magic { file.u8(byte) }
+        file.u32(Self.formatVersion)
+        file.u32(crc32(body.bytes[...]))
+        return file.bytes + body.bytes
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(SnapshotError) -> StoreSnapshot {
+        guard bytes.count >= 16, Array(bytes[0..<8]) == magic else { throw .damaged("not a perfmond snapshot (no PERFMOND header)") }
+        var header = SnapshotReader(bytes, offset: 8)
+        let version = try header.u32()
+        guard version == formatVersion else {
+            throw .incompatible("format version \(version); this perfmond reads version \(formatVersion)")
+        }
+        let checksum = try header.u32()
+        guard crc32(header.rest) == checksum else { throw .damaged("checksum mismatch (the file was cut short or changed)") }
+
+        var reader = SnapshotReader(bytes, offset: header.offset)
+        let savedAt = try reader.f64()
+        var tiers: [WindowLayout.Tier] = []
+        for _ in 0..<(try reader.count(itemSize: 16)) {
+            let width = try reader.i64(), span = try reader.i64()
+            guard width > 0, span > 0 else { throw .damaged("a window tier of width \(width) and span \(span)") }
+            tiers.append(WindowLayout.Tier(width: width, span: span))
+        }
+        let layout = WindowLayout(tiers: tiers, retentionSeconds: try reader.i64())
+        var counters: [String: Double] = [:]
+        for _ in 0..<(try reader.count(itemSize: 12)) {
+            let name = try reader.string()
+            counters[name] = try reader.f64()
+        }
+        var openRequests: [String: MetricsStore.OpenCall] = [:], openProviderCalls: [String: MetricsStore.OpenCall] = [:]
+        for _ in 0..<(try reader.count(itemSize: 25)) {
+            let isProviderCall = try reader.u8() == 1
+            let id = try reader.string()
+            let call = try MetricsStore.OpenCall(from: &reader)
+            if isProviderCall { openProviderCalls[id] = call } else { openRequests[id] = call }
+        }
+        var series: [SeriesKey: Series] = [:]
+        let seriesCount = try reader.count(itemSize: 40)
+        series.reserveCapacity(seriesCount)
+        for _ in 0..<seriesCount {
+            let kindName = try reader.string()
+            guard let kind = SeriesKind(rawValue: kindName) else { throw .damaged("unknown series kind '\(kindName)'") }
+            let key = SeriesKey(kind, try reader.string(), try reader.string())
+            var value = Series(layout: layout, now: try reader.f64())
+            value.lastSeen = try reader.f64()
+            value.cumulative = try Aggregate(from: &reader)
+            let tierCount = try reader.count(itemSize: 4)
+            guard tierCount == layout.tiers.count else { throw .damaged("series \(key.first) has \(tierCount) tiers, the layout \(layout.tiers.count)") }
+            for tier in 0..<tierCount {
+                for _ in 0..<(try reader.count(itemSize: 8)) {
+                    let start = try reader.i64()
+                    if let last = value.windows.tiers[tier].last, start <= last.start { throw .damaged("window buckets out of order") }
+                    value.windows.tiers[tier].append(TimeBuckets.Bucket(start: start, aggregate: try Aggregate(from: &reader)))
+                }
+            }
+            series[key] = value
+        }
+        guard reader.isAtEnd else { throw .damaged("\(bytes.count - reader.offset) bytes after the last series") }
+        return StoreSnapshot(savedAt: savedAt, layout: layout, series: series, openRequests: openRequests,
+                             openProviderCalls: openProviderCalls, counters: counters)
+    }
+}
+
+extension MetricsStore.OpenCall {
+    func write(to writer: inout SnapshotWriter) {
+        writer.f64(timestamp)
+        writer.f64(receivedAt)
+        writer.optionalString(endpoint)
+        writer.optionalString(method)
+        writer.optionalString(provider)
+        writer.optionalString(model)
+    }
+
+    init(from reader: inout SnapshotReader) throws(SnapshotError) {
+        self.init(timestamp: try reader.f64(), receivedAt: try reader.f64(), endpoint: try reader.optionalString(),
+                  method: try reader.optionalString(), provider: try reader.optionalString(), model: try reader.optionalString())
+    }
+}
+
+extension Aggregate {
+    func write(to writer: inout SnapshotWriter) {
+        for value in [total, successes, failures, costUSD, inputTokens, outputTokens, requestBytes, responseBytes,
+                      rateLimitHits, cacheHits, cacheMisses, lastValue, lastValueAt] {
+            writer.f64(value)
+        }
+        writer.count(statusCodes.count)
+        for (code, count) in statusCodes {
+            writer.i64(Int64(code))
+            writer.f64(count)
+        }
+        writer.count(errorTypes.count)
+        for (type, count) in errorTypes {
+            writer.string(type)
+            writer.f64(count)
+        }
+        distribution.write(to: &writer)
+        ttft.write(to: &writer)
+    }
+
+    init(from reader: inout SnapshotReader) throws(SnapshotError) {
+        self.init()
+        total = try reader.f64()
+        successes = try reader.f64()
+        failures = try reader.f64()
+        costUSD = try reader.f64()
+        inputTokens = try reader.f64()
+        outputTokens = try reader.f64()
+        requestBytes = try reader.f64()
+        responseBytes = try reader.f64()
+        rateLimitHits = try reader.f64()
+        cacheHits = try reader.f64()
+        cacheMisses = try reader.f64()
+        lastValue = try reader.f64()
+        lastValueAt = try reader.f64()
+        for _ in 0..<(try reader.count(itemSize: 16)) {
+            let code = try reader.i64()
+            guard (0...999).contains(code) else { throw .damaged("status code \(code)") }
+            statusCodes[Int(code)] = try reader.f64()
+        }
+        for _ in 0..<(try reader.count(itemSize: 12)) {
+            let type = try reader.string()
+            errorTypes[type] = try reader.f64()
+        }
+        distribution = try Distribution(from: &reader)
+        ttft = try Distribution(from: &reader)
+    }
+}
+
+extension Distribution {
+    func write(to writer: inout SnapshotWriter) {
+        for value in [count, sum, sumOfSquares, min, max, zeroCount] { writer.f64(value) }
+        positive.write(to: &writer)
+        negative.write(to: &writer)
+    }
+
+    init(from reader: inout SnapshotReader) throws(SnapshotError) {
+        self.init()
+        count = try reader.f64()
+        sum = try reader.f64()
+        sumOfSquares = try reader.f64()
+        min = try reader.f64()
+        max = try reader.f64()
+        zeroCount = try reader.f64()
+        positive = try SparseBuckets(from: &reader)
+        negative = try SparseBuckets(from: &reader)
+    }
+}
+
+extension SparseBuckets {
+    func write(to writer: inout SnapshotWriter) {
+        writer.count(indices.count)
+        for index in indices { writer.i32(index) }
+        for count in counts { writer.f64(count) }
+    }
+
+    init(from reader: inout SnapshotReader) throws(SnapshotError) {
+        self.init()
+        let size = try reader.count(itemSize: 12)
+        indices.reserveCapacity(size)
+        counts.reserveCapacity(size)
+        for _ in 0..<size {
+            let index = try reader.i32()
+            // Merging relies on ascending indices: anything else is damage.
+            if let last = indices.last, index <= last { throw .damaged("histogram buckets out of order") }
+            indices.append(index)
+        }
+        for _ in 0..<size { counts.append(try reader.f64()) }
+    }
+}

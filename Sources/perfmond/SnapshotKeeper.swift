@@ -1,0 +1,77 @@
+import Logging
+import PerfMonitor
+import PerfMonitorHTTP
+
+/// Keeps the store in `state_file`: reads it back at start, writes it every `snapshot_interval`
+/// and once more at shutdown. An unusable file is moved aside with a warning and the daemon
+/// starts fresh; a failed write is counted and logged, and the daemon goes on.
+struct SnapshotKeeper: Sendable {
+    let file: SnapshotFile
+    let store: MetricsStore
+    let counters: IngestCounters
+    let status: SnapshotStatus
+    let logger: Logger
+
+    func restore() async {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let bytes: [UInt8]?
+        do {
+            bytes = try file.read()
+        } catch {
+            logger.warning("cannot read the snapshot; starting fresh", metadata: ["error": "\(error)"])
+            return
+        }
+        guard let bytes else {
+            logger.info("no snapshot yet; starting fresh", metadata: ["state_file": "\(file.path)"])
+            return
+        }
+        do {
+            let snapshot = try StoreSnapshot.decode(bytes)
+            await store.restore(snapshot)
+            counters.restore(from: snapshot)
+            status.update { $0.restoredSeries = snapshot.seriesCount }
+            logger.info("snapshot restored", metadata: [
+                "state_file": "\(file.path)", "series": "\(snapshot.seriesCount)", "bytes": "\(bytes.count)",
+                "age_seconds": "\(Int64(max(0, WallClock.now() - snapshot.savedAt)))",
+                "milliseconds": "\((clock.now - started).milliseconds)",
+            ])
+        } catch {
+            status.update { $0.movedAside += 1 }
+            let moved: String
+            do {
+                moved = try file.moveAside(at: WallClock.now())
+            } catch {
+                moved = "not moved: \(error)"
+            }
+            logger.warning("\(error); starting fresh", metadata: ["state_file": "\(file.path)", "moved_to": "\(moved)"])
+        }
+    }
+
+    func write() async {
+        var snapshot = await store.snapshot()
+        snapshot.counters.merge(counters.named) { _, ingest in ingest }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let bytes = snapshot.encoded()
+        do {
+            try file.write(bytes)
+            let seconds = (clock.now - started).seconds
+            status.update { figures in
+                figures.writes += 1
+                figures.lastSuccessAt = snapshot.savedAt
+                figures.lastBytes = bytes.count
+                figures.lastSeconds = seconds
+            }
+            logger.debug("snapshot written", metadata: ["bytes": "\(bytes.count)", "series": "\(snapshot.seriesCount)"])
+        } catch {
+            status.update { $0.failures += 1 }
+            logger.error("cannot write the snapshot", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}

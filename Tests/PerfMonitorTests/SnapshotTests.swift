@@ -1,0 +1,155 @@
+import Foundation
+@testable import PerfMonitor
+import Testing
+import TestSupport
+
+/// The store's snapshot: what goes in comes back, damage is detected, never a crash.
+@Suite struct SnapshotTests {
+    let clock = ManualClock()
+
+    /// A store with every kind of series, windows in several tiers, an open request and a fold.
+    func populatedStore(_ configuration: StoreConfiguration = StoreConfiguration()) async -> MetricsStore {
+        var configuration = configuration
+        configuration.limits.modelsPerProvider = 3
+        let store = MetricsStore(configuration: configuration, clock: clock)
+        let start = clock.now()
+        for minute in 0..<90 {
+            clock.advance(by: 60)
+            let t = clock.now()
+            await store.ingest([
+                providerCall("openai", "gpt-4o", at: t, ms: 100 + Double(minute)) { $0.ttftMs = 40; $0.costUSD = 0.002; $0.statusCode = 200 },
+                providerCall("anthropic", "claude-\(minute % 5)", at: t, ms: 900) { $0.success = false; $0.errorType = "timeout" },
+                event(.request, at: t) { $0.endpoint = "/v1/chat"; $0.method = "POST"; $0.durationMs = 250; $0.statusCode = 200 },
+                event(.operation, at: t) { $0.component = "router"; $0.operation = "route"; $0.durationMs = 3 },
+                event(.cacheHit, at: t) { $0.component = "cache" },
+                event(.metric, at: t) { $0.metric = "queue_depth"; $0.value = Double(minute) },
+                event(.failover, at: t) { $0.provider = "openai"; $0.metadata = ["to_provider": "anthropic"] },
+                event(.error, at: t) { $0.errorType = "oops" },
+            ])
+            await store.maintain()
+        }
+        await store.ingest([event(.requestStart, at: clock.now()) { $0.requestID = "r-1"; $0.endpoint = "/v1/chat"; $0.provider = "openai" }])
+        #expect(clock.now() - start == 5400)
+        return store
+    }
+
+    /// Every query the API makes, for comparing two stores.
+    func answers(_ store: MetricsStore) async -> [String] {
+        var result: [String] = []
+        for kind in SeriesKind.allCases {
+            for window in [nil, TimeSpan.seconds(300), .seconds(3600), .seconds(86_400)] as [TimeSpan?] {
+                for view in await store.series(kind, window: window) {
+                    result.append("\(kind) \(String(describing: window)) \(view.key) \(view.aggregate) \(view.firstSeen) \(view.lastSeen)")
+                }
+            }
+        }
+        let status = await store.currentStatus()
+        result.append("\(status.appliedByType.sorted { $0.key.rawValue < $1.key.rawValue }) \(status.foldedByDimension) \(status.openRequests)")
+        return result
+    }
+
+    @Test func aRoundTripGivesTheSameAnswers() async throws {
+        let store = await populatedStore()
+        let bytes = await store.snapshot().encoded()
+        let restored = MetricsStore(clock: clock)
+        await restored.restore(try StoreSnapshot.decode(bytes))
+        let before = await answers(store), after = await answers(restored)
+        #expect(before.count == after.count && before.count > 40)
+        let differing = zip(before, after).first { $0 != $1 }
+        #expect(differing == nil, "first difference: \(differing.map { "\($0.0.prefix(300))\n≠ \($0.1.prefix(300))" } ?? "")")
+        #expect(await restored.currentStatus().foldedByDimension == ["model": 36])
+        // Writing the restored store again gives the same bytes but for the time taken.
+        clock.advance(by: 0)
+        let again = await restored.snapshot()
+        #expect(again.seriesCount == (try StoreSnapshot.decode(bytes)).seriesCount)
+    }
+
+    @Test func restoringIntoAStoreThatAlreadyHasEventsAddsUp() async throws {
+        let store = await populatedStore()
+        let snapshot = try StoreSnapshot.decode(await store.snapshot().encoded())
+        let fresh = MetricsStore(clock: clock)
+        await fresh.ingest([providerCall("openai", "gpt-4o", at: clock.now(), ms: 5000)])
+        await fresh.restore(snapshot)
+        let key = SeriesKey(.provider, "openai", "gpt-4o")
+        let merged = await fresh.series(.provider).first { $0.key == key }!.aggregate
+        let original = await store.series(.provider).first { $0.key == key }!.aggregate
+        #expect(merged.total == original.total + 1)
+        #expect(merged.distribution.max == 5000)
+        let lastFiveMinutes = await fresh.series(.provider, window: .seconds(300)).first { $0.key == key }!.aggregate
+        let originalFive = await store.series(.provider, window: .seconds(300)).first { $0.key == key }!.aggregate
+        #expect(lastFiveMinutes.total == originalFive.total + 1)
+    }
+
+    @Test func anotherLayoutRecutsTheWindowsAndKeepsTheTotals() async throws {
+        let store = await populatedStore()
+        let snapshot = try StoreSnapshot.decode(await store.snapshot().encoded())
+        var coarser = StoreConfiguration()
+        coarser.collectionInterval = .seconds(30)
+        let other = MetricsStore(configuration: coarser, clock: clock)
+        await other.restore(snapshot)
+        for kind in SeriesKind.allCases {
+            let expected = await store.series(kind, window: .seconds(86_400)).map { [$0.key.first, $0.key.second, "\($0.aggregate.total)"] }
+            let found = await other.series(kind, window: .seconds(86_400)).map { [$0.key.first, $0.key.second, "\($0.aggregate.total)"] }
+            #expect(expected == found, "\(kind)")
+        }
+    }
+
+    @Test func damageIsDetectedAndNamed() async throws {
+        let bytes = await populatedStore().snapshot().encoded()
+        #expect(throws: SnapshotError.self) { try StoreSnapshot.decode(Array(bytes.prefix(bytes.count / 2))) }
+        var flipped = bytes
+        flipped[bytes.count / 2] ^= 0x40
+        #expect { try StoreSnapshot.decode(flipped) } throws: { error in
+            (error as? SnapshotError).map { "\($0)".contains("checksum") } ?? false
+        }
+        var newer = bytes
+        newer[8] = 99
+        #expect { try StoreSnapshot.decode(newer) } throws: { error in
+            if case .incompatible = error as? SnapshotError { return true }
+            return false
+        }
+        #expect(throws: SnapshotError.self) { try StoreSnapshot.decode(Array("not a snapshot at all".utf8)) }
+        #expect(throws: SnapshotError.self) { try StoreSnapshot.decode([]) }
+    }
+
+    /// Mutated bodies with a valid checksum still end in an error or a valid snapshot, never a trap
+    /// or a runaway allocation.
+    @Test func mutatedBodiesWithAValidChecksumNeverCrash() async throws {
+        let bytes = await populatedStore().snapshot().encoded()
+        var generator = SystemRandomNumberGenerator()
+        var refused = 0
+        for _ in 0..<100 {
+            var body = Array(bytes[16...])
+            for _ in 0..<Int.random(in: 1...8, using: &generator) {
+                body[Int.random(in: 0..<body.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+            }
+            if Bool.random(using: &generator) { body.removeLast(Int.random(in: 0..<min(64, body.count), using: &generator)) }
+            var file = Array(bytes[0..<12])
+            let checksum = crc32(body[...])
+            withUnsafeBytes(of: checksum.littleEndian) { file.append(contentsOf: $0) }
+            do {
+                _ = try StoreSnapshot.decode(file + body)
+            } catch {
+                refused += 1
+            }
+        }
+        #expect(refused > 0)
+    }
+
+    @Test func theFileIsReplacedWholeAndMissingIsNotAnError() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("perfmond-snap-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = SnapshotFile(path: directory.appendingPathComponent("state.bin").path)
+        #expect(try file.read() == nil)
+        try file.write([1, 2, 3])
+        try file.write([4, 5])
+        #expect(try file.read() == [4, 5])
+        #expect(!FileManager.default.fileExists(atPath: file.path + ".tmp"))
+        let moved = try file.moveAside(at: 1_800_000_000)
+        #expect(moved == file.path + ".corrupt-1800000000")
+        #expect(try file.read() == nil)
+        let unwritable = SnapshotFile(path: directory.appendingPathComponent("no/such/dir/state.bin").path)
+        #expect(throws: SnapshotFile.IOError.self) { try unwritable.write([1]) }
+    }
+}
