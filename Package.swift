@@ -85,7 +85,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TestSupport", "perfmond"],
+            dependencies: ["TestSupport", "PerfJSON", "perfmond"],
             swiftSettings: strict
         ),
     ]

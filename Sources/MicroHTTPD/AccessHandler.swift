@@ -43,12 +43,12 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
         context.inFlight.add(1, ordering: .relaxed)
         if let admission = context.router.admission, let refusal = admission(state.method, state.path, state.headers) {
             state.refusal = refusal
-            return queue(refusal, on: connection)
+            return queue(refusal, on: connection, context)
         }
         if let length = state.headers["Content-Length"].flatMap(Int.init), length > context.maxBodyBytes {
             state.bodyTooLarge = true
             context.bodiesTooLarge.add(1, ordering: .relaxed)
-            return queue(.payloadTooLarge(limit: context.maxBodyBytes), on: connection)
+            return queue(.payloadTooLarge(limit: context.maxBodyBytes), on: connection, context)
         }
         return .YES
     }
@@ -69,24 +69,24 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
     }
 
     if let refusal = state.refusal {
-        return queue(refusal, on: connection)
+        return queue(refusal, on: connection, context)
     }
     if let pending = state.pending {
-        return queue(pending.response ?? .error(500, "no response"), on: connection)
+        return queue(pending.response ?? .error(500, "no response"), on: connection, context)
     }
     if state.bodyTooLarge {
         context.bodiesTooLarge.add(1, ordering: .relaxed)
-        return queue(.payloadTooLarge(limit: context.maxBodyBytes), on: connection)
+        return queue(.payloadTooLarge(limit: context.maxBodyBytes), on: connection, context)
     }
     switch context.router.match(method: state.method, path: state.path) {
     case .notFound:
-        return queue(.error(404, "no such path: \(state.path)"), on: connection)
+        return queue(.error(404, "no such path: \(state.path)"), on: connection, context)
     case let .methodNotAllowed(allowed):
         var response = Response.error(405, "method \(state.method) is not allowed on \(state.path); allowed: \(allowed.joined(separator: ", "))")
         response.headers.add(name: "Allow", value: allowed.joined(separator: ", "))
-        return queue(response, on: connection)
+        return queue(response, on: connection, context)
     case let .handler(.sync(handle)):
-        return queue(handle(state.request), on: connection)
+        return queue(handle(state.request), on: connection, context)
     case let .handler(.async(handle)):
         let pending = PendingResponse(connection: ConnectionHandle(pointer: connection))
         state.pending = pending
@@ -109,7 +109,11 @@ let requestCompleted: MHD_RequestCompletedCallback = { cls, _, stateSlot, _ in
     Unmanaged<ConnectionContext>.fromOpaque(cls).takeUnretainedValue().inFlight.subtract(1, ordering: .relaxed)
 }
 
-private func queue(_ response: Response, on connection: OpaquePointer) -> MHD_Result {
+/// Queues the answer; once the server is stopping, with `Connection: close`, so that keep-alive
+/// clients go away instead of keeping requests in flight through the whole grace period.
+private func queue(_ response: Response, on connection: OpaquePointer, _ context: ConnectionContext) -> MHD_Result {
+    var response = response
+    if context.isClosing, response.headers["Connection"] == nil { response.headers.add(name: "Connection", value: "close") }
     let mhdResponse = response.body.withUnsafeBytes { bytes in
         MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
     }

@@ -11,6 +11,8 @@ final class ConnectionContext: Sendable {
     let inFlight = Atomic<Int>(0)
     /// Requests refused with `413` because their body was over the limit.
     let bodiesTooLarge = Atomic<Int>(0)
+    /// Set when a stop begins: answers from then on close their connection.
+    private let closing = Atomic<Bool>(false)
     private let pending = Mutex<[ObjectIdentifier: PendingResponse]>([:])
     private let lastLibraryMessage = Mutex<String?>(nil)
 
@@ -19,6 +21,10 @@ final class ConnectionContext: Sendable {
         self.maxBodyBytes = maxBodyBytes
         self.logger = logger
     }
+
+    var isClosing: Bool { closing.load(ordering: .relaxed) }
+
+    func beginClosing() { closing.store(true, ordering: .relaxed) }
 
     var pendingCount: Int { pending.withLock { $0.count } }
 

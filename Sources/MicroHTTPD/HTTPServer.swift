@@ -59,6 +59,7 @@ public final class HTTPServer: Sendable {
             return (daemon, settings)
         }
         guard let (daemon, settings) = running else { return }
+        connections.beginClosing()
         let listener = MHD_quiesce_daemon(daemon)
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: gracePeriod)

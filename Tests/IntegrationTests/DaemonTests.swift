@@ -13,7 +13,7 @@ func writeTemporary(_ text: String) throws -> String {
 /// The daemon as users run it: a child process on port 0, spoken to over HTTP.
 @Suite struct DaemonTests {
     @Test func healthAndReadyAnswerOK() async throws {
-        let daemon = try DaemonProcess()
+        let daemon = try await DaemonProcess.launch()
         let (health, ready, head) = try await onThread {
             let client = try RawHTTPClient(port: daemon.port)
             return (try client.get("/health"), try client.get("/ready"), try client.request("HEAD", "/health"))
@@ -28,13 +28,13 @@ func writeTemporary(_ text: String) throws -> String {
         #expect(ready.text.hasPrefix(#"{"status":"ok","timestamp":"#))
         #expect(head.status == 200)
         #expect(head.body.isEmpty)
-        #expect(daemon.stop()?.status == 0)
+        #expect(try await daemon.halt()?.status == 0)
     }
 
     @Test func keepsServingAndIdlesQuietly() async throws {
         // A service that returned early once stopped the daemon right after start, and its timer
         // loop then spun on a cancelled sleep: the daemon must still serve, and idle near 0 % CPU.
-        let daemon = try DaemonProcess()
+        let daemon = try await DaemonProcess.launch()
         try await Task.sleep(for: .seconds(2))
         #expect(daemon.isRunning)
         let reply = try await onThread { try RawHTTPClient(port: daemon.port).get("/health") }
@@ -43,11 +43,11 @@ func writeTemporary(_ text: String) throws -> String {
         let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
         let cpuSeconds = (Double(fields[11])! + Double(fields[12])!) / 100
         #expect(cpuSeconds < 1, "\(cpuSeconds) s of CPU in 2 s idle")
-        #expect(daemon.stop()?.status == 0)
+        #expect(try await daemon.halt()?.status == 0)
     }
 
     @Test func unknownPathAndMethodAreJSONErrors() async throws {
-        let daemon = try DaemonProcess()
+        let daemon = try await DaemonProcess.launch()
         let (missing, wrong) = try await onThread {
             let client = try RawHTTPClient(port: daemon.port)
             return (try client.get("/nope"), try client.request("DELETE", "/health"))
@@ -56,20 +56,20 @@ func writeTemporary(_ text: String) throws -> String {
         #expect(missing.text == #"{"error":"no such path: /nope","status":404}"#)
         #expect(wrong.status == 405)
         #expect(wrong.header("Allow") == "GET, HEAD")
-        daemon.stop()
+        try await daemon.halt()
     }
 
     @Test(arguments: [SIGTERM, SIGINT])
-    func signalStopsGracefullyWithinTwoSecondsWhenIdle(signal: Int32) throws {
-        let daemon = try DaemonProcess()
-        let stopped = try #require(daemon.stop(signal: signal, timeout: 5))
+    func signalStopsGracefullyWithinTwoSecondsWhenIdle(signal: Int32) async throws {
+        let daemon = try await DaemonProcess.launch()
+        let stopped = try #require(try await daemon.halt(signal: signal, timeout: 5))
         #expect(stopped.status == 0)
         #expect(stopped.seconds < 2)
         #expect(daemon.log.contains("stopped"))
     }
 
     @Test func signalWithAnOpenKeepAliveConnectionStillExitsZero() async throws {
-        let daemon = try DaemonProcess()
+        let daemon = try await DaemonProcess.launch()
         let client = try await onThread {
             let client = try RawHTTPClient(port: daemon.port)
             _ = try client.get("/health")
@@ -81,11 +81,11 @@ func writeTemporary(_ text: String) throws -> String {
         #expect(client.isClosedByPeer())
     }
 
-    @Test func shippedConfigFileStartsTheDaemon() throws {
+    @Test func shippedConfigFileStartsTheDaemon() async throws {
         let config = repositoryRoot.appendingPathComponent("Config/perfmond.yaml").path
-        let daemon = try DaemonProcess(["--config", config])
+        let daemon = try await DaemonProcess.launch(["--config", config])
         #expect(daemon.log.contains("config=\(config)"))
-        daemon.stop()
+        try await daemon.halt()
     }
 
     @Test func environmentBeatsFileAndFlagBeatsEnvironment() async throws {
@@ -97,14 +97,14 @@ func writeTemporary(_ text: String) throws -> String {
         #expect(daemon.log.contains("host=127.0.0.1"), "the flag beats the environment and the file")
         let reply = try await onThread { try RawHTTPClient(host: "127.0.0.1", port: daemon.port).get("/health") }
         #expect(reply.status == 200)
-        daemon.stop()
+        try await daemon.halt()
     }
 
     @Test func listensOnIPv6() async throws {
-        let daemon = try DaemonProcess(["--host", "::1"])
+        let daemon = try await DaemonProcess.launch(["--host", "::1"], waitForReady: false)
         let reply = try await onThread { try RawHTTPClient(host: "::1", port: daemon.port).get("/health") }
         #expect(reply.status == 200)
-        daemon.stop()
+        try await daemon.halt()
     }
 
     @Test(arguments: [
@@ -114,37 +114,37 @@ func writeTemporary(_ text: String) throws -> String {
         (["--config", "/nonexistent/perfmond.yaml"], [:], "perfmond: invalid configuration: cannot read config file /nonexistent/perfmond.yaml: No such file or directory"),
         ([], ["PERFMOND_CONFIG": "/nonexistent/env.yaml"], "perfmond: invalid configuration: cannot read config file /nonexistent/env.yaml: No such file or directory"),
     ] as [([String], [String: String], String)])
-    func badConfigurationExitsTwoWithOneLine(arguments: [String], environment: [String: String], message: String) throws {
-        let result = try DaemonProcess.run(arguments, environment: environment)
+    func badConfigurationExitsTwoWithOneLine(arguments: [String], environment: [String: String], message: String) async throws {
+        let result = try await DaemonProcess.runToEnd(arguments, environment: environment)
         #expect(result.status == 2)
         #expect(result.output == message + "\n")
     }
 
-    @Test func badValueInFileNamesTheFile() throws {
+    @Test func badValueInFileNamesTheFile() async throws {
         let file = try writeTemporary("connection_timeout: forever\n")
-        let result = try DaemonProcess.run(["--config", file])
+        let result = try await DaemonProcess.runToEnd(["--config", file])
         #expect(result.status == 2)
         #expect(result.output == #"perfmond: invalid configuration: connection_timeout = "forever" (from \#(file)); allowed: a duration from 1s to 1h, a number with a unit: ms, s, m, h or d (e.g. 500ms, 5s, 10m, 24h)"# + "\n")
     }
 
-    @Test func unknownFlagExitsTwo() throws {
-        let result = try DaemonProcess.run(["--bogus"])
+    @Test func unknownFlagExitsTwo() async throws {
+        let result = try await DaemonProcess.runToEnd(["--bogus"])
         #expect(result.status == 2)
         #expect(result.output.contains("Unknown option '--bogus'"))
     }
 
-    @Test func helpExitsZeroWithAnExample() throws {
-        let result = try DaemonProcess.run(["serve", "--help"])
+    @Test func helpExitsZeroWithAnExample() async throws {
+        let result = try await DaemonProcess.runToEnd(["serve", "--help"])
         #expect(result.status == 0)
         #expect(result.output.contains("Example: perfmond serve --port 0"))
     }
 
-    @Test func portInUseExitsOneWithTheReason() throws {
-        let first = try DaemonProcess()
-        let result = try DaemonProcess.run(["--port", String(first.port)])
+    @Test func portInUseExitsOneWithTheReason() async throws {
+        let first = try await DaemonProcess.launch()
+        let result = try await DaemonProcess.runToEnd(["--port", String(first.port)])
         #expect(result.status == 1)
         #expect(result.output.contains("cannot listen on 127.0.0.1:\(first.port)"))
         #expect(result.output.contains("Address already in use"))
-        first.stop()
+        try await first.halt()
     }
 }

@@ -225,3 +225,67 @@ func loadError(file: String? = nil, environment: [String: String] = [:], flags: 
         #expect(loadError(environment: ["PERFMOND_ALERT_THRESHOLDS": "[{"])?.hasPrefix("invalid configuration: PERFMOND_ALERT_THRESHOLDS is not valid JSON") == true)
     }
 }
+
+/// Tokens, TLS files and persistence keys: read, checked together, never echoed.
+@Suite struct SecurityConfigurationTests {
+    @Test func tokensComeInlineOrFromAFileNotBoth() throws {
+        let file = try temporaryFile("  admin-token-from-file-0001\n")
+        let loaded = try load(file: "admin_token_file: \(file)\ningest_token: ingest-token-inline-0001\n")
+        #expect(loaded.access.adminToken == "admin-token-from-file-0001", "the file's line end and spaces are trimmed")
+        #expect(loaded.access.ingestToken == "ingest-token-inline-0001")
+        let both = loadError(file: "admin_token_file: \(file)\nadmin_token: admin-token-inline-00001\n")
+        #expect(both == "invalid configuration: set admin_token or admin_token_file, not both")
+        let missing = loadError(file: "read_token_file: /nonexistent/token\n")
+        #expect(missing?.contains("cannot read read_token_file /nonexistent/token") == true)
+        let weak = try temporaryFile("short\n")
+        let refused = loadError(file: "read_token_file: \(weak)\n")
+        #expect(refused?.contains("(5 characters) is not allowed") == true && refused?.contains("short") == false)
+    }
+
+    @Test func aBadTokenIsNeverQuoted() {
+        let error = loadError(environment: ["PERFMOND_READ_TOKEN": "has spaces in it, long enough"])
+        #expect(error?.contains("read_token = <hidden, 29 characters>") == true, "\(error ?? "")")
+        #expect(error?.contains("spaces") == false)
+    }
+
+    @Test func metricsAuthReadNeedsAReadToken() throws {
+        #expect(loadError(file: "metrics_auth: read\n") == "invalid configuration: metrics_auth = read needs read_token or read_token_file")
+        #expect(try load(file: "metrics_auth: read\nread_token: read-token-0123456789\n").access.metricsAuth == .read)
+        #expect(loadError(file: "metrics_auth: sometimes\n")?.contains("allowed: open (any scraper) or read") == true)
+    }
+
+    @Test func tlsNeedsBothPEMFiles() throws {
+        let certificate = try temporaryFile("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+        let key = try temporaryFile("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n")
+        let loaded = try load(file: "tls_cert_file: \(certificate)\ntls_key_file: \(key)\n")
+        #expect(loaded.tls.certificatePEM?.hasPrefix("-----BEGIN CERTIFICATE") == true)
+        #expect(loaded.tls.keyPEM?.contains("PRIVATE KEY") == true)
+        #expect(loadError(file: "tls_key_file: \(key)\n") == "invalid configuration: tls_cert_file and tls_key_file go together; set both or neither")
+        let swapped = loadError(file: "tls_cert_file: \(key)\ntls_key_file: \(certificate)\n")
+        #expect(swapped?.contains("holds no PEM certificate") == true, "\(swapped ?? "")")
+    }
+
+    @Test func persistenceKeys() throws {
+        let loaded = try load(file: "state_file: /var/lib/perfmond/state.bin\nsnapshot_interval: 15s\n")
+        #expect(loaded.stateFile == "/var/lib/perfmond/state.bin")
+        #expect(loaded.snapshotInterval == .seconds(15))
+        #expect(loadError(file: "snapshot_interval: 0s\n")?.contains("snapshot_interval") == true)
+    }
+
+    @Test func aReloadTakesOnlyWhatCanChangeWhileRunning() throws {
+        let running = DaemonConfiguration()
+        let live = LiveConfiguration(running, filePath: nil, startedAt: 0)
+        var edited = running
+        edited.logLevel = .debug
+        edited.port = 9999
+        edited.access.readToken = "read-token-0123456789"
+        edited.alertThresholds = []
+        let outcome = live.apply(edited, at: 10)
+        #expect(outcome.applied.sorted() == ["alert_thresholds", "log_level", "read_token"])
+        #expect(outcome.needRestart == ["port"])
+        #expect(live.current.port == 9470 && live.current.logLevel == .debug && live.current.alertThresholds.isEmpty)
+        live.refuse()
+        let reloads = live.reloads
+        #expect(reloads.succeeded == 1 && reloads.failed == 1 && !reloads.lastSucceeded && reloads.lastSuccessAt == 10)
+    }
+}

@@ -15,9 +15,17 @@ public final class DaemonProcess: Sendable {
         return testBinary.deletingLastPathComponent().appendingPathComponent("perfmond").path
     }
 
-    /// Starts `perfmond` with `arguments` and waits until it listens.
-    public convenience init(_ arguments: [String] = [], environment: [String: String] = [:]) throws {
+    /// Starts `perfmond` with `arguments` and waits until it listens and `/ready` says 200 (its
+    /// snapshot, if any, restored); `waitForReady: false` for a daemon that speaks TLS only.
+    public convenience init(_ arguments: [String] = [], environment: [String: String] = [:], waitForReady: Bool = true) throws {
         try self.init(arguments: ["--port", "0"] + arguments, environment: environment, waitForListening: true)
+        guard waitForReady else { return }
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, process.isRunning {
+            if (try? RawHTTPClient(port: port).get("/ready"))?.status == 200 { return }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        throw ClientError("perfmond did not become ready; it said:\n\(log)")
     }
 
     /// Starts `perfmond` exactly as told; waits for the "listening" line only when asked.
@@ -101,4 +109,35 @@ public final class DaemonProcess: Sendable {
 /// Text a child process writes, appended from the pipe's thread and read from the test's.
 final class OutputBuffer: Sendable {
     let text = Mutex<String>("")
+}
+
+/// The blocking calls above, off Swift's cooperative pool: a test that waits for a child process
+/// on a pool thread starves every async handler and URLSession callback of the whole test run.
+extension DaemonProcess {
+    public static func launch(_ arguments: [String] = [], environment: [String: String] = [:], waitForReady: Bool = true) async throws -> DaemonProcess {
+        try await onThread { try DaemonProcess(arguments, environment: environment, waitForReady: waitForReady) }
+    }
+
+    public static func runToEnd(_ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+        try await onThread { try DaemonProcess.run(arguments, environment: environment) }
+    }
+
+    @discardableResult
+    public func halt(signal: Int32 = SIGTERM, timeout: TimeInterval = 10) async throws -> (status: Int32, seconds: Double)? {
+        try await onThread { self.stop(signal: signal, timeout: timeout) }
+    }
+
+    public func finished(timeout: TimeInterval = 10) async throws -> Int32? {
+        try await onThread { self.waitForExit(timeout: timeout) }
+    }
+
+    /// Waits until the log holds `text`; false on timeout.
+    public func logged(_ text: String, timeout: TimeInterval = 10) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if log.contains(text) { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
 }

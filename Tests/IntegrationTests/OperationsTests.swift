@@ -1,0 +1,161 @@
+import Foundation
+import PerfJSON
+import Synchronization
+import Testing
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension JSONValue {
+    /// The number at a path of keys into nested objects.
+    func number(_ path: String...) -> Double? {
+        let value = path.reduce(self as JSONValue?) { $0?[$1] }
+        if case let .number(number, _) = value { return number }
+        return nil
+    }
+}
+
+/// A directory of its own for one test, removed afterwards by the caller.
+func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("perfmond-ops-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// `count` provider calls as NDJSON (three models, so several series).
+func providerCalls(_ count: Int, provider: String = "openai") -> [UInt8] {
+    Array((0..<count).map { index in
+        #"{"type":"provider_request","provider":"\#(provider)","model":"m\#(index % 3)","duration_ms":\#(100 + index % 50),"success":true,"cost_usd":0.001}"#
+    }.joined(separator: "\n").utf8)
+}
+
+extension DaemonProcess {
+    func post(_ body: [UInt8], headers: [(String, String)] = []) throws -> HTTPReply {
+        try RawHTTPClient(port: port).request("POST", "/events", headers: [("Content-Type", "application/x-ndjson")] + headers, body: body)
+    }
+
+    func json(_ target: String, headers: [(String, String)] = []) throws -> JSONValue {
+        let reply = try RawHTTPClient(port: port).get(target, headers: headers)
+        guard reply.status == 200 else { throw ClientError("\(target): \(reply.status) \(reply.text)") }
+        return try JSONParser.parse(reply.body)
+    }
+
+    /// Calls counted over every provider since first seen.
+    func providerTotal() throws -> Double {
+        try json("/performance/providers").number("summary", "total_requests") ?? -1
+    }
+
+}
+
+/// Snapshots, shutdown, reload: the daemon restarted, killed and signalled as operators do.
+@Suite struct PersistenceTests {
+    @Test func countersAndWindowsContinueAfterARestart() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let state = directory.appendingPathComponent("state.bin").path
+        let first = try await DaemonProcess.launch(["--config", try writeTemporary("state_file: \(state)\n")])
+        let (before, metricsBefore) = try await onThread {
+            #expect(try first.post(providerCalls(300)).status == 202)
+            #expect(try first.post(providerCalls(20, provider: "anthropic")).status == 202)
+            return (try first.json("/performance/providers?window=5m"), try RawHTTPClient(port: first.port).get("/metrics").text)
+        }
+        #expect(try await first.halt()?.status == 0)
+        #expect(FileManager.default.fileExists(atPath: state))
+        #expect(metricsBefore.contains("perfmond_events_received_total 320"))
+
+        let second = try await DaemonProcess.launch(["--config", try writeTemporary("state_file: \(state)\n")])
+        let (after, metricsAfter) = try await onThread {
+            (try second.json("/performance/providers?window=5m"), try RawHTTPClient(port: second.port).get("/metrics").text)
+        }
+        #expect(second.log.contains("snapshot restored"))
+        for provider in ["openai", "anthropic"] {
+            for key in ["total_requests", "p95_response_time_ms", "total_cost_usd", "average_response_time_ms"] {
+                let old = before.number("providers", provider, key), new = after.number("providers", provider, key)
+                #expect(old != nil && new == old, "\(provider) \(key)")
+            }
+        }
+        #expect(metricsAfter.contains("perfmond_events_received_total 320"), "counters continue")
+        #expect(try await second.halt()?.status == 0)
+    }
+
+    @Test func aDamagedSnapshotIsMovedAsideAndTheDaemonStartsFresh() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let state = directory.appendingPathComponent("state.bin").path
+        try Data("state written by something else".utf8).write(to: URL(fileURLWithPath: state))
+        let daemon = try await DaemonProcess.launch(["--config", try writeTemporary("state_file: \(state)\n")])
+        #expect(daemon.log.contains("damaged snapshot"), "\(daemon.log)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(files.contains { $0.hasPrefix("state.bin.corrupt-") }, "\(files)")
+        #expect(try await onThread { try daemon.providerTotal() } == 0)
+        let memory = try await onThread { try daemon.json("/performance/memory") }
+        #expect(memory.number("persistence", "moved_aside") == 1)
+        #expect(try await daemon.halt()?.status == 0)
+        #expect(FileManager.default.fileExists(atPath: state), "the shutdown wrote a good snapshot in its place")
+    }
+
+    @Test func killNineLosesAtMostOneSnapshotInterval() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let state = directory.appendingPathComponent("state.bin").path
+        let config = try writeTemporary("state_file: \(state)\nsnapshot_interval: 1s\n")
+        let daemon = try await DaemonProcess.launch(["--config", config])
+        try await onThread {
+            #expect(try daemon.post(providerCalls(100)).status == 202)
+            // Wait for a snapshot written after the post.
+            let posted = Date().timeIntervalSince1970
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline {
+                if let last = try daemon.json("/performance/memory").number("persistence", "last_write"), last > posted { break }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            #expect(try daemon.post(providerCalls(50)).status == 202)
+        }
+        #expect(try await daemon.halt(signal: SIGKILL)?.status == SIGKILL)
+        let restarted = try await DaemonProcess.launch(["--config", config])
+        let total = try await onThread { try restarted.providerTotal() }
+        #expect(total >= 100 && total <= 150, "\(total)")
+        #expect(try await restarted.halt()?.status == 0)
+    }
+
+    @Test func sigtermUnderLoadLosesNoAcceptedEvent() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let state = directory.appendingPathComponent("state.bin").path
+        let config = try writeTemporary("state_file: \(state)\n")
+        let daemon = try await DaemonProcess.launch(["--config", config])
+        let port = daemon.port
+        let stopClients = Atomic<Bool>(false)
+        let batch = providerCalls(10)
+        async let accepted = try onThreads(32) { _ -> Int in
+            var count = 0
+            let deadline = Date().addingTimeInterval(20)
+            var client: RawHTTPClient?
+            while !stopClients.load(ordering: .relaxed), Date() < deadline {
+                do {
+                    if client == nil { client = try RawHTTPClient(port: port) }
+                    let reply = try client!.request("POST", "/events", headers: [("Content-Type", "application/x-ndjson")], body: batch)
+                    if reply.status == 202 { count += 10 }
+                    if reply.header("Connection")?.lowercased() == "close" { client = nil }
+                } catch {
+                    client = nil
+                    Thread.sleep(forTimeInterval: 0.01)
+                }
+            }
+            return count
+        }
+        try await Task.sleep(for: .milliseconds(1500))
+        let stopped = try await daemon.halt()
+        stopClients.store(true, ordering: .relaxed)
+        let clientCount = try await accepted.reduce(0, +)
+        #expect(stopped?.status == 0, "\(daemon.log.suffix(2000))")
+        #expect((stopped?.seconds ?? 99) < 5, "stopped in \(stopped?.seconds ?? -1) s")
+        #expect(clientCount > 1000)
+        let restarted = try await DaemonProcess.launch(["--config", config])
+        let restoredTotal = try await onThread { try restarted.providerTotal() }
+        #expect(restoredTotal == Double(clientCount), "202-accepted \(clientCount), restored \(restoredTotal)")
+        #expect(try await restarted.halt()?.status == 0)
+    }
+}
