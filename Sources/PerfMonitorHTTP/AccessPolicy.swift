@@ -47,10 +47,12 @@ public final class AccessPolicy: Sendable {
         router.admission = { [self] method, path, headers in check(method: method, path: path, headers: headers) }
     }
 
-    /// The access a request needs.
-    func access(method: String, path: String, metricsAuth: AccessConfiguration.MetricsAuth) -> Access {
+    /// The access a request needs. The dashboard page itself holds no data and is open (it asks
+    /// for the read token when its data needs one); the data behind it is a read.
+    func access(method: String, path: String, headers: HTTPHeaders, metricsAuth: AccessConfiguration.MetricsAuth) -> Access {
         switch path {
         case "/health", "/ready": .open
+        case "/dashboard": (headers["Accept"] ?? "").contains("application/json") ? .read : .open
         case "/metrics": metricsAuth == .read ? .read : .open
         case "/events" where method == "POST": .ingest
         case "/performance/config", "/config": method == "POST" ? .admin : .read
@@ -63,7 +65,7 @@ public final class AccessPolicy: Sendable {
         let current = tokens.withLock { $0 }
         if current.allOpen { return nil }
         let settings = current.settings
-        let access = access(method: method, path: path, metricsAuth: settings.metricsAuth)
+        let access = access(method: method, path: path, headers: headers, metricsAuth: settings.metricsAuth)
         let accepted: [String]
         switch access {
         case .open: return nil

@@ -62,6 +62,7 @@ public struct PerformanceQueries: Sendable {
         route(&router, "GET", "recommendations", recommendations)
         route(&router, "GET", "export", export)
         route(&router, "GET", "events", events)
+        route(&router, "GET", "/dashboard", dashboard)
     }
 
     private func route(_ router: inout Router, _ method: String, _ name: String,
@@ -73,6 +74,8 @@ public struct PerformanceQueries: Sendable {
                 return error.response
             }
         }
+        // A name starting with "/" is a path of its own, outside /performance/.
+        guard !name.hasPrefix("/") else { return router.add(method, name, handler: handler) }
         router.add(method, "/performance/\(name)", handler: handler)
         if Self.aliased.contains(name) { router.add(method, "/\(name)", handler: handler) }
     }
