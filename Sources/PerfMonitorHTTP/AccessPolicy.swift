@@ -29,15 +29,20 @@ public final class AccessPolicy: Sendable {
     }
 
     private let tokens: Mutex<Tokens>
+    /// Whether any token is set: without one, a request passes on one atomic load, no lock.
+    private let guarded: Atomic<Bool>
     private let refusals = Mutex<[Access: Int]>([:])
 
     public init(_ configuration: AccessConfiguration) {
-        tokens = Mutex(Tokens(configuration))
+        let initial = Tokens(configuration)
+        tokens = Mutex(initial)
+        guarded = Atomic(!initial.allOpen)
     }
 
     public func update(_ configuration: AccessConfiguration) {
         let replacement = Tokens(configuration)
         tokens.withLock { $0 = replacement }
+        guarded.store(!replacement.allOpen, ordering: .releasing)
     }
 
     /// Requests refused `401`, by the access they asked for.
@@ -62,6 +67,7 @@ public final class AccessPolicy: Sendable {
 
     /// nil when the request may go on; a `401` otherwise.
     func check(method: String, path: String, headers: HTTPHeaders) -> Response? {
+        guard guarded.load(ordering: .acquiring) else { return nil }
         let current = tokens.withLock { $0 }
         if current.allOpen { return nil }
         let settings = current.settings

@@ -139,6 +139,23 @@ func writeTemporary(_ text: String) throws -> String {
         #expect(result.output.contains("Example: perfmond serve --port 0"))
     }
 
+    @Test(arguments: ["top", "send", "export", "compare", "loadgen", "check-config", "health"])
+    func everyToolsHelpShowsAnExample(tool: String) async throws {
+        let result = try await DaemonProcess.runToEnd([tool, "--help"])
+        #expect(result.status == 0)
+        #expect(result.output.contains("Example: perfmond \(tool)"), "\(result.output)")
+    }
+
+    @Test func toolsRefuseBadArgumentsWithExitTwo() async throws {
+        let rate = try await DaemonProcess.runToEnd(["loadgen", "--rate", "0"])
+        #expect(rate.status == 2 && rate.output.contains("--rate must be from 1 to 200000"), "\(rate.output)")
+        let url = try await DaemonProcess.runToEnd(["top", "--url", "ftp://x"])
+        #expect(url.status == 2 || url.status == 1, "\(url.output)")
+        #expect(url.output.contains("--url must be an http:// or https:// URL"))
+        let config = try await DaemonProcess.runToEnd(["check-config", "/nonexistent.yaml"])
+        #expect(config.status == 2 && config.output.contains("cannot read config file /nonexistent.yaml"))
+    }
+
     @Test func portInUseExitsOneWithTheReason() async throws {
         let first = try await DaemonProcess.launch()
         let result = try await DaemonProcess.runToEnd(["--port", String(first.port)])

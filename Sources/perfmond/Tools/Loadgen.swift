@@ -62,18 +62,22 @@ struct Loadgen: AsyncParsableCommand {
                 var lines: [String] = []
                 for _ in calls..<due { lines += traffic.call(at: Date().timeIntervalSince1970) }
                 calls = due
-                do {
-                    let reply = try await client.post("/events", body: Data(lines.joined(separator: "\n").utf8), contentType: "application/x-ndjson")
-                    totals.batches += 1
-                    if reply.status == 202 || reply.status == 400, let summary = try? JSONParser.parse(Array(reply.body)) {
-                        totals.accepted += Int(summary.at("accepted")?.numberValue ?? 0)
-                        totals.rejected += Int(summary.at("rejected")?.numberValue ?? 0)
-                    } else {
-                        refused += lines.count
-                        if reply.status == 401 { failTool("POST /events answered 401: give --token or --token-file") }
+                // At most 1,000 events a POST: well under the default body limit and queue.
+                for chunkStart in stride(from: 0, to: lines.count, by: 1000) {
+                    let chunk = lines[chunkStart..<min(chunkStart + 1000, lines.count)]
+                    do {
+                        let reply = try await client.post("/events", body: Data(chunk.joined(separator: "\n").utf8), contentType: "application/x-ndjson")
+                        totals.batches += 1
+                        if reply.status == 202 || reply.status == 400, let summary = try? JSONParser.parse(Array(reply.body)) {
+                            totals.accepted += Int(summary.at("accepted")?.numberValue ?? 0)
+                            totals.rejected += Int(summary.at("rejected")?.numberValue ?? 0)
+                        } else {
+                            refused += chunk.count
+                            if reply.status == 401 { failTool("POST /events answered 401: give --token or --token-file") }
+                        }
+                    } catch {
+                        refused += chunk.count
                     }
-                } catch {
-                    refused += lines.count
                 }
             }
             let next = start + .milliseconds(100 * tick)
