@@ -143,39 +143,45 @@ struct EventFields {
     var success: JSONValue?
 
     init(members: [(String, JSONValue)]) {
-        for (key, member) in members {
-            // The first occurrence of a key wins; unknown keys are ignored.
-            switch key {
-            case "type": if type == nil { type = member }
-            case "timestamp": if timestamp == nil { timestamp = member }
-            case "request_id": if requestId == nil { requestId = member }
-            case "provider": if provider == nil { provider = member }
-            case "model": if model == nil { model = member }
-            case "endpoint": if endpoint == nil { endpoint = member }
-            case "method": if method == nil { method = member }
-            case "component": if component == nil { component = member }
-            case "operation": if operation == nil { operation = member }
-            case "duration_ms": if durationMs == nil { durationMs = member }
-            case "ttft_ms": if ttftMs == nil { ttftMs = member }
-            case "status_code": if statusCode == nil { statusCode = member }
-            case "error_type": if errorType == nil { errorType = member }
-            case "error": if error == nil { error = member }
-            case "cost_usd": if costUsd == nil { costUsd = member }
-            case "cost": if cost == nil { cost = member }
-            case "input_tokens": if inputTokens == nil { inputTokens = member }
-            case "output_tokens": if outputTokens == nil { outputTokens = member }
-            case "request_bytes": if requestBytes == nil { requestBytes = member }
-            case "input_size": if inputSize == nil { inputSize = member }
-            case "response_bytes": if responseBytes == nil { responseBytes = member }
-            case "response_size": if responseSize == nil { responseSize = member }
-            case "metric": if metric == nil { metric = member }
-            case "value": if value == nil { value = member }
-            case "unit": if unit == nil { unit = member }
-            case "metadata": if metadata == nil { metadata = member }
-            case "sample_rate": if sampleRate == nil { sampleRate = member }
-            case "success": if success == nil { success = member }
-            default: break
-            }
+        for (key, member) in members { take(key, member) }
+    }
+
+    /// Keeps `member` under its key; the first occurrence of a key wins, unknown keys are ignored.
+    /// Dispatching on the key's length first leaves one to four string comparisons per member
+    /// instead of up to 28: this runs for every member of every event (measured: the key switch
+    /// was the largest single cost of batched ingest).
+    private mutating func take(_ key: String, _ member: JSONValue) {
+        func keep(_ slot: inout JSONValue?) { if slot == nil { slot = member } }
+        switch key.utf8.count {
+        case 4:
+            if key == "type" { keep(&type) } else if key == "cost" { keep(&cost) } else if key == "unit" { keep(&unit) }
+        case 5:
+            if key == "model" { keep(&model) } else if key == "error" { keep(&error) } else if key == "value" { keep(&value) }
+        case 6:
+            if key == "method" { keep(&method) } else if key == "metric" { keep(&metric) }
+        case 7:
+            if key == "ttft_ms" { keep(&ttftMs) } else if key == "success" { keep(&success) }
+        case 8:
+            if key == "provider" { keep(&provider) } else if key == "endpoint" { keep(&endpoint) }
+            else if key == "cost_usd" { keep(&costUsd) } else if key == "metadata" { keep(&metadata) }
+        case 9:
+            if key == "timestamp" { keep(&timestamp) } else if key == "component" { keep(&component) }
+            else if key == "operation" { keep(&operation) }
+        case 10:
+            if key == "request_id" { keep(&requestId) } else if key == "error_type" { keep(&errorType) }
+            else if key == "input_size" { keep(&inputSize) }
+        case 11:
+            if key == "duration_ms" { keep(&durationMs) } else if key == "status_code" { keep(&statusCode) }
+            else if key == "sample_rate" { keep(&sampleRate) }
+        case 12:
+            if key == "input_tokens" { keep(&inputTokens) }
+        case 13:
+            if key == "output_tokens" { keep(&outputTokens) } else if key == "request_bytes" { keep(&requestBytes) }
+            else if key == "response_size" { keep(&responseSize) }
+        case 14:
+            if key == "response_bytes" { keep(&responseBytes) }
+        default:
+            break
         }
     }
 

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Batched ingest against a running perfmond: 10, 100 and 1,000 events per POST, as a JSON array
+# and as NDJSON; events per second (median of ROUNDS wrk runs of DURATION) and the server's CPU in
+# cores during the runs. Prints one JSON object. Usage: batched.sh PORT PID
+set -euo pipefail
+port=$1; pid=$2
+rounds=${BENCH_ROUNDS:-3}; duration=${BENCH_BATCH_DURATION:-5}; connections=${BENCH_CONNECTIONS:-64}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+event='{"type":"provider_request","provider":"openai","model":"gpt-4o","duration_ms":812.5,"ttft_ms":140,"status_code":200,"cost_usd":0.0125,"input_tokens":1200,"output_tokens":300}'
+ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+result='{}'
+for size in 10 100 1000; do
+    for form in array ndjson; do
+        if [ "$form" = array ]; then
+            { printf '['; for i in $(seq 2 "$size"); do printf '%s,' "$event"; done; printf '%s]' "$event"; } >"$work/body"
+            type=application/json
+        else
+            for i in $(seq 1 "$size"); do printf '%s\n' "$event"; done >"$work/body"
+            type=application/x-ndjson
+        fi
+        { echo 'wrk.method = "POST"'; echo "wrk.headers[\"Content-Type\"] = \"$type\""
+          printf 'wrk.body = [==[%s]==]\n' "$(cat "$work/body")"; } >"$work/post.lua"
+        rates=(); cores=()
+        for _ in $(seq 1 "$rounds"); do
+            before=$(ticks)
+            wrk -t2 -c"$connections" -d"${duration}s" -s "$work/post.lua" "http://127.0.0.1:$port/events" >"$work/wrk.txt" 2>&1
+            after=$(ticks)
+            if grep -q "Non-2xx" "$work/wrk.txt"; then cat "$work/wrk.txt" >&2; exit 1; fi
+            rates+=("$(awk -v n="$size" '/Requests\/sec/ {printf "%.0f", $2 * n}' "$work/wrk.txt")")
+            cores+=("$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" -v d="$duration" 'BEGIN {printf "%.2f", t / hz / d}')")
+        done
+        echo "batched $size $form: ${rates[*]} events/s, ${cores[*]} cores" >&2
+        result=$(jq -c --arg k "${form}_$size" --argjson r "$(printf '%s\n' "${rates[@]}" | jq -s .)" \
+            --argjson e "$(median "${rates[@]}")" --argjson c "$(median "${cores[@]}")" \
+            '. + {($k): {rounds_events_per_second: $r, events_per_second: $e, server_cpu_cores: $c}}' <<<"$result")
+    done
+done
+echo "$result"
