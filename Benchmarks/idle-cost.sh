@@ -12,6 +12,8 @@ trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
 source "$(dirname "$0")/../Tests/lib/wait-for-port.sh"
 port=$(wait_for_port "$log")
 idle_rss_kib=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+# Of which private (anonymous) memory; the rest is shared library text, shared and reclaimable.
+idle_anon_kib=$(awk '/RssAnon/ {print $2}' "/proc/$pid/status")
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 # Idle with nothing stored: the daemon's floor.
 empty_seconds=$(( seconds / 3 > 5 ? seconds / 3 : 5 ))
@@ -22,5 +24,5 @@ sleep 6  # let one maintenance tick pass after the load
 before=$(ticks); sleep "$seconds"; after=$(ticks)
 loaded_rss_kib=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" -v s="$seconds" -v n="$series" -v i="$idle_rss_kib" -v l="$loaded_rss_kib" \
-    -v e="$empty_ticks" -v es="$empty_seconds" \
-    'BEGIN {printf "{\"series\": %d, \"seconds\": %d, \"cpu_percent_of_one_core\": %.3f, \"target_percent\": 1, \"idle_rss_kib_at_start\": %d, \"rss_kib_with_series\": %d, \"empty_cpu_percent_of_one_core\": %.3f, \"empty_target_percent\": 0.5, \"idle_rss_target_kib\": 16384}\n", n, s, t / hz / s * 100, i, l, e / hz / es * 100}'
+    -v e="$empty_ticks" -v es="$empty_seconds" -v a="$idle_anon_kib" \
+    'BEGIN {printf "{\"series\": %d, \"seconds\": %d, \"cpu_percent_of_one_core\": %.3f, \"target_percent\": 1, \"idle_rss_kib_at_start\": %d, \"rss_kib_with_series\": %d, \"empty_cpu_percent_of_one_core\": %.3f, \"empty_target_percent\": 0.5, \"idle_rss_target_kib\": 16384, \"idle_anonymous_kib\": %d}\n", n, s, t / hz / s * 100, i, l, e / hz / es * 100, a}'

@@ -207,7 +207,7 @@ cp "$RESULTS/$date.json" "$RESULTS/latest.json"
     done
     echo "| percentiles over $(jq -r .values <<<"$accuracy_json") log-normal values: relative error p50 / p95 / p99 | – | $(jq -r '[.p50, .p95, .p99] | map(.relative_error * 100 | . * 1000 | round / 1000 | tostring + " %") | join(" / ")' <<<"$accuracy_json") | exact vs perfmond | ≤ 1 % |"
     echo "| cardinality attack: $(jq -r .distinct_models_sent <<<"$cardinality_json") distinct models | – | $(jq -r .models_kept <<<"$cardinality_json") kept, $(jq -r .folded_events <<<"$cardinality_json") folded (match: $(jq -r .fold_counts_match <<<"$cardinality_json")) | RSS +$(jq -r .rss_growth_kib <<<"$cardinality_json") KiB | bounded by the limits |"
-    echo "| idle, nothing stored: CPU, RSS | – | $(jq -r .empty_cpu_percent_of_one_core <<<"$idle_json") % of a core | RSS $(jq -r .idle_rss_kib_at_start <<<"$idle_json") KiB | ≤ 0.5 %, ≤ 16,384 KiB |"
+    echo "| idle, nothing stored: CPU, RSS | – | $(jq -r .empty_cpu_percent_of_one_core <<<"$idle_json") % of a core | RSS $(jq -r .idle_rss_kib_at_start <<<"$idle_json") KiB, of which private $(jq -r .idle_anonymous_kib <<<"$idle_json") KiB | ≤ 0.5 %, ≤ 16,384 KiB |"
     echo "| memory per provider × model series (2 events, 24 h) | – | $bytes_per_series B | RSS $rss_before → $rss_after KiB over $MEMORY_SERIES series | ≤ 4096 B |"
     echo "| p99 /performance/providers, 1,000 series, under $PACED_EVENTS events/s | – | $P99_PROVIDERS ms | | ≤ 10 ms |"
     echo "| p99 /performance/real-time, same load | – | $P99_REALTIME ms | | ≤ 10 ms |"
