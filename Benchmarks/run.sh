@@ -160,6 +160,9 @@ done
 idle_json=$(Benchmarks/idle-cost.sh .build/release/perfmond 10000 "${BENCH_IDLE_SECONDS:-30}")
 echo "idle: $idle_json" >&2
 
+# /metrics against the Prometheus Pushgateway holding the same samples.
+pushgateway_json=$(Benchmarks/pushgateway.sh .build/release/perfmond 286 1000 10000)
+
 # Persistence: snapshot size and write time, SIGTERM to exit, restart to ready, at 10,000 series.
 snapshot_json=$(Benchmarks/snapshot-cost.sh .build/release/perfmond 10000)
 echo "snapshot: $snapshot_json" >&2
@@ -178,7 +181,7 @@ jq -n --arg date "$date" --arg tool "wrk -t2 -c$CONNECTIONS -d$DURATION" --argjs
     --argjson series "$MEMORY_SERIES" --argjson before "$rss_before" --argjson after "$rss_after" --argjson per "$bytes_per_series" \
     --argjson qp "$P99_PROVIDERS" --argjson qr "$P99_REALTIME" --argjson qe "$PACED_EVENTS" --argjson metrics "$metrics_json" --argjson idle "$idle_json" \
     --argjson snapshot "$snapshot_json" --argjson batchedm "$batched_json" --argjson accuracy "$accuracy_json" \
-    --argjson cardinality "$cardinality_json" '{
+    --argjson cardinality "$cardinality_json" --argjson pushgateway "$pushgateway_json" '{
       date: $date, machine: {cores: $cores}, tool: $tool,
       single: {
         health_get: {rounds: {raw_c: $hr, perfmond: $ho}, median_rps: {raw_c: $HR, perfmond: $HO}, ratio: ($HO / $HR), target_ratio: 0.8},
@@ -191,7 +194,7 @@ jq -n --arg date "$date" --arg tool "wrk -t2 -c$CONNECTIONS -d$DURATION" --argjs
       memory: {provider_model_series: $series, events_per_series: 2, retention: "24h", rss_before_kib: $before, rss_after_kib: $after,
                bytes_per_series: $per, target_bytes_per_series: 4096},
       queries: {provider_model_series: 1000, ingest_events_per_second_during: $qe, p99_ms: {providers: $qp, real_time: $qr}, target_p99_ms: 10},
-      metrics: ($metrics + {target_ms_plain_at_10000: 5}),
+      metrics: ($metrics + {target_ms_plain_at_10000: 5, pushgateway_comparison: $pushgateway}),
       periodic_work: $idle,
       persistence: $snapshot
     }' >"$RESULTS/$date.json"
@@ -212,6 +215,9 @@ cp "$RESULTS/$date.json" "$RESULTS/latest.json"
     echo "| p99 /performance/providers, 1,000 series, under $PACED_EVENTS events/s | – | $P99_PROVIDERS ms | | ≤ 10 ms |"
     echo "| p99 /performance/real-time, same load | – | $P99_REALTIME ms | | ≤ 10 ms |"
     echo "| periodic work (roll-up, pruning, sampling, alerts) at 10,000 series, idle | – | $(jq -r .cpu_percent_of_one_core <<<"$idle_json") % of a core | idle RSS $(jq -r .idle_rss_kib_at_start <<<"$idle_json") KiB | < 1 % |"
+    for n in $(jq -r 'keys[]' <<<"$pushgateway_json" | sort -n); do
+        echo "| /metrics vs Pushgateway, same $(jq -r --arg n "$n" '.[$n].samples' <<<"$pushgateway_json") samples, median scrape ms (curl) | Pushgateway $(jq -r --arg n "$n" '.[$n].median_scrape_ms.pushgateway' <<<"$pushgateway_json") | $(jq -r --arg n "$n" '.[$n].median_scrape_ms.perfmond' <<<"$pushgateway_json") | $(jq -r --arg n "$n" '.[$n].median_scrape_ms | (.pushgateway / .perfmond * 10 | round / 10 | tostring) + "× faster"' <<<"$pushgateway_json") | ahead of the Pushgateway |"
+    done
     echo "| snapshot of 10,000 series: size, write, SIGTERM to exit, restart to ready | – | $(jq -r .snapshot_bytes <<<"$snapshot_json") B, $(jq -r '.write_ms | floor' <<<"$snapshot_json") ms | exit $(jq -r .sigterm_to_exit_ms <<<"$snapshot_json") ms, ready $(jq -r .restart_to_ready_ms <<<"$snapshot_json") ms | exit ≤ 5 s |"
     for n in $(jq -r 'keys[]' <<<"$metrics_json" | sort -n); do
         echo "| /metrics at $n provider × model series ($(jq -r --arg n "$n" '.[$n].samples' <<<"$metrics_json") samples), median ms plain / gzip | – | $(jq -r --arg n "$n" '.[$n].median_ms_plain' <<<"$metrics_json") / $(jq -r --arg n "$n" '.[$n].median_ms_gzip' <<<"$metrics_json") | $(jq -r --arg n "$n" '.[$n].bytes' <<<"$metrics_json") bytes | 10,000 series ≤ 5 ms plain |"
