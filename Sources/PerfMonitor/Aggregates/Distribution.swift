@@ -103,27 +103,39 @@ public struct Distribution: Sendable, Equatable {
     /// bucket counts where its estimate falls, so a value within 1 % of a bound may land in the
     /// next one.
     public func cumulativeCounts(atOrBelow bounds: [Double]) -> [Double] {
-        var result = [Double](repeating: 0, count: bounds.count)
-        guard count > 0 else { return result }
-        // Every value, in ascending order: negatives (largest index first), zeros, positives.
-        var values: [(estimate: Double, weight: Double)] = []
-        values.reserveCapacity(negative.indices.count + positive.indices.count + 1)
-        for position in stride(from: negative.indices.count - 1, through: 0, by: -1) {
-            values.append((clamp(-Self.estimate(negative.indices[position])), negative.counts[position]))
-        }
-        if zeroCount > 0 { values.append((clamp(0), zeroCount)) }
-        for position in positive.indices.indices {
-            values.append((clamp(Self.estimate(positive.indices[position])), positive.counts[position]))
-        }
-        var cumulative = 0.0, next = 0
-        for (index, bound) in bounds.enumerated() {
-            while next < values.count, values[next].estimate <= bound {
-                cumulative += values[next].weight
-                next += 1
-            }
-            result[index] = cumulative
-        }
+        var result: [Double] = []
+        cumulativeCounts(atOrBelow: bounds, into: &result)
         return result
+    }
+
+    /// The same into a buffer the caller reuses (a scrape folds thousands of distributions), and
+    /// without building the list of values first: the buckets are walked in ascending order.
+    public func cumulativeCounts(atOrBelow bounds: [Double], into result: inout [Double]) {
+        result.removeAll(keepingCapacity: true)
+        guard count > 0 else {
+            result.append(contentsOf: repeatElement(0, count: bounds.count))
+            return
+        }
+        var cumulative = 0.0, boundIndex = 0
+        // Every value in ascending order: negatives (largest index first), zeros, positives.
+        func add(_ estimate: Double, _ weight: Double) {
+            while boundIndex < bounds.count, estimate > bounds[boundIndex] {
+                result.append(cumulative)
+                boundIndex += 1
+            }
+            cumulative += weight
+        }
+        for position in stride(from: negative.indices.count - 1, through: 0, by: -1) {
+            add(clamp(-Self.estimate(negative.indices[position])), negative.counts[position])
+        }
+        if zeroCount > 0 { add(clamp(0), zeroCount) }
+        for position in positive.indices.indices {
+            add(clamp(Self.estimate(positive.indices[position])), positive.counts[position])
+        }
+        while boundIndex < bounds.count {
+            result.append(cumulative)
+            boundIndex += 1
+        }
     }
 
     /// Bytes on the heap for the buckets (for memory accounting).

@@ -20,6 +20,9 @@ struct ExpositionWriter {
     private var name: [UInt8] = []
     private var bucketName: [UInt8] = [], sumName: [UInt8] = [], countName: [UInt8] = []
     private var boundLabels: [[UInt8]] = []
+    /// The current histogram family's bounds in milliseconds, and a buffer its series reuse.
+    private var boundsMs: [Double] = []
+    private var counts: [Double] = []
 
     init(format: Format, prefix: String, capacity: Int = 1 << 16) {
         self.format = format
@@ -40,6 +43,7 @@ struct ExpositionWriter {
         sumName = self.name + Array("_sum".utf8)
         countName = self.name + Array("_count".utf8)
         // OpenMetrics wants le as a float (1.0); both formats accept it.
+        boundsMs = bounds.map { $0 * 1000 }
         boundLabels = (bounds.map { $0 == $0.rounded() && $0 < 1e15 ? String(Int64($0)) + ".0" : String($0) } + ["+Inf"])
             .map { Array("le=\"\($0)\"".utf8) }
     }
@@ -59,11 +63,12 @@ struct ExpositionWriter {
 
     /// A histogram of the current family (declared with its `bounds`): cumulative buckets with `le`
     /// in seconds, `_sum` in seconds and `_count`, from a distribution of milliseconds.
-    mutating func histogram(_ labels: SeriesLabels, _ distribution: Distribution, bounds: [Double]) {
-        let counts = distribution.cumulativeCounts(atOrBelow: bounds.map { $0 * 1000 }) + [distribution.count]
-        for (index, count) in counts.enumerated() {
-            let bucket = boundLabels[index]
-            bucket.withUnsafeBufferPointer { write(bucketName, labels, $0, count) }
+    mutating func histogram(_ labels: SeriesLabels, _ distribution: Distribution) {
+        distribution.cumulativeCounts(atOrBelow: boundsMs, into: &counts)
+        counts.append(distribution.count)
+        for index in counts.indices {
+            let count = counts[index]
+            boundLabels[index].withUnsafeBufferPointer { write(bucketName, labels, $0, count) }
         }
         write(sumName, labels, nil, distribution.sum / 1000)
         write(countName, labels, nil, distribution.count)
