@@ -58,6 +58,17 @@ browse --window-size=390,844 --screenshot="$out/dashboard-phone.png" "$url/dashb
 [ -s "$out/dashboard-phone.png" ] || fail "no phone screenshot"
 echo "ui-test: dashboard shows $(jq '.providers | length' <<<"$json") provider/model rows matching the API; screenshots in $out/"
 
+# --- export, compare, check-config against the same daemon -----------------------------------------
+"$binary" export --url "$url" --format csv --window 5m >"$scratch/export.csv"
+head -1 "$scratch/export.csv" | grep -q '^kind,name,subname,total,' || fail "export csv has no header"
+grep -q '^provider,openai,gpt-4o,' "$scratch/export.csv" || fail "export csv lacks openai/gpt-4o"
+calls=$(jq '[.providers[] | select(.provider == "openai" and .model == "gpt-4o")][0].calls' <<<"$json")
+grep -q "^provider,openai,gpt-4o,$calls," "$scratch/export.csv" || fail "export and the API disagree on openai/gpt-4o ($calls calls)"
+"$binary" compare --url "$url" openai anthropic >"$scratch/compare.txt" || fail "compare failed"
+grep -q "samples" "$scratch/compare.txt" && grep -q "Welch" "$scratch/compare.txt" || fail "compare printed: $(cat "$scratch/compare.txt")"
+"$binary" check-config Config/perfmond.yaml | grep -q "Config/perfmond.yaml: OK" || fail "check-config refused the shipped file"
+echo "ui-test: export, compare and check-config agree with the daemon"
+
 # --- perfmond top under tmux -------------------------------------------------------------------
 tmux new-session -d -s "$session" -x 140 -y 40 "$binary top --url $url --interval 0.5"
 sleep 2
