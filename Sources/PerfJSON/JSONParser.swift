@@ -55,6 +55,61 @@ public struct JSONParser {
         guard parser.position == parser.end else { throw parser.error("unexpected text after the JSON value") }
     }
 
+    /// Parses `bytes[range]` as one JSON value; when it is an object, its members go to `visit`
+    /// one by one and the result is nil, otherwise the value is returned. The same errors as `parse`.
+    public static func parse(
+        _ bytes: UnsafeBufferPointer<UInt8>, range: Range<Int>? = nil, visitingObject visit: (UnsafeBufferPointer<UInt8>, JSONValue) -> Void
+    ) throws(JSONSyntaxError) -> JSONValue? {
+        var parser = JSONParser(bytes: bytes, position: range?.lowerBound ?? 0, end: range?.upperBound ?? bytes.count)
+        parser.skipWhitespace()
+        var value: JSONValue?
+        if parser.peek == UInt8(ascii: "{") {
+            try parser.parseMembers(depth: 1, visit)
+        } else {
+            value = try parser.parseValue(depth: 0)
+        }
+        parser.skipWhitespace()
+        guard parser.position == parser.end else { throw parser.error("unexpected text after the JSON value") }
+        return value
+    }
+
+    /// Like `forEachElement(ofArrayIn:)`, but an element that is an object goes member by member
+    /// to the visitor `objectVisitor(index)` gives, then `objectDone(index)` is called.
+    public static func forEachElement(
+        ofArrayIn bytes: UnsafeBufferPointer<UInt8>,
+        object visit: (UnsafeBufferPointer<UInt8>, JSONValue) -> Void,
+        objectDone: (Int) -> Void,
+        other: (Int, JSONValue) -> Void
+    ) throws(JSONSyntaxError) {
+        var parser = JSONParser(bytes: bytes, position: 0, end: bytes.count)
+        parser.skipWhitespace()
+        guard parser.peek == UInt8(ascii: "[") else { throw parser.error("expected an array") }
+        parser.position += 1
+        parser.skipWhitespace()
+        var index = 0
+        if parser.peek == UInt8(ascii: "]") {
+            parser.position += 1
+        } else {
+            while true {
+                parser.skipWhitespace()
+                if parser.peek == UInt8(ascii: "{") {
+                    try parser.parseMembers(depth: 2, visit)
+                    objectDone(index)
+                } else {
+                    other(index, try parser.parseValue(depth: 1))
+                }
+                index += 1
+                parser.skipWhitespace()
+                guard let next = parser.peek else { throw parser.error("unterminated array") }
+                parser.position += 1
+                if next == UInt8(ascii: "]") { break }
+                guard next == UInt8(ascii: ",") else { throw parser.error("expected ',' or ']' in array", at: parser.position - 1) }
+            }
+        }
+        parser.skipWhitespace()
+        guard parser.position == parser.end else { throw parser.error("unexpected text after the JSON value") }
+    }
+
     private var peek: UInt8? { position < end ? bytes[position] : nil }
 
     private func error(_ message: String, at offset: Int? = nil) -> JSONSyntaxError {
@@ -95,32 +150,73 @@ public struct JSONParser {
     }
 
     private mutating func parseObject(depth: Int) throws(JSONSyntaxError) -> JSONValue {
-        guard depth <= Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth) levels") }
-        position += 1
         var members: [(String, JSONValue)] = []
         // One allocation for a typical event's members instead of five as the array grows (each
         // growth also looked up the storage's generic metadata: 6 % of batched ingest).
         members.reserveCapacity(16)
+        try parseMembers(depth: depth) { key, value in members.append((String(decoding: key, as: UTF8.self), value)) }
+        return .object(members)
+    }
+
+    /// The members of the object at `position`, each handed to `visit` with its key's UTF-8
+    /// bytes (escapes decoded, validity checked) as soon as it is read: the event decoder reads
+    /// its fields this way, without building the object or a String per key.
+    private mutating func parseMembers(depth: Int, _ visit: (UnsafeBufferPointer<UInt8>, JSONValue) -> Void) throws(JSONSyntaxError) {
+        guard depth <= Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth) levels") }
+        position += 1
         skipWhitespace()
         if peek == UInt8(ascii: "}") {
             position += 1
-            return .object(members)
+            return
         }
         while true {
             skipWhitespace()
             guard peek == UInt8(ascii: "\"") else { throw error("expected a string key in object") }
-            let key = try parseString()
+            let key = try parseKey()
             skipWhitespace()
             guard peek == UInt8(ascii: ":") else { throw error("expected ':' after object key") }
             position += 1
             skipWhitespace()
-            members.append((key, try parseValue(depth: depth)))
+            let value = try parseValue(depth: depth)
+            switch key {
+            case let .bytes(range): visit(UnsafeBufferPointer(rebasing: bytes[range]), value)
+            case var .decoded(text): text.withUTF8 { visit($0, value) }
+            }
             skipWhitespace()
             guard let next = peek else { throw error("unterminated object") }
             position += 1
-            if next == UInt8(ascii: "}") { return .object(members) }
+            if next == UInt8(ascii: "}") { return }
             guard next == UInt8(ascii: ",") else { throw error("expected ',' or '}' in object", at: position - 1) }
         }
+    }
+
+    /// An object key: where its bytes are in the input when it has no escape (the usual case),
+    /// else the decoded text.
+    private enum Key {
+        case bytes(Range<Int>)
+        case decoded(String)
+    }
+
+    private mutating func parseKey() throws(JSONSyntaxError) -> Key {
+        let start = position
+        var index = position + 1
+        var ascii = true
+        while index < end {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                let range = (start + 1)..<index
+                if !ascii, String(validating: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) == nil {
+                    throw error("invalid UTF-8 in string", at: start)
+                }
+                position = index + 1
+                return .bytes(range)
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            if byte >= 0x80 { ascii = false }
+            index += 1
+        }
+        // Escapes, control characters or no closing quote: the string parser decides (and words the error).
+        return .decoded(try parseString())
     }
 
     private mutating func parseArray(depth: Int) throws(JSONSyntaxError) -> JSONValue {

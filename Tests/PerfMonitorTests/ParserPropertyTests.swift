@@ -236,3 +236,76 @@ struct JSONGenerator {
         }
     }
 }
+
+/// The event decoder reads objects member by member, without building them; the same bodies
+/// decoded the plain way (each value parsed whole, then read) must give the same events and the
+/// same errors, valid or not.
+@Suite struct DecoderEquivalenceTests {
+    /// The reference: every line or element parsed into a JSONValue, then read.
+    static func plainDecode(_ body: [UInt8], form: EventDecoder.BodyForm, decoder: EventDecoder, now: Double) -> (events: [Event], errors: [String], syntax: String?) {
+        var events: [Event] = [], errors: [String] = []
+        func add(_ index: Int, _ value: JSONValue) {
+            switch decoder.event(from: value, now: now) {
+            case let .success(event): events.append(event)
+            case let .failure(error): errors.append("\(index): \(error.message)")
+            }
+        }
+        switch form {
+        case .ndjson:
+            let text = String(decoding: body, as: UTF8.self)
+            for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                var bytes = Array(line.utf8)
+                if bytes.last == 0x0D { bytes.removeLast() }
+                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                do {
+                    add(index, try JSONParser.parse(bytes))
+                } catch {
+                    errors.append("\(index): invalid JSON at byte \(error.offset) of the line: \(error.message)")
+                }
+            }
+        case .json:
+            do {
+                let value = try JSONParser.parse(body)
+                switch value {
+                case let .array(items): for (index, item) in items.enumerated() { add(index, item) }
+                case .object: add(0, value)
+                default: return ([], [], "expected an event object or an array of event objects")
+                }
+            } catch {
+                return ([], [], error.message)
+            }
+        }
+        return (events, errors, nil)
+    }
+
+    @Test func memberByMemberDecodingEqualsThePlainWay() {
+        var generator = JSONGenerator(random: SeededRandom(seed: 314))
+        let decoder = EventDecoder(maxAgeSeconds: 86_400)
+        let now = 1_800_000_000.0
+        var compared = 0, withErrors = 0
+        for round in 0..<3000 {
+            var lines: [String] = []
+            for _ in 0..<Int.random(in: 1...4, using: &generator.random) {
+                let event = generator.event().text
+                lines.append(generator.chance(0.4) ? String(decoding: generator.mutate(event), as: UTF8.self) : event)
+            }
+            let ndjson = generator.chance(0.5)
+            let body = Array((ndjson ? lines.joined(separator: "\n") : "[" + lines.joined(separator: ",") + "]").utf8)
+            let form: EventDecoder.BodyForm = ndjson ? .ndjson : .json
+            let fast = decoder.decode(body, form: form, now: now)
+            let plain = Self.plainDecode(body, form: form, decoder: decoder, now: now)
+            let fastErrors = fast.errors.map { "\($0.index): \($0.message)" }
+            if let syntax = plain.syntax {
+                #expect(fast.syntaxError?.message == syntax, "round \(round): \(String(decoding: body, as: UTF8.self))")
+                #expect(fast.events.isEmpty)
+                continue
+            }
+            #expect(fast.syntaxError == nil, "round \(round): \(String(decoding: body, as: UTF8.self))")
+            #expect(fast.events == plain.events, "round \(round): \(String(decoding: body, as: UTF8.self))")
+            #expect(fastErrors == plain.errors, "round \(round): \(String(decoding: body, as: UTF8.self))")
+            compared += 1
+            if !fastErrors.isEmpty { withErrors += 1 }
+        }
+        #expect(compared > 1500 && withErrors > 200, "compared \(compared), with errors \(withErrors)")
+    }
+}

@@ -1,4 +1,8 @@
 import PerfJSON
+
+#if canImport(Glibc)
+import Glibc
+#endif
 /// The outcome of decoding one `POST /events` body: the valid events, one error per invalid one,
 /// or a syntax error that spoils the whole body.
 public struct DecodedBatch: Sendable {
@@ -51,7 +55,12 @@ public struct EventDecoder: Sendable {
                 let blank = (lineStart..<contentEnd).allSatisfy { [0x20, 0x09].contains(body[$0]) }
                 if !blank {
                     do {
-                        add(&batch, line, try JSONParser.parse(body, range: lineStart..<contentEnd))
+                        var fields = EventFields()
+                        if let value = try JSONParser.parse(body, range: lineStart..<contentEnd, visitingObject: { fields.take($0, $1) }) {
+                            add(&batch, line, value)
+                        } else {
+                            record(&batch, line, fields, now: now)
+                        }
                     } catch {
                         batch.errors.append((line, "invalid JSON at byte \(error.offset - lineStart) of the line: \(error.message)"))
                     }
@@ -68,20 +77,33 @@ public struct EventDecoder: Sendable {
             guard let firstByte else { return batch }
             do {
                 if firstByte == UInt8(ascii: "[") {
-                    try JSONParser.forEachElement(ofArrayIn: body) { index, value in add(&batch, index, value) }
+                    var fields = EventFields()
+                    try JSONParser.forEachElement(ofArrayIn: body, object: { fields.take($0, $1) }, objectDone: { index in
+                        record(&batch, index, fields, now: now)
+                        fields = EventFields()
+                    }, other: { index, value in add(&batch, index, value) })
                 } else {
-                    let value = try JSONParser.parse(body)
-                    guard case .object = value else {
+                    var fields = EventFields()
+                    if try JSONParser.parse(body, visitingObject: { fields.take($0, $1) }) != nil {
                         batch.syntaxError = JSONSyntaxError(offset: 0, message: "expected an event object or an array of event objects")
                         return batch
                     }
-                    add(&batch, 0, value)
+                    record(&batch, 0, fields, now: now)
                 }
             } catch {
                 return DecodedBatch(syntaxError: error)
             }
         }
         return batch
+    }
+
+    /// Validates the fields read from one event object and keeps the event or its error.
+    private func record(_ batch: inout DecodedBatch, _ index: Int, _ fields: EventFields, now: Double) {
+        do {
+            batch.events.append(try fields.event(now: now, decoder: self))
+        } catch {
+            batch.errors.append((index, error.message))
+        }
     }
 
     /// One event from its JSON object, or the first thing wrong with it.
@@ -142,44 +164,53 @@ struct EventFields {
     var sampleRate: JSONValue?
     var success: JSONValue?
 
+    init() {}
+
     init(members: [(String, JSONValue)]) {
-        for (key, member) in members { take(key, member) }
+        for (key, member) in members {
+            var key = key
+            key.withUTF8 { take($0, member) }
+        }
     }
 
-    /// Keeps `member` under its key; the first occurrence of a key wins, unknown keys are ignored.
-    /// Dispatching on the key's length first leaves one to four string comparisons per member
-    /// instead of up to 28: this runs for every member of every event (measured: the key switch
-    /// was the largest single cost of batched ingest).
-    private mutating func take(_ key: String, _ member: JSONValue) {
+    /// Keeps `member` under its key (UTF-8 bytes); the first occurrence of a key wins, unknown
+    /// keys are ignored. Dispatching on the key's length first leaves one to four byte
+    /// comparisons per member instead of up to 28 string comparisons: this runs for every member
+    /// of every event (measured: the key switch was the largest single cost of batched ingest).
+    mutating func take(_ key: UnsafeBufferPointer<UInt8>, _ member: JSONValue) {
         func keep(_ slot: inout JSONValue?) { if slot == nil { slot = member } }
-        switch key.utf8.count {
+        func `is`(_ name: StaticString) -> Bool {
+            memcmp(key.baseAddress!, name.utf8Start, key.count) == 0
+        }
+        guard key.count >= 4 else { return }
+        switch key.count {
         case 4:
-            if key == "type" { keep(&type) } else if key == "cost" { keep(&cost) } else if key == "unit" { keep(&unit) }
+            if `is`("type") { keep(&type) } else if `is`("cost") { keep(&cost) } else if `is`("unit") { keep(&unit) }
         case 5:
-            if key == "model" { keep(&model) } else if key == "error" { keep(&error) } else if key == "value" { keep(&value) }
+            if `is`("model") { keep(&model) } else if `is`("error") { keep(&error) } else if `is`("value") { keep(&value) }
         case 6:
-            if key == "method" { keep(&method) } else if key == "metric" { keep(&metric) }
+            if `is`("method") { keep(&method) } else if `is`("metric") { keep(&metric) }
         case 7:
-            if key == "ttft_ms" { keep(&ttftMs) } else if key == "success" { keep(&success) }
+            if `is`("ttft_ms") { keep(&ttftMs) } else if `is`("success") { keep(&success) }
         case 8:
-            if key == "provider" { keep(&provider) } else if key == "endpoint" { keep(&endpoint) }
-            else if key == "cost_usd" { keep(&costUsd) } else if key == "metadata" { keep(&metadata) }
+            if `is`("provider") { keep(&provider) } else if `is`("endpoint") { keep(&endpoint) }
+            else if `is`("cost_usd") { keep(&costUsd) } else if `is`("metadata") { keep(&metadata) }
         case 9:
-            if key == "timestamp" { keep(&timestamp) } else if key == "component" { keep(&component) }
-            else if key == "operation" { keep(&operation) }
+            if `is`("timestamp") { keep(&timestamp) } else if `is`("component") { keep(&component) }
+            else if `is`("operation") { keep(&operation) }
         case 10:
-            if key == "request_id" { keep(&requestId) } else if key == "error_type" { keep(&errorType) }
-            else if key == "input_size" { keep(&inputSize) }
+            if `is`("request_id") { keep(&requestId) } else if `is`("error_type") { keep(&errorType) }
+            else if `is`("input_size") { keep(&inputSize) }
         case 11:
-            if key == "duration_ms" { keep(&durationMs) } else if key == "status_code" { keep(&statusCode) }
-            else if key == "sample_rate" { keep(&sampleRate) }
+            if `is`("duration_ms") { keep(&durationMs) } else if `is`("status_code") { keep(&statusCode) }
+            else if `is`("sample_rate") { keep(&sampleRate) }
         case 12:
-            if key == "input_tokens" { keep(&inputTokens) }
+            if `is`("input_tokens") { keep(&inputTokens) }
         case 13:
-            if key == "output_tokens" { keep(&outputTokens) } else if key == "request_bytes" { keep(&requestBytes) }
-            else if key == "response_size" { keep(&responseSize) }
+            if `is`("output_tokens") { keep(&outputTokens) } else if `is`("request_bytes") { keep(&requestBytes) }
+            else if `is`("response_size") { keep(&responseSize) }
         case 14:
-            if key == "response_bytes" { keep(&responseBytes) }
+            if `is`("response_bytes") { keep(&responseBytes) }
         default:
             break
         }
