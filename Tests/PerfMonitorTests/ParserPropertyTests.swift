@@ -2,6 +2,20 @@ import Foundation
 import PerfJSON
 import PerfMonitor
 import Testing
+import TestSupport
+
+/// What a property test found wrong, collected where the loop runs and reported by the test.
+struct Failures {
+    private(set) var list: [String] = []
+
+    mutating func check(_ condition: Bool, _ message: @autoclosure () -> String = "", line: Int = #line) {
+        if !condition { list.append("line \(line): \(message())") }
+    }
+
+    mutating func record(_ message: String, line: Int = #line) {
+        list.append("line \(line): \(message)")
+    }
+}
 
 /// A seeded generator (SplitMix64): the same seed gives the same cases, so a failure repeats.
 struct SeededRandom: RandomNumberGenerator {
@@ -158,82 +172,103 @@ struct JSONGenerator {
         }
     }
 
-    @Test func generatedTextsParseAsFoundationParsesThem() {
-        var generator = JSONGenerator(random: SeededRandom(seed: 2026))
-        var accepted = 0
-        for _ in 0..<3000 {
-            let text = generator.space() + generator.value(depth: 0) + generator.space()
-            let bytes = Array(text.utf8)
-            let theirs = Self.foundation(bytes)
-            let ours = try? JSONParser.parse(bytes)
-            #expect((ours != nil) == (theirs != nil), "acceptance differs on \(text)")
-            if let ours, let theirs {
-                accepted += 1
-                #expect(Self.same(ours, theirs), "values differ on \(text)")
+    @Test func generatedTextsParseAsFoundationParsesThem() async throws {
+        // Thousands of cases: run off Swift's cooperative pool, which the HTTP tests running
+        // alongside need for their async handlers.
+        let failures = try await onThread { () -> [String] in
+            var failures = Failures()
+            var generator = JSONGenerator(random: SeededRandom(seed: 2026))
+            var accepted = 0
+            for _ in 0..<3000 {
+                let text = generator.space() + generator.value(depth: 0) + generator.space()
+                let bytes = Array(text.utf8)
+                let theirs = Self.foundation(bytes)
+                let ours = try? JSONParser.parse(bytes)
+                failures.check((ours != nil) == (theirs != nil), "acceptance differs on \(text)")
+                if let ours, let theirs {
+                    accepted += 1
+                    failures.check(Self.same(ours, theirs), "values differ on \(text)")
+                }
             }
+            failures.check(accepted > 2900, "nearly every generated text is valid JSON")
+            return failures.list
         }
-        #expect(accepted > 2900, "nearly every generated text is valid JSON")
+        #expect(failures.isEmpty, "\(failures.count) failures, first: \(failures.prefix(3))")
     }
 
-    @Test func mutatedTextsAreRefusedOrReadAsFoundationReadsThem() {
-        var generator = JSONGenerator(random: SeededRandom(seed: 2026))
-        var refused = 0, agreed = 0
-        for _ in 0..<40000 {
-            let source = generator.chance(0.5) ? generator.event().text : generator.value(depth: 0)
-            let bytes = generator.mutate(source)
-            let theirs = Self.foundation(bytes)
-            let ours = try? JSONParser.parse(bytes)
-            if ours == nil { refused += 1 }
-            // The one deliberate difference: a number beyond a Double's range reads as infinity
-            // (its text kept), so that the event decoder can refuse that one event and quote the
-            // value, where Foundation refuses the whole text.
-            if let ours, theirs == nil, Self.holdsInfinity(ours) {
+    @Test func mutatedTextsAreRefusedOrReadAsFoundationReadsThem() async throws {
+        // Thousands of cases: run off Swift's cooperative pool, which the HTTP tests running
+        // alongside need for their async handlers.
+        let failures = try await onThread { () -> [String] in
+            var failures = Failures()
+            var generator = JSONGenerator(random: SeededRandom(seed: 2026))
+            var refused = 0, agreed = 0
+            for _ in 0..<40000 {
+                let source = generator.chance(0.5) ? generator.event().text : generator.value(depth: 0)
+                let bytes = generator.mutate(source)
+                let theirs = Self.foundation(bytes)
+                let ours = try? JSONParser.parse(bytes)
+                if ours == nil { refused += 1 }
+                // The one deliberate difference: a number beyond a Double's range reads as infinity
+                // (its text kept), so that the event decoder can refuse that one event and quote the
+                // value, where Foundation refuses the whole text.
+                if let ours, theirs == nil, Self.holdsInfinity(ours) {
+                    agreed += 1
+                    continue
+                }
+                // Two ways Foundation is more lenient than RFC 8259, which perfmond follows: it guesses
+                // UTF-16 or UTF-32 from NUL bytes, and it takes a trailing comma in arrays and objects.
+                if ours == nil, theirs != nil, bytes.contains(0) || Self.hasTrailingComma(bytes) {
+                    agreed += 1
+                    continue
+                }
+                if (ours != nil) != (theirs != nil) {
+                    failures.record("acceptance differs (ours \(ours != nil), Foundation \(theirs != nil)) on \(String(decoding: bytes, as: UTF8.self).debugDescription)")
+                    continue
+                }
+                if let ours, let theirs {
+                    failures.check(Self.same(ours, theirs), "values differ on \(String(decoding: bytes, as: UTF8.self).debugDescription)")
+                }
                 agreed += 1
-                continue
             }
-            // Two ways Foundation is more lenient than RFC 8259, which perfmond follows: it guesses
-            // UTF-16 or UTF-32 from NUL bytes, and it takes a trailing comma in arrays and objects.
-            if ours == nil, theirs != nil, bytes.contains(0) || Self.hasTrailingComma(bytes) {
-                agreed += 1
-                continue
-            }
-            if (ours != nil) != (theirs != nil) {
-                Issue.record("acceptance differs (ours \(ours != nil), Foundation \(theirs != nil)) on \(String(decoding: bytes, as: UTF8.self).debugDescription)")
-                continue
-            }
-            if let ours, let theirs {
-                #expect(Self.same(ours, theirs), "values differ on \(String(decoding: bytes, as: UTF8.self).debugDescription)")
-            }
-            agreed += 1
+            failures.check(refused > 10000, "the mutations break most texts: \(refused)")
+            failures.check(agreed == 40000)
+            return failures.list
         }
-        #expect(refused > 10000, "the mutations break most texts: \(refused)")
-        #expect(agreed == 40000)
+        #expect(failures.isEmpty, "\(failures.count) failures, first: \(failures.prefix(3))")
     }
 
-    @Test func eventsDecodeToTheFieldsFoundationReads() {
-        var generator = JSONGenerator(random: SeededRandom(seed: 99))
-        let decoder = EventDecoder(maxAgeSeconds: 86_400)
-        for _ in 0..<2000 {
-            let (text, fields) = generator.event()
-            let batch = decoder.decode(Array(text.utf8), form: .json, now: 1_800_000_000)
-            guard let event = batch.events.first, batch.errors.isEmpty else {
-                Issue.record("refused \(text): \(batch.errors)")
-                continue
+    @Test func eventsDecodeToTheFieldsFoundationReads() async throws {
+        // Thousands of cases: run off Swift's cooperative pool, which the HTTP tests running
+        // alongside need for their async handlers.
+        let failures = try await onThread { () -> [String] in
+            var failures = Failures()
+            var generator = JSONGenerator(random: SeededRandom(seed: 99))
+            let decoder = EventDecoder(maxAgeSeconds: 86_400)
+            for _ in 0..<2000 {
+                let (text, fields) = generator.event()
+                let batch = decoder.decode(Array(text.utf8), form: .json, now: 1_800_000_000)
+                guard let event = batch.events.first, batch.errors.isEmpty else {
+                    failures.record("refused \(text): \(batch.errors)")
+                    continue
+                }
+                failures.check(event.provider == fields["provider"] as? String)
+                failures.check(event.model == fields["model"] as? String)
+                failures.check(event.durationMs == (fields["duration_ms"] as? NSNumber)?.doubleValue)
+                failures.check(event.ttftMs == (fields["ttft_ms"] as? NSNumber)?.doubleValue)
+                failures.check(event.statusCode == (fields["status_code"] as? NSNumber)?.intValue)
+                failures.check(event.costUSD == (fields["cost_usd"] as? NSNumber)?.doubleValue)
+                failures.check(event.inputTokens == (fields["input_tokens"] as? NSNumber)?.doubleValue)
+                failures.check(event.outputTokens == (fields["output_tokens"] as? NSNumber)?.doubleValue)
+                failures.check(event.errorType == fields["error_type"] as? String)
+                let status = (fields["status_code"] as? NSNumber)?.intValue ?? 0
+                let success = (fields["success"] as? Bool) ?? !(status >= 400 || fields["error_type"] != nil)
+                failures.check(event.success == success, "\(text)")
+                if let stamp = (fields["timestamp"] as? NSNumber)?.doubleValue { failures.check(abs(event.timestamp - stamp) < 1e-6) }
             }
-            #expect(event.provider == fields["provider"] as? String)
-            #expect(event.model == fields["model"] as? String)
-            #expect(event.durationMs == (fields["duration_ms"] as? NSNumber)?.doubleValue)
-            #expect(event.ttftMs == (fields["ttft_ms"] as? NSNumber)?.doubleValue)
-            #expect(event.statusCode == (fields["status_code"] as? NSNumber)?.intValue)
-            #expect(event.costUSD == (fields["cost_usd"] as? NSNumber)?.doubleValue)
-            #expect(event.inputTokens == (fields["input_tokens"] as? NSNumber)?.doubleValue)
-            #expect(event.outputTokens == (fields["output_tokens"] as? NSNumber)?.doubleValue)
-            #expect(event.errorType == fields["error_type"] as? String)
-            let status = (fields["status_code"] as? NSNumber)?.intValue ?? 0
-            let success = (fields["success"] as? Bool) ?? !(status >= 400 || fields["error_type"] != nil)
-            #expect(event.success == success, "\(text)")
-            if let stamp = (fields["timestamp"] as? NSNumber)?.doubleValue { #expect(abs(event.timestamp - stamp) < 1e-6) }
+            return failures.list
         }
+        #expect(failures.isEmpty, "\(failures.count) failures, first: \(failures.prefix(3))")
     }
 }
 
@@ -278,34 +313,41 @@ struct JSONGenerator {
         return (events, errors, nil)
     }
 
-    @Test func memberByMemberDecodingEqualsThePlainWay() {
-        var generator = JSONGenerator(random: SeededRandom(seed: 314))
-        let decoder = EventDecoder(maxAgeSeconds: 86_400)
-        let now = 1_800_000_000.0
-        var compared = 0, withErrors = 0
-        for round in 0..<3000 {
-            var lines: [String] = []
-            for _ in 0..<Int.random(in: 1...4, using: &generator.random) {
-                let event = generator.event().text
-                lines.append(generator.chance(0.4) ? String(decoding: generator.mutate(event), as: UTF8.self) : event)
+    @Test func memberByMemberDecodingEqualsThePlainWay() async throws {
+        // Thousands of cases: run off Swift's cooperative pool, which the HTTP tests running
+        // alongside need for their async handlers.
+        let failures = try await onThread { () -> [String] in
+            var failures = Failures()
+            var generator = JSONGenerator(random: SeededRandom(seed: 314))
+            let decoder = EventDecoder(maxAgeSeconds: 86_400)
+            let now = 1_800_000_000.0
+            var compared = 0, withErrors = 0
+            for round in 0..<3000 {
+                var lines: [String] = []
+                for _ in 0..<Int.random(in: 1...4, using: &generator.random) {
+                    let event = generator.event().text
+                    lines.append(generator.chance(0.4) ? String(decoding: generator.mutate(event), as: UTF8.self) : event)
+                }
+                let ndjson = generator.chance(0.5)
+                let body = Array((ndjson ? lines.joined(separator: "\n") : "[" + lines.joined(separator: ",") + "]").utf8)
+                let form: EventDecoder.BodyForm = ndjson ? .ndjson : .json
+                let fast = decoder.decode(body, form: form, now: now)
+                let plain = Self.plainDecode(body, form: form, decoder: decoder, now: now)
+                let fastErrors = fast.errors.map { "\($0.index): \($0.message)" }
+                if let syntax = plain.syntax {
+                    failures.check(fast.syntaxError?.message == syntax, "round \(round): \(String(decoding: body, as: UTF8.self))")
+                    failures.check(fast.events.isEmpty)
+                    continue
+                }
+                failures.check(fast.syntaxError == nil, "round \(round): \(String(decoding: body, as: UTF8.self))")
+                failures.check(fast.events == plain.events, "round \(round): \(String(decoding: body, as: UTF8.self))")
+                failures.check(fastErrors == plain.errors, "round \(round): \(String(decoding: body, as: UTF8.self))")
+                compared += 1
+                if !fastErrors.isEmpty { withErrors += 1 }
             }
-            let ndjson = generator.chance(0.5)
-            let body = Array((ndjson ? lines.joined(separator: "\n") : "[" + lines.joined(separator: ",") + "]").utf8)
-            let form: EventDecoder.BodyForm = ndjson ? .ndjson : .json
-            let fast = decoder.decode(body, form: form, now: now)
-            let plain = Self.plainDecode(body, form: form, decoder: decoder, now: now)
-            let fastErrors = fast.errors.map { "\($0.index): \($0.message)" }
-            if let syntax = plain.syntax {
-                #expect(fast.syntaxError?.message == syntax, "round \(round): \(String(decoding: body, as: UTF8.self))")
-                #expect(fast.events.isEmpty)
-                continue
-            }
-            #expect(fast.syntaxError == nil, "round \(round): \(String(decoding: body, as: UTF8.self))")
-            #expect(fast.events == plain.events, "round \(round): \(String(decoding: body, as: UTF8.self))")
-            #expect(fastErrors == plain.errors, "round \(round): \(String(decoding: body, as: UTF8.self))")
-            compared += 1
-            if !fastErrors.isEmpty { withErrors += 1 }
+            failures.check(compared > 1500 && withErrors > 200, "compared \(compared), with errors \(withErrors)")
+            return failures.list
         }
-        #expect(compared > 1500 && withErrors > 200, "compared \(compared), with errors \(withErrors)")
+        #expect(failures.isEmpty, "\(failures.count) failures, first: \(failures.prefix(3))")
     }
 }
