@@ -26,35 +26,6 @@ public struct JSONParser {
         return try result.get()
     }
 
-    /// Calls `body` with each element of a top-level array, parsed one at a time, with its index;
-    /// the array itself must be well-formed.
-    public static func forEachElement(
-        ofArrayIn bytes: UnsafeBufferPointer<UInt8>, _ body: (Int, JSONValue) -> Void
-    ) throws(JSONSyntaxError) {
-        var parser = JSONParser(bytes: bytes, position: 0, end: bytes.count)
-        parser.skipWhitespace()
-        guard parser.peek == UInt8(ascii: "[") else { throw parser.error("expected an array") }
-        parser.position += 1
-        parser.skipWhitespace()
-        var index = 0
-        if parser.peek == UInt8(ascii: "]") {
-            parser.position += 1
-        } else {
-            while true {
-                parser.skipWhitespace()
-                body(index, try parser.parseValue(depth: 1))
-                index += 1
-                parser.skipWhitespace()
-                guard let next = parser.peek else { throw parser.error("unterminated array") }
-                parser.position += 1
-                if next == UInt8(ascii: "]") { break }
-                guard next == UInt8(ascii: ",") else { throw parser.error("expected ',' or ']' in array", at: parser.position - 1) }
-            }
-        }
-        parser.skipWhitespace()
-        guard parser.position == parser.end else { throw parser.error("unexpected text after the JSON value") }
-    }
-
     /// Parses `bytes[range]` as one JSON value; when it is an object, its members go to `visit`
     /// one by one and the result is nil, otherwise the value is returned. The same errors as `parse`.
     public static func parse(
@@ -73,8 +44,9 @@ public struct JSONParser {
         return value
     }
 
-    /// Like `forEachElement(ofArrayIn:)`, but an element that is an object goes member by member
-    /// to the visitor `objectVisitor(index)` gives, then `objectDone(index)` is called.
+    /// Walks a top-level array one element at a time (the array itself must be well-formed): an
+    /// element that is an object goes member by member to `visit`, then `objectDone(index)` is
+    /// called; any other element is parsed whole and given to `other`.
     public static func forEachElement(
         ofArrayIn bytes: UnsafeBufferPointer<UInt8>,
         object visit: (UnsafeBufferPointer<UInt8>, JSONValue) -> Void,

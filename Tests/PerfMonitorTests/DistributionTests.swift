@@ -2,25 +2,10 @@ import Foundation
 import PerfMonitor
 import Testing
 
-/// A seeded generator so that a failure can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Log-normal durations like LLM latencies: median ≈ e^mu ms.
 func logNormal(_ count: Int, mu: Double = 6.5, sigma: Double = 1.0, seed: UInt64) -> [Double] {
-    var rng = SplitMix64(state: seed)
-    return (0..<count).map { _ in
-        let u1 = Double.random(in: Double.ulpOfOne..<1, using: &rng), u2 = Double.random(in: 0..<1, using: &rng)
-        return exp(mu + sigma * sqrt(-2 * log(u1)) * cos(2 * .pi * u2))
-    }
+    var random = SeededRandom(seed: seed)  // seeded, so that a failure can be replayed
+    return (0..<count).map { _ in exp(mu + sigma * random.normal()) }
 }
 
 /// The exact nearest-rank quantile: the ⌈q·n⌉-th smallest value.

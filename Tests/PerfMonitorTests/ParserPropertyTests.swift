@@ -17,19 +17,6 @@ struct Failures {
     }
 }
 
-/// A seeded generator (SplitMix64): the same seed gives the same cases, so a failure repeats.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Random JSON texts: nested values with escapes, non-ASCII text, numbers in every form, random
 /// whitespace; event-shaped objects; and mutations of both (bytes flipped, cut, inserted).
 struct JSONGenerator {

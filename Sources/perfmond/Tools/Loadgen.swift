@@ -114,12 +114,12 @@ struct GatewayTraffic {
         Model(provider: "google", name: "gemini-2.0-flash", medianMs: 600, sigma: 0.5, inputPrice: 0.0001, outputPrice: 0.0004, weight: 0.15),
     ]
 
-    private var random: SplitMix64
+    private var random: SeededRandom
     let errorRate: Double
     private var sequence = 0
 
     init(seed: UInt64, errorRate: Double) {
-        random = SplitMix64(seed: seed)
+        random = SeededRandom(seed: seed)
         self.errorRate = errorRate
     }
 
@@ -155,29 +155,5 @@ struct GatewayTraffic {
         lines.append(#"{"type":"operation","timestamp":\#(stamp),"component":"router","operation":"route","duration_ms":\#(JSONNumber.rounded(1.5 * exp(0.4 * random.normal())))}"#)
         lines.append(#"{"type":"\#(random.unit() < 0.35 ? "cache_hit" : "cache_miss")","timestamp":\#(stamp),"component":"prompt_cache"}"#)
         return lines
-    }
-}
-
-/// A small, fast, seedable generator (SplitMix64), so the same seed gives the same traffic.
-struct SplitMix64 {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-
-    /// Standard normal (Box–Muller).
-    mutating func normal() -> Double {
-        let u = max(unit(), 1e-12), v = unit()
-        return sqrt(-2 * log(u)) * cos(2 * .pi * v)
     }
 }
