@@ -240,6 +240,11 @@ extension TimeSpan {
     var duration: Duration { .milliseconds(milliseconds) }
 }
 
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}
+
 /// Restores the snapshot, then declares the daemon ready (to `/ready` and to systemd); writes the
 /// snapshot every `snapshot_interval` and a last time at shutdown, after the store has drained.
 struct StateService: Service {

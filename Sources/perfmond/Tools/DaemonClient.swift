@@ -97,6 +97,5 @@ struct DaemonClient: Sendable {
 
 /// Prints to stderr and exits with `status`: how the tools report a failure.
 func failTool(_ message: String, status: Int32 = 1) -> Never {
-    FileHandle.standardError.write(Data(("perfmond: " + message + "\n").utf8))
-    exit(status)
+    Entry.fail("perfmond: " + message, status: status)
 }

@@ -62,13 +62,7 @@ struct Send: AsyncParsableCommand {
                 let reply = try await client.post("/events", body: body, contentType: "application/x-ndjson")
                 switch reply.status {
                 case 202, 400:
-                    let summary = try? JSONParser.parse(Array(reply.body))
-                    totals.accepted += Int(summary?.at("accepted")?.numberValue ?? 0)
-                    let rejected = Int(summary?.at("rejected")?.numberValue ?? (reply.status == 400 ? Double(count) : 0))
-                    totals.rejected += rejected
-                    for error in summary?.at("errors")?.arrayValue ?? [] {
-                        totals.errors.append(error.at("error")?.stringValue ?? error.rendered)
-                    }
+                    totals.count(reply, sent: count)
                     return
                 case 429, 503:
                     pause = Double(reply.header("Retry-After") ?? "") ?? 1
@@ -107,4 +101,15 @@ struct SendTotals {
     var batches = 0
     var retries = 0
     var errors: [String] = []
+
+    /// Adds what a `202` or `400` answer of `POST /events` says was accepted and rejected (a
+    /// `400` without a summary rejected all it was `sent`), keeping the first ten error messages.
+    mutating func count(_ reply: DaemonClient.Reply, sent: Int) {
+        let summary = try? JSONParser.parse(Array(reply.body))
+        accepted += Int(summary?.at("accepted")?.numberValue ?? 0)
+        rejected += Int(summary?.at("rejected")?.numberValue ?? (reply.status == 400 ? Double(sent) : 0))
+        for error in (summary?.at("errors")?.arrayValue ?? []).prefix(max(0, 10 - errors.count)) {
+            errors.append(error.at("error")?.stringValue ?? error.rendered)
+        }
+    }
 }
