@@ -56,24 +56,13 @@ public struct SnapshotFile: Sendable {
 
     /// The snapshot's bytes; nil when there is no file yet.
     public func read() throws(IOError) -> [UInt8]? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            if errno == ENOENT { return nil }
-            throw failure("cannot open \(path)")
+        do {
+            return try readFileBytes(path)
+        } catch where error.isMissing {
+            return nil
+        } catch {
+            throw IOError(description: "cannot read \(path): \(error.reason)")
         }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw failure("cannot read \(path)")
-            }
-            if count == 0 { break }
-            bytes += chunk[..<count]
-        }
-        return bytes
     }
 
     /// Renames an unusable snapshot to `<path>.corrupt-<unix seconds>` and returns the new name.

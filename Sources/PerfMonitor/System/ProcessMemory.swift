@@ -110,9 +110,9 @@ public struct ProcessMemory: Sendable, Equatable {
     }
 }
 
-/// The whole of a small file (procfs, sysfs, the config file), or why it cannot be read.
-public func readTextFile(_ path: String) throws(FileReadError) -> String {
-    guard let file = fopen(path, "r") else { throw FileReadError(path: path, reason: String(cString: strerror(errno))) }
+/// The whole of a file's bytes (procfs, the config file, the snapshot), or why it cannot be read.
+public func readFileBytes(_ path: String) throws(FileReadError) -> [UInt8] {
+    guard let file = fopen(path, "r") else { throw FileReadError(path: path, errno: errno) }
     defer { fclose(file) }
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65536)
@@ -121,14 +121,27 @@ public func readTextFile(_ path: String) throws(FileReadError) -> String {
         if count <= 0 { break }
         bytes += chunk[..<count]
     }
-    guard ferror(file) == 0 else { throw FileReadError(path: path, reason: String(cString: strerror(errno))) }
-    return String(decoding: bytes, as: UTF8.self)
+    guard ferror(file) == 0 else { throw FileReadError(path: path, errno: errno) }
+    return bytes
+}
+
+/// The whole of a small text file (procfs, sysfs, the config file), or why it cannot be read.
+public func readTextFile(_ path: String) throws(FileReadError) -> String {
+    String(decoding: try readFileBytes(path), as: UTF8.self)
 }
 
 /// Why a file could not be read: the system's words (`No such file or directory`).
 public struct FileReadError: Error, Sendable {
     public let path: String
     public let reason: String
+    /// The file does not exist (as opposed to existing and being unreadable).
+    public let isMissing: Bool
+
+    init(path: String, errno code: Int32) {
+        self.path = path
+        reason = String(cString: strerror(code))
+        isMissing = code == ENOENT
+    }
 }
 
 /// The file's text, or nil: for procfs and sysfs, where a missing file means "not on this kernel".
