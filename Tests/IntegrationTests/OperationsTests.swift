@@ -8,15 +8,6 @@ import TestSupport
 import Glibc
 #endif
 
-extension JSONValue {
-    /// The number at a path of keys into nested objects.
-    func number(_ path: String...) -> Double? {
-        let value = path.reduce(self as JSONValue?) { $0?[$1] }
-        if case let .number(number, _) = value { return number }
-        return nil
-    }
-}
-
 /// A directory of its own for one test, removed afterwards by the caller.
 func temporaryDirectory() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("perfmond-ops-\(UUID().uuidString)")
@@ -44,7 +35,7 @@ extension DaemonProcess {
 
     /// Calls counted over every provider since first seen.
     func providerTotal() throws -> Double {
-        try json("/performance/providers").number("summary", "total_requests") ?? -1
+        try json("/performance/providers").at("summary", "total_requests")?.numberValue ?? -1
     }
 
 }
@@ -72,7 +63,7 @@ extension DaemonProcess {
         #expect(second.log.contains("snapshot restored"))
         for provider in ["openai", "anthropic"] {
             for key in ["total_requests", "p95_response_time_ms", "total_cost_usd", "average_response_time_ms"] {
-                let old = before.number("providers", provider, key), new = after.number("providers", provider, key)
+                let old = before.at("providers", provider, key)?.numberValue, new = after.at("providers", provider, key)?.numberValue
                 #expect(old != nil && new == old, "\(provider) \(key)")
             }
         }
@@ -91,7 +82,7 @@ extension DaemonProcess {
         #expect(files.contains { $0.hasPrefix("state.bin.corrupt-") }, "\(files)")
         #expect(try await onThread { try daemon.providerTotal() } == 0)
         let memory = try await onThread { try daemon.json("/performance/memory") }
-        #expect(memory.number("persistence", "moved_aside") == 1)
+        #expect(memory.at("persistence", "moved_aside")?.numberValue == 1)
         #expect(try await daemon.halt()?.status == 0)
         #expect(FileManager.default.fileExists(atPath: state), "the shutdown wrote a good snapshot in its place")
     }
@@ -108,7 +99,7 @@ extension DaemonProcess {
             let posted = Date().timeIntervalSince1970
             let deadline = Date().addingTimeInterval(10)
             while Date() < deadline {
-                if let last = try daemon.json("/performance/memory").number("persistence", "last_write"), last > posted { break }
+                if let last = try daemon.json("/performance/memory").at("persistence", "last_write")?.numberValue, last > posted { break }
                 Thread.sleep(forTimeInterval: 0.05)
             }
             #expect(try daemon.post(providerCalls(50)).status == 202)

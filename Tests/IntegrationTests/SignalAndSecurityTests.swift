@@ -33,8 +33,7 @@ let thresholdsA = """
 
 /// The threshold of the first alert rule in a `/performance/config` answer.
 func firstThreshold(_ config: JSONValue) -> Double? {
-    guard case let .array(items) = config["alert_thresholds"] else { return nil }
-    return items.first?.number("threshold")
+    config.at("alert_thresholds")?.arrayValue?.first?.at("threshold")?.numberValue
 }
 
 /// SIGHUP, systemd's notify socket, tokens from files and TLS, on the real binary.

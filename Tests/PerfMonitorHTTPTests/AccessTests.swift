@@ -28,7 +28,7 @@ import TestSupport
         let missing = try await harness.request("POST", "/events", body: Self.event)
         #expect(missing.status == 401)
         #expect(missing.header("WWW-Authenticate") == #"Bearer realm="perfmond""#)
-        #expect(try JSONParser.parse(missing.body)["status"]?.number == 401)
+        #expect(try JSONParser.parse(missing.body)["status"]?.numberValue == 401)
         let wrong = try await harness.request("POST", "/events", body: Self.event, headers: Self.bearer(Self.read))
         #expect(wrong.status == 401)
         #expect(wrong.header("WWW-Authenticate") == #"Bearer realm="perfmond", error="invalid_token""#)

@@ -9,20 +9,9 @@ import Testing
 import TestSupport
 
 
-extension JSONValue {
-    /// A path of keys into nested objects: `value["providers", "openai", "total_requests"]`.
-    subscript(path: String...) -> JSONValue? {
-        path.reduce(self as JSONValue?) { $0?[$1] }
-    }
-
-    var number: Double? {
-        if case let .number(value, _) = self { return value }
-        return nil
-    }
-}
 
 func near(_ value: JSONValue?, _ expected: Double, relative: Double = 0.01) -> Bool {
-    guard let number = value?.number else { return false }
+    guard let number = value?.numberValue else { return false }
     return expected == 0 ? number == 0 : abs(number - expected) / abs(expected) <= relative
 }
 
@@ -58,35 +47,35 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
         let harness = try Harness()
         try await knownEvents(harness)
         let answer = try await harness.json("/performance/providers")
-        #expect(answer["providers_count"]?.number == 2)
-        let openai = try #require(answer["providers", "openai"])
-        #expect(openai["total_requests"]?.number == 10)
-        #expect(openai["successful_requests"]?.number == 8)
-        #expect(openai["failed_requests"]?.number == 2)
-        #expect(openai["success_rate_percent"]?.number == 80)
-        #expect(openai["error_rate_percent"]?.number == 20)
-        #expect(openai["average_response_time_ms"]?.number == 550)
+        #expect(answer["providers_count"]?.numberValue == 2)
+        let openai = try #require(answer.at("providers", "openai"))
+        #expect(openai["total_requests"]?.numberValue == 10)
+        #expect(openai["successful_requests"]?.numberValue == 8)
+        #expect(openai["failed_requests"]?.numberValue == 2)
+        #expect(openai["success_rate_percent"]?.numberValue == 80)
+        #expect(openai["error_rate_percent"]?.numberValue == 20)
+        #expect(openai["average_response_time_ms"]?.numberValue == 550)
         #expect(near(openai["p50_response_time_ms"], 500))
         #expect(near(openai["p95_response_time_ms"], 1000))
-        #expect(openai["min_response_time_ms"]?.number == 100)
-        #expect(openai["max_response_time_ms"]?.number == 1000)
-        #expect(openai["avg_ttft_ms"]?.number == 55)
+        #expect(openai["min_response_time_ms"]?.numberValue == 100)
+        #expect(openai["max_response_time_ms"]?.numberValue == 1000)
+        #expect(openai["avg_ttft_ms"]?.numberValue == 55)
         #expect(near(openai["total_cost_usd"], 0.1, relative: 1e-9))
-        #expect(openai["input_tokens"]?.number == 1000)
+        #expect(openai["input_tokens"]?.numberValue == 1000)
         #expect(openai["error_types"] == .object([("server_error", .number(2, text: "2"))]))
-        #expect(openai["model_stats", "gpt-4o", "total_operations"]?.number == 10)
-        let anthropic = try #require(answer["providers", "anthropic"])
-        #expect(anthropic["rate_limit_hits"]?.number == 1)
-        #expect(anthropic["failovers", "openai"]?.number == 1)
-        #expect(anthropic["p99_response_time_ms"]?.number == 2000)
-        #expect(answer["summary", "total_requests"]?.number == 14)
-        #expect(near(answer["summary", "success_rate_percent"], 12.0 / 14 * 100, relative: 1e-9))
-        #expect(near(answer["summary", "total_estimated_cost"], 0.3, relative: 1e-9))
+        #expect(openai.at("model_stats", "gpt-4o", "total_operations")?.numberValue == 10)
+        let anthropic = try #require(answer.at("providers", "anthropic"))
+        #expect(anthropic["rate_limit_hits"]?.numberValue == 1)
+        #expect(anthropic.at("failovers", "openai")?.numberValue == 1)
+        #expect(anthropic["p99_response_time_ms"]?.numberValue == 2000)
+        #expect(answer.at("summary", "total_requests")?.numberValue == 14)
+        #expect(near(answer.at("summary", "success_rate_percent"), 12.0 / 14 * 100, relative: 1e-9))
+        #expect(near(answer.at("summary", "total_estimated_cost"), 0.3, relative: 1e-9))
         // The filter keeps the envelope; the short alias answers the same.
         let one = try await harness.json("/providers?provider=anthropic")
-        #expect(one["providers_count"]?.number == 1)
-        #expect(one["providers", "anthropic", "total_requests"]?.number == 4)
-        #expect(one["summary", "total_requests"]?.number == 4)
+        #expect(one["providers_count"]?.numberValue == 1)
+        #expect(one.at("providers", "anthropic", "total_requests")?.numberValue == 4)
+        #expect(one.at("summary", "total_requests")?.numberValue == 4)
         await harness.stop()
     }
 
@@ -94,23 +83,23 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
         let harness = try Harness()
         try await knownEvents(harness)
         let endpoints = try await harness.json("/endpoints")
-        let chat = try #require(endpoints["endpoints", "/v1/chat"])
+        let chat = try #require(endpoints.at("endpoints", "/v1/chat"))
         #expect(chat["method"] == .string("GET,POST"))
-        #expect(chat["methods", "POST", "total_operations"]?.number == 3)
-        #expect(near(chat["methods", "POST", "success_rate_percent"], 200.0 / 3, relative: 1e-9))
-        #expect(chat["methods", "POST", "avg_request_bytes"]?.number == 1000)
-        #expect(chat["stats", "total_operations"]?.number == 4)
+        #expect(chat.at("methods", "POST", "total_operations")?.numberValue == 3)
+        #expect(near(chat.at("methods", "POST", "success_rate_percent"), 200.0 / 3, relative: 1e-9))
+        #expect(chat.at("methods", "POST", "avg_request_bytes")?.numberValue == 1000)
+        #expect(chat.at("stats", "total_operations")?.numberValue == 4)
         #expect(chat["status_code_counts"] == .object([("200", .number(3, text: "3")), ("404", .number(1, text: "1"))]))
-        #expect(endpoints["aggregated", "average_duration_ms"]?.number == 40)
+        #expect(endpoints.at("aggregated", "average_duration_ms")?.numberValue == 40)
         let components = try await harness.json("/performance/components?component=router")
-        let router = try #require(components["components", "router"])
-        #expect(router["total_calls"]?.number == 10)
-        #expect(router["failed_calls"]?.number == 1)
-        #expect(router["error_rate"]?.number == 10)
-        #expect(router["success_rate"]?.number == 90)
-        #expect(router["avg_duration_ms"]?.number == 3)
-        #expect(router["operations", "route", "failed_calls"]?.number == 1)
-        #expect(router["operations", "parse", "max_duration_ms"]?.number == 2)
+        let router = try #require(components.at("components", "router"))
+        #expect(router["total_calls"]?.numberValue == 10)
+        #expect(router["failed_calls"]?.numberValue == 1)
+        #expect(router["error_rate"]?.numberValue == 10)
+        #expect(router["success_rate"]?.numberValue == 90)
+        #expect(router["avg_duration_ms"]?.numberValue == 3)
+        #expect(router.at("operations", "route", "failed_calls")?.numberValue == 1)
+        #expect(router.at("operations", "parse", "max_duration_ms")?.numberValue == 2)
         await harness.stop()
     }
 
@@ -119,7 +108,7 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
         let t = harness.clock.now()
         try await harness.post([call("openai", "gpt-4o", ms: 100, at: t - 1800), call("openai", "gpt-4o", ms: 300, at: t - 120)])
         func total(_ window: String) async throws -> Double? {
-            try await harness.json("/providers\(window)")["providers", "openai", "total_requests"]?.number
+            try await harness.json("/providers\(window)").at("providers", "openai", "total_requests")?.numberValue
         }
         #expect(try await total("?window=1m") == 0)
         #expect(try await total("?window=5m") == 1)
@@ -129,7 +118,7 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
         #expect(try await total("?window=1h") == 0)
         #expect(try await total("?window=24h") == 2)
         let fiveMinutes = try await harness.json("/providers?window=5m")
-        #expect(fiveMinutes["providers", "openai", "throughput_rps"]?.number == 0)
+        #expect(fiveMinutes.at("providers", "openai", "throughput_rps")?.numberValue == 0)
         await harness.stop()
     }
 
@@ -143,29 +132,29 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
         lines.append(#"{"type":"operation","component":"rust_routing","operation":"route","duration_ms":10,"success":false}"#)
         try await harness.post(lines)
         let answer = try await harness.json("/performance/compare?a=python_routing&b=rust_routing")
-        #expect(answer["samples", "a"]?.number == 100)
-        #expect(answer["samples", "b"]?.number == 101)
-        #expect(near(answer["speed_improvement", "avg_latency"], 5.0))
-        #expect(near(answer["speed_improvement", "p95_latency"], 54.0 / 11.0, relative: 0.02))
-        #expect(answer["reliability", "a_success_rate"]?.number == 100)
-        #expect(near(answer["reliability", "reliability_improvement"], 100.0 / 101 * 100 - 100, relative: 1e-9))
+        #expect(answer.at("samples", "a")?.numberValue == 100)
+        #expect(answer.at("samples", "b")?.numberValue == 101)
+        #expect(near(answer.at("speed_improvement", "avg_latency"), 5.0))
+        #expect(near(answer.at("speed_improvement", "p95_latency"), 54.0 / 11.0, relative: 0.02))
+        #expect(answer.at("reliability", "a_success_rate")?.numberValue == 100)
+        #expect(near(answer.at("reliability", "reliability_improvement"), 100.0 / 101 * 100 - 100, relative: 1e-9))
         #expect(answer["significant"] == .bool(true))
         // Too few samples: the numbers are given, but never called significant.
         try await harness.post((0..<5).flatMap { _ in [
             #"{"type":"operation","component":"a_few","duration_ms":100}"#, #"{"type":"operation","component":"b_few","duration_ms":10}"#,
         ] })
         let few = try await harness.json("/compare?a=a_few&b=b_few".replacing("/compare", with: "/performance/compare"))
-        #expect(near(few["speed_improvement", "avg_latency"], 10))
+        #expect(near(few.at("speed_improvement", "avg_latency"), 10))
         #expect(few["significant"] == .bool(false))
         await harness.stop()
     }
 
     @Test func recommendationsFireOnlyOnEnoughEvidence() async throws {
         let harness = try Harness()
-        #expect(try await harness.json("/performance/recommendations")["recommendations_count"]?.number == 0)
+        #expect(try await harness.json("/performance/recommendations")["recommendations_count"]?.numberValue == 0)
         let t = harness.clock.now()
         try await harness.post((0..<5).map { _ in call("tiny", "m", ms: 9000, at: t) })
-        #expect(try await harness.json("/performance/recommendations")["recommendations_count"]?.number == 0, "5 calls are too few")
+        #expect(try await harness.json("/performance/recommendations")["recommendations_count"]?.numberValue == 0, "5 calls are too few")
         var lines: [String] = []
         for index in 0..<25 {
             lines.append(call("slow", "big", ms: 3000 + Double(index), at: t))
@@ -182,12 +171,12 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
         #expect(latency["provider"] == .string("slow"))
         #expect(latency["severity"] == .string("warning"))
         #expect(near(latency["current_value"], 3024, relative: 0.01))
-        #expect(latency["target_value"]?.number == 1000)
+        #expect(latency["target_value"]?.numberValue == 1000)
         let success = try #require(byType["low_success_rate"]?.first)
         #expect(success["severity"] == .string("critical"), "60% is below 80%")
-        #expect(success["current_value"]?.number == 60)
+        #expect(success["current_value"]?.numberValue == 60)
         #expect(byType["dominant_error_type"]?.first?["error_type"] == .string("timeout"))
-        #expect(byType["low_cache_hit_ratio"]?.first?["current_value"]?.number == 20)
+        #expect(byType["low_cache_hit_ratio"]?.first?["current_value"]?.numberValue == 20)
         #expect(items.first?["severity"] == .string("critical"), "most severe first")
         await harness.stop()
     }
@@ -231,14 +220,14 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
             _ = try await harness.json(target)
         }
         let realTime = try await harness.json("/real-time")
-        #expect(realTime["provider_performance", "openai", "total_requests"]?.number == 10)
+        #expect(realTime.at("provider_performance", "openai", "total_requests")?.numberValue == 10)
         #expect(realTime["monitoring_active"] == .bool(true))
-        #expect((realTime["memory_metrics", "total_process_mb"]?.number ?? 0) > 1)
+        #expect((realTime.at("memory_metrics", "total_process_mb")?.numberValue ?? 0) > 1)
         #expect(near(realTime["throughput_rps"], 30.0 / 60, relative: 1e-9), "30 events arrived in the last minute")
         let memory = try await harness.json("/memory")
-        #expect(memory["store", "series"]?.number == 7)
-        #expect((memory["current", "rss_mb"]?.number ?? 0) > 1)
-        #expect(memory["ingest", "accepted_events"]?.number == 30)
+        #expect(memory.at("store", "series")?.numberValue == 7)
+        #expect((memory.at("current", "rss_mb")?.numberValue ?? 0) > 1)
+        #expect(memory.at("ingest", "accepted_events")?.numberValue == 30)
         let alerts = try await harness.json("/alerts")
         #expect(alerts["system_health"] == .string("healthy"))
         await harness.stop()
@@ -255,7 +244,7 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
         #expect(rows[2].hasPrefix("component,router,route,5,4,1,80,4,"))
         #expect(rows.count == 4 && rows[3].isEmpty)
         let json = try await harness.json("/performance/export?since=\(harness.clock.now() - 60)")
-        #expect(json["series_count"]?.number == 7)
+        #expect(json["series_count"]?.numberValue == 7)
         let text = try await harness.get("/performance/export?format=prometheus")
         #expect(text.text.contains(#"perfmond_export_total{kind="provider",name="openai",subname="gpt-4o"} 10"#))
         await harness.stop()
@@ -273,7 +262,7 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
         let harness = try Harness()
         try await knownEvents(harness)
         let answer = try await harness.json("/performance/events?limit=2")
-        #expect(answer["count"]?.number == 2)
+        #expect(answer["count"]?.numberValue == 2)
         guard case let .array(events)? = answer["events"] else { Issue.record("no events"); return }
         #expect(events.last?["component"] == .string("router"))
         #expect(events.last?["operation"] == .string("route"))
@@ -284,7 +273,7 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
     @Test func configRoundTripAndRefusals() async throws {
         let harness = try Harness()
         let before = try await harness.json("/performance/config")
-        #expect(before["port"]?.number == 9470)
+        #expect(before["port"]?.numberValue == 9470)
         #expect(before["retention"] == .string("24h"))
         guard case let .array(defaults)? = before["alert_thresholds"] else { Issue.record("no thresholds"); return }
         #expect(defaults.count == 10)
@@ -329,17 +318,17 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
         try await harness.post((0..<10).map { _ in call("openai", "gpt-4o", ms: 3000, at: t) })
         await harness.alertEngine.evaluate()  // the maintenance timer's job in the daemon
         let alerts = try await harness.json("/performance/alerts")
-        #expect(alerts["active_alerts_count"]?.number == 1)
+        #expect(alerts["active_alerts_count"]?.numberValue == 1)
         #expect(alerts["system_health"] == .string("degraded"))
         #expect(alerts["alerts"] == .array([.string("[warning] response_time_ms (p95 over 5m) of openai/gpt-4o is 3000, > 2000")]))
         guard case let .array(active)? = alerts["active"], let first = active.first else { Issue.record("no active alert"); return }
         #expect(first["state"] == .string("firing"))
         #expect(first["scope"] == .object([("provider", .string("openai")), ("model", .string("gpt-4o"))]))
-        #expect(first["threshold"]?.number == 2000)
+        #expect(first["threshold"]?.numberValue == 2000)
         #expect(first["comparison"] == .string(">"))
-        #expect(first["since"]?.number == t)
+        #expect(first["since"]?.numberValue == t)
         let realTime = try await harness.json("/real-time")
-        #expect(realTime["active_alerts"]?.number == 1)
+        #expect(realTime["active_alerts"]?.numberValue == 1)
         let metrics = try await harness.get("/metrics").text
         #expect(metrics.contains("perfmond_alerts_firing{severity=\"warning\"} 1\n"))
         #expect(metrics.contains("perfmond_alerts_firing{severity=\"critical\"} 0\n"))
