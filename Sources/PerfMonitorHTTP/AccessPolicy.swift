@@ -19,12 +19,9 @@ public final class AccessPolicy: Sendable {
     /// not a copy of six strings.
     private final class Tokens: Sendable {
         let settings: AccessConfiguration
-        /// No token at all: every request passes without a look at its headers.
-        let allOpen: Bool
 
         init(_ settings: AccessConfiguration) {
             self.settings = settings
-            allOpen = settings.ingestToken.isEmpty && settings.readToken.isEmpty && settings.adminToken.isEmpty
         }
     }
 
@@ -36,13 +33,13 @@ public final class AccessPolicy: Sendable {
     public init(_ configuration: AccessConfiguration) {
         let initial = Tokens(configuration)
         tokens = Mutex(initial)
-        guarded = Atomic(!initial.allOpen)
+        guarded = Atomic(configuration.hasTokens)
     }
 
     public func update(_ configuration: AccessConfiguration) {
         let replacement = Tokens(configuration)
         tokens.withLock { $0 = replacement }
-        guarded.store(!replacement.allOpen, ordering: .releasing)
+        guarded.store(configuration.hasTokens, ordering: .releasing)
     }
 
     /// Requests refused `401`, by the access they asked for.
@@ -57,7 +54,7 @@ public final class AccessPolicy: Sendable {
     func access(method: String, path: String, headers: HTTPHeaders, metricsAuth: AccessConfiguration.MetricsAuth) -> Access {
         switch path {
         case "/health", "/ready": .open
-        case "/dashboard": (headers["Accept"] ?? "").contains("application/json") ? .read : .open
+        case "/dashboard": PerformanceQueries.wantsJSON(headers) ? .read : .open
         case "/metrics": metricsAuth == .read ? .read : .open
         case "/events" where method == "POST": .ingest
         case "/performance/config", "/config": method == "POST" ? .admin : .read
@@ -68,9 +65,7 @@ public final class AccessPolicy: Sendable {
     /// nil when the request may go on; a `401` otherwise.
     func check(method: String, path: String, headers: HTTPHeaders) -> Response? {
         guard guarded.load(ordering: .acquiring) else { return nil }
-        let current = tokens.withLock { $0 }
-        if current.allOpen { return nil }
-        let settings = current.settings
+        let settings = tokens.withLock { $0 }.settings
         let access = access(method: method, path: path, headers: headers, metricsAuth: settings.metricsAuth)
         let accepted: [String]
         switch access {

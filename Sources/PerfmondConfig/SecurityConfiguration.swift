@@ -20,6 +20,9 @@ public struct AccessConfiguration: Sendable, Equatable {
 
     public init() {}
 
+    /// Whether any class of endpoint is guarded.
+    public var hasTokens: Bool { !ingestToken.isEmpty || !readToken.isEmpty || !adminToken.isEmpty }
+
     /// Tokens shorter than this are refused: they could be guessed.
     public static let minimumTokenLength = 16
 

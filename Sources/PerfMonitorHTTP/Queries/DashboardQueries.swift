@@ -16,7 +16,7 @@ extension PerformanceQueries {
     /// `GET /dashboard`: the live page; with `Accept: application/json`, the data behind it
     /// (api.md §2) — what the page shows, in one answer, so one poll redraws everything.
     func dashboard(_ request: Request) async throws(QueryFailure) -> Response {
-        guard Self.wantsJSON(request) else {
+        guard Self.wantsJSON(request.headers) else {
             return Response(status: 200, headers: HTTPHeaders([("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-cache")]),
                             body: Self.dashboardPage)
         }
@@ -97,7 +97,8 @@ extension PerformanceQueries {
         ])
     }
 
-    static func wantsJSON(_ request: Request) -> Bool {
-        (request.headers["Accept"] ?? "").contains("application/json")
+    /// Whether `/dashboard` is asked for its data rather than the page.
+    static func wantsJSON(_ headers: HTTPHeaders) -> Bool {
+        (headers["Accept"] ?? "").contains("application/json")
     }
 }
