@@ -10,8 +10,7 @@ rounds=${BENCH_ROUNDS:-3}; duration=${BENCH_BATCH_DURATION:-5}; connections=${BE
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 event='{"type":"provider_request","provider":"openai","model":"gpt-4o","duration_ms":812.5,"ttft_ms":140,"status_code":200,"cost_usd":0.0125,"input_tokens":1200,"output_tokens":300}'
-ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+source "$(dirname "$0")/lib.sh"
 result='{}'
 for size in 10 100 1000; do
     for form in array ndjson; do
@@ -26,9 +25,9 @@ for size in 10 100 1000; do
           printf 'wrk.body = [==[%s]==]\n' "$(cat "$work/body")"; } >"$work/post.lua"
         rates=(); cores=(); refused=()
         for _ in $(seq 1 "$rounds"); do
-            before=$(ticks)
+            before=$(cpu_ticks "$pid")
             wrk -t2 -c"$connections" -d"${duration}s" -s "$work/post.lua" "http://127.0.0.1:$port/events" >"$work/wrk.txt" 2>&1
-            after=$(ticks)
+            after=$(cpu_ticks "$pid")
             requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
             non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/wrk.txt"); non2xx=${non2xx:-0}
             refused+=("$non2xx")

@@ -13,7 +13,7 @@ source "$(dirname "$0")/../Tests/lib/wait-for-port.sh"
 gateway=$(command -v prometheus-pushgateway || true)
 [ -n "$gateway" ] || { echo '{"skipped": "prometheus-pushgateway is not installed"}'; exit 0; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+source "$(dirname "$0")/lib.sh"
 median_ms() {  # URL: median of 15 scrapes, in ms
     for _ in $(seq 15); do curl -s -o /dev/null -w '%{time_total}\n' "$1"; done | sort -g | awk '{a[NR]=$1} END {printf "%.2f", a[8] * 1000}'
 }

@@ -28,6 +28,7 @@ start() {
 
 # port_of NAME: the port the server NAME listens on (from its "listening ... port=N" line).
 source Tests/lib/wait-for-port.sh
+source Benchmarks/lib.sh
 port_of() { wait_for_port "$work/$1.log"; }
 
 # post_script FILE BODYFILE: a wrk Lua script POSTing the body to /events as JSON.
@@ -42,10 +43,8 @@ rps() {
     if grep -q "Non-2xx" "$work/wrk.txt"; then cat "$work/wrk.txt" >&2; echo "non-2xx answers" >&2; exit 1; fi
     awk '/Requests\/sec/ {print $2}' "$work/wrk.txt"
 }
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", (b > 0 ? a / b : 0)}'; }
 json_array() { printf '%s\n' "$@" | jq -s .; }
-rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 start raw Benchmarks/raw-mhd-server
 start perfmond .build/release/perfmond --port 0
@@ -66,9 +65,9 @@ for round in $(seq 1 "$ROUNDS"); do
     health_ours+=("$(rps "http://127.0.0.1:$perfmond_port/health")")
     post_raw+=("$(rps "http://127.0.0.1:$raw_port/events" "$work/one.lua")")
     post_ours+=("$(rps "http://127.0.0.1:$perfmond_port/events" "$work/one.lua")")
-    ticks_before=$(awk '{print $14 + $15}' "/proc/$perfmond_pid/stat")
+    ticks_before=$(cpu_ticks "$perfmond_pid")
     batch+=("$(rps "http://127.0.0.1:$perfmond_port/events" "$work/batch100.lua")")
-    ticks_after=$(awk '{print $14 + $15}' "/proc/$perfmond_pid/stat")
+    ticks_after=$(cpu_ticks "$perfmond_pid")
     cpu+=("$(awk -v t="$((ticks_after - ticks_before))" -v hz="$(getconf CLK_TCK)" -v d="${DURATION%s}" 'BEGIN {printf "%.2f", t / hz / d}')")
     echo "round $round: health raw ${health_raw[-1]} / perfmond ${health_ours[-1]} req/s;" \
          "single POST raw ${post_raw[-1]} / perfmond ${post_ours[-1]} req/s; batch100 ${batch[-1]} req/s" >&2
