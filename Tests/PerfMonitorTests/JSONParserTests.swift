@@ -49,6 +49,22 @@ import Testing
         #expect(throws: JSONSyntaxError.self) { try parse(deep) }
     }
 
+    @Test func decimalsReadExactlyAsStrtodReadsThem() throws {
+        var random = SeededRandom(seed: 9)
+        for _ in 0..<50_000 {
+            let integer = String(random.next() % 1_000_000_000_000_000)
+            let fraction = String(random.next() % 10_000_000_000, radix: 10)
+            let padding = String(repeating: "0", count: Int(random.next() % 12))
+            let sign = random.next() % 4 == 0 ? "-" : ""
+            let text = sign + String(integer.prefix(Int(random.next() % 18) + 1)) + "." + padding + String(fraction.prefix(Int(random.next() % 10) + 1))
+            guard case let .number(value, _) = try parse(text) else { Issue.record("\(text) is not a number"); return }
+            let expected = Double(text)!
+            #expect(value.bitPattern == expected.bitPattern, "\(text): \(value) vs \(expected)")
+            if value.bitPattern != expected.bitPattern { return }
+        }
+        #expect(try parse("-0").numberValue!.sign == .minus)
+    }
+
     @Test func keepsNumberText() throws {
         #expect(try parse("1e400") == .number(.infinity, text: "1e400"))
         #expect(try parse("123456789012345678").quoted == "123456789012345678")

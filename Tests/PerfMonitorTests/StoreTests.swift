@@ -190,6 +190,33 @@ func allSeries(_ store: MetricsStore) async -> [SeriesKey: Aggregate] {
         #expect(folded == ["model": 7, "provider": 2])
     }
 
+    @Test func repeatedFoldedLabelsAreEachCounted() async {
+        var configuration = StoreConfiguration()
+        configuration.limits.modelsPerProvider = 1
+        let store = MetricsStore(configuration: configuration, clock: clock)
+        await store.ingest(["x", "y", "y", "y", "x"].map { providerCall("openai", $0, at: clock.now()) })
+        #expect(await store.currentStatus().foldedByDimension == ["model": 3])
+        #expect(await store.series(.provider).map(\.aggregate.total) == [3, 2])
+    }
+
+    @Test func aPrunedLabelIsAdmittedAgainBeforeOthers() async {
+        var configuration = StoreConfiguration()
+        configuration.limits.providers = 1
+        configuration.retention = .seconds(300)
+        let store = MetricsStore(configuration: configuration, clock: clock)
+        await store.ingest([providerCall("openai", "a", at: clock.now())])
+        clock.advance(by: 301)
+        await store.maintain()
+        // openai left with its series; arriving first again, it takes the one place back.
+        await store.ingest([providerCall("openai", "a", at: clock.now()), providerCall("anthropic", "b", at: clock.now())])
+        #expect(await store.series(.provider).map(\.key) == [SeriesKey(.provider, "__other__", "b"), SeriesKey(.provider, "openai", "a")])
+        #expect(await store.currentStatus().foldedByDimension == ["provider": 1])
+    }
+
+    @Test func eventTypeOrdinalsAreTheirPlaceInAllCases() {
+        #expect(EventType.allCases.map(\.ordinal) == Array(0..<EventType.allCases.count))
+    }
+
     @Test func prunedValuesFreeTheirPlace() async {
         var configuration = StoreConfiguration()
         configuration.limits.providers = 1

@@ -17,8 +17,31 @@ public enum EventType: String, Sendable, CaseIterable {
     /// Other names clients use for the same kinds (seed 002 and 004 spellings).
     static let aliases: [String: EventType] = ["provider_end": .providerRequest, "failover_initiated": .failover]
 
+    /// The position in `allCases`, for counting by type in an array.
+    public var ordinal: Int {
+        switch self {
+        case .providerRequest: 0
+        case .providerStart: 1
+        case .requestStart: 2
+        case .requestEnd: 3
+        case .request: 4
+        case .operation: 5
+        case .cacheHit: 6
+        case .cacheMiss: 7
+        case .error: 8
+        case .timeout: 9
+        case .rateLimitHit: 10
+        case .failover: 11
+        case .metric: 12
+        }
+    }
+
     /// The type named by `text`, case-insensitively, aliases included.
     public init?(name text: String) {
+        if let type = EventType(rawValue: text) {  // as sent, the usual case: no lowercased copy
+            self = type
+            return
+        }
         let lowered = text.lowercased()
         guard let type = EventType(rawValue: lowered) ?? Self.aliases[lowered] else { return nil }
         self = type

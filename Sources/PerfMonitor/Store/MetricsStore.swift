@@ -59,6 +59,12 @@ public actor MetricsStore {
     private var recent: EventRing
     private var arrivals = ArrivalRate()
     private var status = StoreStatus()
+    /// Events applied, by `EventType.ordinal`: counted in an array, not a dictionary (no hashing per event).
+    private var appliedByType = [Int](repeating: 0, count: EventType.allCases.count)
+    /// The last provider × model key and the labels it was made from. Consecutive events of one
+    /// series (the usual batch) skip the limiter's three lookups per label; valid while the
+    /// limiter only learns values, so it is forgotten whenever the limiter is rebuilt.
+    private var lastProviderKey: (provider: String?, model: String?, key: SeriesKey)?
 
     /// A start waiting for its end.
     struct OpenCall: Sendable {
@@ -97,7 +103,7 @@ public actor MetricsStore {
     }
 
     private func apply(_ event: Event, now: Double) {
-        status.appliedByType[event.type, default: 0] += 1
+        appliedByType[event.type.ordinal] += 1
         recent.append(event)
         let weight = event.weight
         switch event.type {
@@ -141,8 +147,13 @@ public actor MetricsStore {
     }
 
     private func providerKey(_ event: Event) -> SeriesKey {
+        if let last = lastProviderKey, last.provider == event.provider, last.model == event.model { return last.key }
         let provider = limiter.admit(event.provider ?? "unknown", .provider)
-        return SeriesKey(.provider, provider, limiter.admit(event.model ?? "unknown", .model, parent: provider))
+        let key = SeriesKey(.provider, provider, limiter.admit(event.model ?? "unknown", .model, parent: provider))
+        // A folded label must go through the limiter again: each fold is counted.
+        let admittedAsSent = key.first == (event.provider ?? "unknown") && key.second == (event.model ?? "unknown")
+        lastProviderKey = admittedAsSent ? (event.provider, event.model, key) : nil
+        return key
     }
 
     private func endpointKey(endpoint: String, method: String?) -> SeriesKey {
@@ -205,7 +216,7 @@ public actor MetricsStore {
         if !stale.isEmpty {
             for key in stale { series[key] = nil }
             status.removedSeries += stale.count
-            limiter.rebuild(from: series.keys)
+            rebuildLimiter()
         }
         for index in series.indices { series.values[index].windows.roll(now: now, layout: layout) }
         let timeout = configuration.requestTimeout.seconds
@@ -229,7 +240,9 @@ public actor MetricsStore {
             "store.dropped_starts": Double(status.droppedStarts),
             "store.unmatched_ends": Double(status.unmatchedEnds),
         ]
-        for (type, count) in status.appliedByType { counters["store.applied." + type.rawValue] = Double(count) }
+        for type in EventType.allCases where appliedByType[type.ordinal] > 0 {
+            counters["store.applied." + type.rawValue] = Double(appliedByType[type.ordinal])
+        }
         for (dimension, count) in limiter.folded { counters["store.folded." + dimension.rawValue] = count }
         return StoreSnapshot(savedAt: clock.now(), layout: layout, series: series, openRequests: openRequests,
                              openProviderCalls: openProviderCalls, counters: counters)
@@ -268,13 +281,16 @@ public actor MetricsStore {
         status.abandonedProviderCalls += snapshot.count("store.abandoned_provider_calls")
         status.droppedStarts += snapshot.count("store.dropped_starts")
         status.unmatchedEnds += snapshot.count("store.unmatched_ends")
-        for type in EventType.allCases where snapshot.count("store.applied." + type.rawValue) > 0 {
-            status.appliedByType[type, default: 0] += snapshot.count("store.applied." + type.rawValue)
-        }
+        for type in EventType.allCases { appliedByType[type.ordinal] += snapshot.count("store.applied." + type.rawValue) }
         var folded: [CardinalityLimiter.Dimension: Double] = [:]
         for dimension in CardinalityLimiter.Dimension.allCases { folded[dimension] = counters["store.folded." + dimension.rawValue] }
         limiter.addFolded(folded)
+        rebuildLimiter()
+    }
+
+    private func rebuildLimiter() {
         limiter.rebuild(from: series.keys)
+        lastProviderKey = nil
     }
 
     // MARK: Reading
@@ -348,6 +364,7 @@ public actor MetricsStore {
             bytes += MemoryLayout<SeriesKey>.stride + MemoryLayout<Series>.stride + 16
                 + key.first.utf8.count + key.second.utf8.count + value.cumulative.heapBytes + value.windows.heapBytes
         }
+        for type in EventType.allCases where appliedByType[type.ordinal] > 0 { result.appliedByType[type] = appliedByType[type.ordinal] }
         result.rawEvents = recent.count
         result.bytesEstimate = bytes + recent.count * MemoryLayout<Event>.stride
         result.foldedByDimension = Dictionary(uniqueKeysWithValues: limiter.folded.map { ($0.key.rawValue, $0.value) })
