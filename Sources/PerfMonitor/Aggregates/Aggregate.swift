@@ -27,19 +27,19 @@ public struct Aggregate: Sendable, Equatable {
     public init() {}
 
     /// Counts one completed call (provider request, request, operation).
-    mutating func recordCall(_ event: Event, durationMs: Double?) {
-        let weight = event.weight
+    mutating func recordCall(_ call: CallFacts) {
+        let weight = call.weight
         total += weight
-        if event.success { successes += weight } else { failures += weight }
-        if let code = event.statusCode { statusCodes[code, default: 0] += weight }
-        if let type = event.errorType { errorTypes[type, default: 0] += weight }
-        costUSD += (event.costUSD ?? 0) * weight
-        inputTokens += (event.inputTokens ?? 0) * weight
-        outputTokens += (event.outputTokens ?? 0) * weight
-        requestBytes += (event.requestBytes ?? 0) * weight
-        responseBytes += (event.responseBytes ?? 0) * weight
-        if let durationMs { distribution.record(durationMs, weight: weight) }
-        if let ttftMs = event.ttftMs { ttft.record(ttftMs, weight: weight) }
+        if call.success { successes += weight } else { failures += weight }
+        if let code = call.statusCode { statusCodes[code, default: 0] += weight }
+        if let type = call.errorType { errorTypes[type, default: 0] += weight }
+        costUSD += call.costUSD * weight
+        inputTokens += call.inputTokens * weight
+        outputTokens += call.outputTokens * weight
+        requestBytes += call.requestBytes * weight
+        responseBytes += call.responseBytes * weight
+        if let durationMs = call.durationMs { distribution.record(durationMs, weight: weight) }
+        if let ttftMs = call.ttftMs { ttft.record(ttftMs, weight: weight) }
     }
 
     /// Counts an error reported on its own (`error`, `timeout` events): by type, not as a call.
@@ -83,5 +83,36 @@ public struct Aggregate: Sendable, Equatable {
     var heapBytes: Int {
         distribution.heapBytes + ttft.heapBytes + (statusCodes.isEmpty ? 0 : 48 + statusCodes.capacity * 24)
             + (errorTypes.isEmpty ? 0 : 48 + errorTypes.capacity * 32)
+    }
+}
+
+/// What one call adds to an aggregate, taken from its event once: the aggregates of a call (its
+/// series, then its window) read these few values, not the whole event, whose copy would retain
+/// every one of its strings.
+struct CallFacts {
+    let weight: Double
+    let success: Bool
+    let statusCode: Int?
+    let errorType: String?
+    let costUSD: Double
+    let inputTokens: Double
+    let outputTokens: Double
+    let requestBytes: Double
+    let responseBytes: Double
+    let durationMs: Double?
+    let ttftMs: Double?
+
+    init(_ event: Event, durationMs: Double?) {
+        weight = event.weight
+        success = event.success
+        statusCode = event.statusCode
+        errorType = event.errorType
+        costUSD = event.costUSD ?? 0
+        inputTokens = event.inputTokens ?? 0
+        outputTokens = event.outputTokens ?? 0
+        requestBytes = event.requestBytes ?? 0
+        responseBytes = event.responseBytes ?? 0
+        self.durationMs = durationMs
+        ttftMs = event.ttftMs
     }
 }

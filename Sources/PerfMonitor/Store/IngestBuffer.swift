@@ -1,7 +1,8 @@
 import Synchronization
 
 /// The bounded hand-off between the server threads that decode events and the store actor that
-/// applies them: appending is a mutex and an array append, never an actor hop per event.
+/// applies them: appending is a mutex and one array append per batch (the batch is kept as it
+/// is, its events are not copied), never an actor hop per event.
 /// A batch is taken whole or refused whole, so a refused client can simply retry.
 public final class IngestBuffer: Sendable {
     public enum Outcome: Sendable, Equatable {
@@ -13,7 +14,9 @@ public final class IngestBuffer: Sendable {
     }
 
     private struct State {
-        var events: [Event] = []
+        var batches: [[Event]] = []
+        /// Events in `batches`.
+        var count = 0
         var closed = false
     }
 
@@ -36,26 +39,27 @@ public final class IngestBuffer: Sendable {
     public func append(_ events: [Event]) -> Outcome {
         let outcome = state.withLock { state -> (Outcome, crossed: Bool) in
             if state.closed { return (.closed, false) }
-            guard state.events.count + events.count <= capacity else { return (.full, false) }
-            let before = state.events.count
-            state.events.append(contentsOf: events)
-            return (.accepted, before < highWaterMark && state.events.count >= highWaterMark)
+            guard state.count + events.count <= capacity else { return (.full, false) }
+            let before = state.count
+            state.batches.append(events)
+            state.count += events.count
+            return (.accepted, before < highWaterMark && state.count >= highWaterMark)
         }
         if outcome.crossed { wakeUp.yield() }
         return outcome.0
     }
 
-    /// Everything buffered, oldest first; the buffer is left empty.
-    public func takeAll() -> [Event] {
+    /// Every batch buffered, oldest first; the buffer is left empty.
+    public func takeAll() -> [[Event]] {
         state.withLock { state in
-            var taken: [Event] = []
-            swap(&taken, &state.events)
-            state.events.reserveCapacity(Swift.min(taken.count, 4096))
+            var taken: [[Event]] = []
+            swap(&taken, &state.batches)
+            state.count = 0
             return taken
         }
     }
 
-    public var depth: Int { state.withLock { $0.events.count } }
+    public var depth: Int { state.withLock { $0.count } }
 
     /// Refuses every later append with `.closed` and ends `highWater`.
     public func close() {

@@ -91,8 +91,7 @@ public actor MetricsStore {
     /// that starts after a `202` sees those events.
     public func drain() {
         guard let buffer else { return }
-        let events = buffer.takeAll()
-        if !events.isEmpty { ingest(events) }
+        for batch in buffer.takeAll() { ingest(batch) }
     }
 
     /// Applies `events` in order.
@@ -100,16 +99,16 @@ public actor MetricsStore {
         let now = clock.now()
         arrivals.record(events.count, at: now)
         for event in events { apply(event, now: now) }
+        recent.append(events)
     }
 
     private func apply(_ event: Event, now: Double) {
         appliedByType[event.type.ordinal] += 1
-        recent.append(event)
         let weight = event.weight
         switch event.type {
         case .providerRequest:
             if let id = event.requestID { endProviderCall(id) }
-            update(providerKey(event), event, now) { $0.recordCall(event, durationMs: event.durationMs) }
+            record(CallFacts(event, durationMs: event.durationMs), in: providerKey(event), at: event.timestamp, now)
         case .providerStart:
             open(event, providerCall: true, now: now)
         case .requestStart:
@@ -117,13 +116,13 @@ public actor MetricsStore {
         case .requestEnd:
             endRequest(event, now: now)
         case .request:
-            update(endpointKey(endpoint: event.endpoint!, method: event.method), event, now) { $0.recordCall(event, durationMs: event.durationMs) }
+            record(CallFacts(event, durationMs: event.durationMs), in: endpointKey(endpoint: event.endpoint!, method: event.method), at: event.timestamp, now)
         case .operation:
-            update(componentKey(event.component!, event.operation), event, now) { $0.recordCall(event, durationMs: event.durationMs) }
+            record(CallFacts(event, durationMs: event.durationMs), in: componentKey(event.component!, event.operation), at: event.timestamp, now)
         case .cacheHit, .cacheMiss:
             let scope = limiter.admit(event.component ?? event.provider ?? "default", .cacheScope)
             let hit = event.type == .cacheHit
-            update(SeriesKey(.cache, scope), event, now) { aggregate in
+            update(SeriesKey(.cache, scope), at: event.timestamp, now) { aggregate in
                 if hit { aggregate.cacheHits += weight } else { aggregate.cacheMisses += weight }
             }
         case .error, .timeout:
@@ -133,16 +132,16 @@ public actor MetricsStore {
             if let endpoint = event.endpoint { keys.append(endpointKey(endpoint: endpoint, method: event.method)) }
             if let component = event.component { keys.append(componentKey(component, event.operation)) }
             if keys.isEmpty { keys.append(SeriesKey(.errors, "global")) }
-            for key in keys { update(key, event, now) { $0.recordError(type: type, weight: weight) } }
+            for key in keys { update(key, at: event.timestamp, now) { $0.recordError(type: type, weight: weight) } }
         case .rateLimitHit:
-            update(providerKey(event), event, now) { $0.rateLimitHits += weight }
+            update(providerKey(event), at: event.timestamp, now) { $0.rateLimitHits += weight }
         case .failover:
             let from = limiter.admit(event.provider!, .provider)
             let to = limiter.admit(event.metadata["to_provider"]!, .provider)
-            update(SeriesKey(.failover, from, to), event, now) { $0.total += weight }
+            update(SeriesKey(.failover, from, to), at: event.timestamp, now) { $0.total += weight }
         case .metric:
             let name = limiter.admit(event.metric!, .metric)
-            update(SeriesKey(.metric, name), event, now) { $0.recordValue(event.value!, at: event.timestamp, weight: weight) }
+            update(SeriesKey(.metric, name), at: event.timestamp, now) { $0.recordValue(event.value!, at: event.timestamp, weight: weight) }
         }
     }
 
@@ -166,9 +165,13 @@ public actor MetricsStore {
         return SeriesKey(.component, name, limiter.admit(operation ?? "default", .operation, parent: name))
     }
 
-    private func update(_ key: SeriesKey, _ event: Event, _ now: Double, _ body: (inout Aggregate) -> Void) {
+    private func update(_ key: SeriesKey, at timestamp: Double, _ now: Double, _ body: (inout Aggregate) -> Void) {
         let layout = self.layout
-        series[key, default: Series(layout: layout, now: now)].record(at: event.timestamp, now: now, layout: layout, body)
+        series[key, default: Series(layout: layout, now: now)].record(at: timestamp, now: now, layout: layout, body)
+    }
+
+    private func record(_ call: CallFacts, in key: SeriesKey, at timestamp: Double, _ now: Double) {
+        update(key, at: timestamp, now) { $0.recordCall(call) }
     }
 
     /// Remembers a start until its end (a repeated id replaces the earlier start).
@@ -199,7 +202,7 @@ public actor MetricsStore {
         completed.provider = event.provider ?? start?.provider
         completed.model = event.model ?? start?.model
         let duration = event.durationMs ?? start.map { Swift.max(0, (event.timestamp - $0.timestamp) * 1000) }
-        update(endpointKey(endpoint: endpoint, method: completed.method), completed, now) { $0.recordCall(completed, durationMs: duration) }
+        record(CallFacts(completed, durationMs: duration), in: endpointKey(endpoint: endpoint, method: completed.method), at: event.timestamp, now)
     }
 
     // MARK: Maintenance
@@ -366,7 +369,7 @@ public actor MetricsStore {
         }
         for type in EventType.allCases where appliedByType[type.ordinal] > 0 { result.appliedByType[type] = appliedByType[type.ordinal] }
         result.rawEvents = recent.count
-        result.bytesEstimate = bytes + recent.count * MemoryLayout<Event>.stride
+        result.bytesEstimate = bytes + recent.held * MemoryLayout<Event>.stride
         result.foldedByDimension = Dictionary(uniqueKeysWithValues: limiter.folded.map { ($0.key.rawValue, $0.value) })
         result.openRequests = openRequests.count
         result.openProviderCalls = openProviderCalls.count
