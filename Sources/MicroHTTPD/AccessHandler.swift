@@ -114,9 +114,11 @@ let requestCompleted: MHD_RequestCompletedCallback = { cls, _, stateSlot, _ in
 private func queue(_ response: Response, on connection: OpaquePointer, _ context: ConnectionContext) -> MHD_Result {
     var response = response
     if context.isClosing, response.headers["Connection"] == nil { response.headers.add(name: "Connection", value: "close") }
-    let mhdResponse = response.body.withUnsafeBytes { bytes in
-        MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
-    }
+    let mhdResponse = response.body.count > StreamedBody.threshold
+        ? StreamedBody.response(response.body)
+        : response.body.withUnsafeBytes { bytes in
+            MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
+        }
     guard let mhdResponse else { return .NO }
     defer { MHD_destroy_response(mhdResponse) }
     for field in response.headers {
@@ -143,5 +145,40 @@ extension Response {
         var response = Response.error(413, "request body is larger than the limit of \(limit) bytes")
         response.headers.add(name: "Connection", value: "close")
         return response
+    }
+}
+
+/// A large body (a big `/metrics` scrape) is handed to libmicrohttpd piece by piece as it sends,
+/// instead of being copied whole into a buffer of its own: that copy of tens of megabytes faulted
+/// in a fresh page every 4 KiB.
+final class StreamedBody: Sendable {
+    static let threshold = 256 * 1024
+    let bytes: [UInt8]
+
+    private init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    static func response(_ bytes: [UInt8]) -> OpaquePointer? {
+        let body = Unmanaged.passRetained(StreamedBody(bytes)).toOpaque()
+        guard let response = MHD_create_response_from_callback(UInt64(bytes.count), 64 * 1024, read, body, free) else {
+            Unmanaged<StreamedBody>.fromOpaque(body).release()
+            return nil
+        }
+        return response
+    }
+
+    private static let read: MHD_ContentReaderCallback = { cls, position, buffer, capacity in
+        guard let cls, let buffer else { return MHD_CONTENT_READER_END_WITH_ERROR }
+        let body = Unmanaged<StreamedBody>.fromOpaque(cls).takeUnretainedValue()
+        let start = Int(position)
+        guard start < body.bytes.count else { return MHD_CONTENT_READER_END_OF_STREAM }
+        let count = Swift.min(capacity, body.bytes.count - start)
+        body.bytes.withUnsafeBytes { bytes in UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress! + start, byteCount: count) }
+        return count
+    }
+
+    private static let free: MHD_ContentReaderFreeCallback = { cls in
+        if let cls { Unmanaged<StreamedBody>.fromOpaque(cls).release() }
     }
 }

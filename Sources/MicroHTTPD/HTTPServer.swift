@@ -41,7 +41,11 @@ public final class HTTPServer: Sendable {
             guard case .idle = state else { throw ServerError("server already started") }
             let settings = makeSettings(address: address)
             guard let daemon = cmhd_start_daemon(settings) else {
-                let reason = connections.takeLastLibraryMessage() ?? "libmicrohttpd refused to start"
+                var reason = connections.takeLastLibraryMessage() ?? "libmicrohttpd refused to start"
+                // libmicrohttpd names the port it was given apart from the address: 0 ("Failed to bind to port 0: …").
+                if reason.hasPrefix("Failed to bind to port"), let colon = reason.firstIndex(of: ":") {
+                    reason = String(reason[reason.index(after: colon)...].drop(while: { $0 == " " }))
+                }
                 Self.release(settings)
                 throw ServerError("cannot listen on \(configuration.host):\(configuration.port): \(reason)")
             }

@@ -58,7 +58,7 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
         #expect {
             try b.start()
         } throws: { error in
-            "\(error)".contains("cannot listen on 127.0.0.1:\(a.port)") && "\(error)".contains("in use")
+            "\(error)".contains("cannot listen on 127.0.0.1:\(a.port): Address already in use") && !"\(error)".contains("port 0")
         }
         await a.shutdown()
     }
@@ -174,6 +174,24 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
         }
         #expect(reply.status == 200)
         #expect(reply.body == body)
+        await server.shutdown()
+    }
+
+    @Test func largeBodiesAreSentWholeWhetherStreamedOrCopied() async throws {
+        let server = try makeServer(ServerConfiguration(maxBodyBytes: 4 << 20))
+        // Around the size at which a body is streamed instead of copied, and well past it.
+        for count in [1_000, 256 * 1024, 256 * 1024 + 1, 3_000_001] {
+            let body = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) }
+            let reply = try await onThread {
+                let client = try RawHTTPClient(port: server.port)
+                try client.send(RawHTTPClient.head("POST", "/echo", headers: [], contentLength: body.count))
+                try client.send(body)
+                return try client.readReply()
+            }
+            #expect(reply.status == 200)
+            #expect(reply.body.count == count)
+            #expect(reply.body == body, "\(count) bytes")
+        }
         await server.shutdown()
     }
 
