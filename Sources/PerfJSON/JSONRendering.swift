@@ -12,33 +12,45 @@ extension JSONValue {
 
     /// Serialized compactly.
     public var rendered: String {
-        var out = ""
+        String(decoding: renderedBytes, as: UTF8.self)
+    }
+
+    /// Serialized compactly, as UTF-8: what an HTTP answer sends. Rendering into bytes is several
+    /// times faster than appending to a String (a query answer for 1,000 series spent 40 % of its
+    /// time in String appends).
+    public var renderedBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(1024)
         render(into: &out)
         return out
     }
 
     public func render(into out: inout String) {
+        out += rendered
+    }
+
+    public func render(into out: inout [UInt8]) {
         switch self {
-        case .null: out += "null"
-        case let .bool(value): out += value ? "true" : "false"
-        case let .number(_, text): out += text
+        case .null: out.append(contentsOf: "null".utf8)
+        case let .bool(value): out.append(contentsOf: value ? "true".utf8 : "false".utf8)
+        case let .number(_, text): out.append(contentsOf: text.utf8)
         case let .string(text): JSONString.append(text, to: &out)
         case let .array(values):
-            out += "["
-            for (index, value) in values.enumerated() {
-                if index > 0 { out += "," }
-                value.render(into: &out)
+            out.append(UInt8(ascii: "["))
+            for index in values.indices {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                values[index].render(into: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case let .object(members):
-            out += "{"
-            for (index, (key, value)) in members.enumerated() {
-                if index > 0 { out += "," }
-                JSONString.append(key, to: &out)
-                out += ":"
-                value.render(into: &out)
+            out.append(UInt8(ascii: "{"))
+            for index in members.indices {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                JSONString.append(members[index].0, to: &out)
+                out.append(UInt8(ascii: ":"))
+                members[index].1.render(into: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
@@ -67,27 +79,37 @@ public enum JSONNumber {
 /// JSON string literals per RFC 8259.
 public enum JSONString {
     public static func append(_ text: String, to out: inout String) {
-        out += "\""
-        // The usual case, nothing to escape: append it whole.
-        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
-            out += text
-            out += "\""
-            return
-        }
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let s where s.value < 0x20:
-                let hex = String(s.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+        var bytes: [UInt8] = []
+        append(text, to: &bytes)
+        out += String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Quotes and escapes `text` byte by byte: `"`, `\` and control characters are escaped, every
+    /// other byte (UTF-8 sequences included) is kept as it is.
+    public static func append(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var text = text
+        text.withUTF8 { bytes in
+            // The usual case, nothing to escape: append it whole.
+            guard bytes.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else {
+                out.append(contentsOf: bytes)
+                return
+            }
+            for byte in bytes {
+                switch byte {
+                case 0x22: out.append(contentsOf: [0x5C, 0x22])
+                case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+                case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+                case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+                case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+                case ..<0x20:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                default: out.append(byte)
+                }
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 
     public static func quoted(_ text: String) -> String {

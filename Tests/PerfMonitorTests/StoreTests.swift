@@ -259,6 +259,22 @@ func allSeries(_ store: MetricsStore) async -> [SeriesKey: Aggregate] {
         }
     }
 
+    @Test func everyQuerySeesSeriesThatCameOrWentSinceTheLast() async {
+        var configuration = StoreConfiguration()
+        configuration.retention = .seconds(300)
+        let store = MetricsStore(configuration: configuration, clock: clock)
+        await store.ingest([providerCall("openai", "b", at: clock.now())])
+        #expect(await store.series(.provider).map(\.key.second) == ["b"])
+        await store.ingest([providerCall("openai", "a", at: clock.now()), providerCall("openai", "b", at: clock.now())])
+        #expect(await store.series(.provider).map(\.key.second) == ["a", "b"])
+        clock.advance(by: 200)
+        await store.ingest([providerCall("openai", "c", at: clock.now())])
+        #expect(await store.series(.provider).map(\.key.second) == ["a", "b", "c"])
+        clock.advance(by: 150)
+        await store.maintain()
+        #expect(await store.series(.provider).map(\.key.second) == ["c"])
+    }
+
     @Test func queriesDrainTheIngestBufferFirst() async {
         let buffer = IngestBuffer(capacity: 10)
         let store = MetricsStore(clock: clock, buffer: buffer)

@@ -43,7 +43,7 @@ public struct PerformanceQueries: Sendable {
 
     /// A JSON answer with the `timestamp` every answer carries, first.
     func answer(_ members: [(String, JSONValue)]) -> Response {
-        .json(JSONValue.object([("timestamp", .double(clock.now()))] + members).rendered)
+        .json(JSONValue.object([("timestamp", .double(clock.now()))] + members).renderedBytes)
     }
 
     /// The paths with a short alias at the root as well (api.md §2).
