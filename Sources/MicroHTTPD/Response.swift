@@ -14,9 +14,12 @@ public struct Response: Sendable {
 
     public static let jsonContentType = "application/json; charset=utf-8"
 
+    /// Shared by every JSON answer: one array, not one per answer.
+    private static let jsonHeaders = HTTPHeaders([("Content-Type", jsonContentType)])
+
     /// A JSON answer from already-encoded bytes.
     public static func json(status: Int = 200, _ body: [UInt8]) -> Response {
-        Response(status: status, headers: HTTPHeaders([("Content-Type", jsonContentType)]), body: body)
+        Response(status: status, headers: jsonHeaders, body: body)
     }
 
     /// A JSON answer from an already-encoded string.

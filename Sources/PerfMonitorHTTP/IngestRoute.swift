@@ -74,7 +74,9 @@ public struct IngestRoute: Sendable {
         }
     }
 
-    static func summary(accepted: Int, errors: [(index: Int, message: String)]) -> String {
+    static func summary(accepted: Int, errors: [(index: Int, message: String)]) -> [UInt8] {
+        // Every event valid, the usual answer: written straight into bytes.
+        if errors.isEmpty { return Array(#"{"accepted":"#.utf8) + Array(String(accepted).utf8) + Array(#","rejected":0,"errors":[]}"#.utf8) }
         var text = #"{"accepted":\#(accepted),"rejected":\#(errors.count),"errors":["#
         for (position, error) in errors.prefix(maxListedErrors).enumerated() {
             if position > 0 { text += "," }
@@ -82,7 +84,7 @@ public struct IngestRoute: Sendable {
         }
         text += "]"
         if errors.count > maxListedErrors { text += #","errors_omitted":\#(errors.count - maxListedErrors)"# }
-        return text + "}"
+        return Array((text + "}").utf8)
     }
 
     static func retryLater(_ status: Int, _ message: String, seconds: Int) -> Response {
