@@ -28,10 +28,17 @@ public struct HTTPHeaders: Sendable, Sequence {
 
 extension String {
     /// ASCII case-insensitive comparison, enough for header names and media types.
+    /// Names sent in their usual case compare equal at once; others byte by byte.
     func caseInsensitiveEquals(_ other: String) -> Bool {
-        let a = utf8, b = other.utf8
-        guard a.count == b.count else { return false }
-        return zip(a, b).allSatisfy { lowerASCII($0) == lowerASCII($1) }
+        if self == other { return true }
+        guard utf8.count == other.utf8.count else { return false }
+        var a = self, b = other
+        return a.withUTF8 { a in
+            b.withUTF8 { b in
+                for index in a.indices where lowerASCII(a[index]) != lowerASCII(b[index]) { return false }
+                return true
+            }
+        }
     }
 }
 

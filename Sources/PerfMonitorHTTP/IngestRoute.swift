@@ -76,7 +76,14 @@ public struct IngestRoute: Sendable {
 
     static func summary(accepted: Int, errors: [(index: Int, message: String)]) -> [UInt8] {
         // Every event valid, the usual answer: written straight into bytes.
-        if errors.isEmpty { return Array(#"{"accepted":"#.utf8) + Array(String(accepted).utf8) + Array(#","rejected":0,"errors":[]}"#.utf8) }
+        if errors.isEmpty {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(64)
+            bytes.append(contentsOf: #"{"accepted":"#.utf8)
+            bytes.append(contentsOf: String(accepted).utf8)
+            bytes.append(contentsOf: #","rejected":0,"errors":[]}"#.utf8)
+            return bytes
+        }
         var text = #"{"accepted":\#(accepted),"rejected":\#(errors.count),"errors":["#
         for (position, error) in errors.prefix(maxListedErrors).enumerated() {
             if position > 0 { text += "," }
