@@ -44,12 +44,19 @@ rps() {
     awk '/Requests\/sec/ {print $2}' "$work/wrk.txt"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", (b > 0 ? a / b : 0)}'; }
+# cpu_per_request PID TICKS_BEFORE RPS: the server's CPU time per request, in µs, over the last wrk run.
+# Steadier than requests/s on a shared machine: it does not move with what else gets the cores.
+cpu_per_request() {
+    awk -v t="$(( $(cpu_ticks "$1") - $2 ))" -v hz="$(getconf CLK_TCK)" -v r="$3" -v d="${DURATION%s}" \
+        'BEGIN {printf "%.2f", (r > 0 ? t / hz / (r * d) * 1e6 : 0)}'
+}
 json_array() { printf '%s\n' "$@" | jq -s .; }
 
 start raw Benchmarks/raw-mhd-server
 start perfmond .build/release/perfmond --port 0
 raw_port=$(port_of raw)
 perfmond_port=$(port_of perfmond)
+raw_pid=${pids[0]}
 perfmond_pid=${pids[1]}
 
 # Bodies: one event, and 100 events in an array.
@@ -59,18 +66,23 @@ echo "$event" >"$work/one.json"
 post_script "$work/one.lua" "$work/one.json"
 post_script "$work/batch100.lua" "$work/batch100.json"
 
-health_raw=(); health_ours=(); post_raw=(); post_ours=(); batch=(); cpu=()
+health_raw=(); health_ours=(); post_raw=(); post_ours=(); post_raw_cpu=(); post_ours_cpu=(); batch=(); cpu=()
 for round in $(seq 1 "$ROUNDS"); do
     health_raw+=("$(rps "http://127.0.0.1:$raw_port/health")")
     health_ours+=("$(rps "http://127.0.0.1:$perfmond_port/health")")
+    ticks=$(cpu_ticks "$raw_pid")
     post_raw+=("$(rps "http://127.0.0.1:$raw_port/events" "$work/one.lua")")
+    post_raw_cpu+=("$(cpu_per_request "$raw_pid" "$ticks" "${post_raw[-1]}")")
+    ticks=$(cpu_ticks "$perfmond_pid")
     post_ours+=("$(rps "http://127.0.0.1:$perfmond_port/events" "$work/one.lua")")
+    post_ours_cpu+=("$(cpu_per_request "$perfmond_pid" "$ticks" "${post_ours[-1]}")")
     ticks_before=$(cpu_ticks "$perfmond_pid")
     batch+=("$(rps "http://127.0.0.1:$perfmond_port/events" "$work/batch100.lua")")
     ticks_after=$(cpu_ticks "$perfmond_pid")
     cpu+=("$(awk -v t="$((ticks_after - ticks_before))" -v hz="$(getconf CLK_TCK)" -v d="${DURATION%s}" 'BEGIN {printf "%.2f", t / hz / d}')")
     echo "round $round: health raw ${health_raw[-1]} / perfmond ${health_ours[-1]} req/s;" \
-         "single POST raw ${post_raw[-1]} / perfmond ${post_ours[-1]} req/s; batch100 ${batch[-1]} req/s" >&2
+         "single POST raw ${post_raw[-1]} / perfmond ${post_ours[-1]} req/s" \
+         "(${post_raw_cpu[-1]} / ${post_ours_cpu[-1]} µs CPU a request); batch100 ${batch[-1]} req/s" >&2
 done
 # Batched ingest matrix: 10 / 100 / 1,000 events per POST, array and NDJSON.
 batched_json=$(Benchmarks/batched.sh "$perfmond_port" "$perfmond_pid")
@@ -168,6 +180,7 @@ echo "snapshot: $snapshot_json" >&2
 
 H_RAW=$(median "${health_raw[@]}"); H_OURS=$(median "${health_ours[@]}")
 P_RAW=$(median "${post_raw[@]}"); P_OURS=$(median "${post_ours[@]}")
+PC_RAW=$(median "${post_raw_cpu[@]}"); PC_OURS=$(median "${post_ours_cpu[@]}")
 B_RPS=$(median "${batch[@]}"); B_EVENTS=$(awk -v r="$B_RPS" 'BEGIN {printf "%.0f", r * 100}')
 B_CPU=$(median "${cpu[@]}")
 date=$(date -u +%Y-%m-%dT%H-%M-%SZ)
@@ -176,6 +189,8 @@ jq -n --arg date "$date" --arg tool "wrk -t2 -c$CONNECTIONS -d$DURATION" --argjs
     --argjson pr "$(json_array "${post_raw[@]}")" --argjson po "$(json_array "${post_ours[@]}")" \
     --argjson br "$(json_array "${batch[@]}")" --argjson bc "$(json_array "${cpu[@]}")" \
     --argjson HR "$H_RAW" --argjson HO "$H_OURS" --argjson PR "$P_RAW" --argjson PO "$P_OURS" \
+    --argjson pcr "$(json_array "${post_raw_cpu[@]}")" --argjson pco "$(json_array "${post_ours_cpu[@]}")" \
+    --argjson PCR "$PC_RAW" --argjson PCO "$PC_OURS" \
     --argjson BR "$B_RPS" --argjson BE "$B_EVENTS" --argjson BC "$B_CPU" \
     --argjson series "$MEMORY_SERIES" --argjson before "$rss_before" --argjson after "$rss_after" --argjson per "$bytes_per_series" \
     --argjson qp "$P99_PROVIDERS" --argjson qr "$P99_REALTIME" --argjson qe "$PACED_EVENTS" --argjson metrics "$metrics_json" --argjson idle "$idle_json" \
@@ -184,7 +199,8 @@ jq -n --arg date "$date" --arg tool "wrk -t2 -c$CONNECTIONS -d$DURATION" --argjs
       date: $date, machine: {cores: $cores}, tool: $tool,
       single: {
         health_get: {rounds: {raw_c: $hr, perfmond: $ho}, median_rps: {raw_c: $HR, perfmond: $HO}, ratio: ($HO / $HR), target_ratio: 0.8},
-        event_post: {rounds: {raw_c: $pr, perfmond: $po}, median_rps: {raw_c: $PR, perfmond: $PO}, ratio: ($PO / $PR), target_ratio: 0.6, goal_ratio: 0.8}
+        event_post: {rounds: {raw_c: $pr, perfmond: $po}, median_rps: {raw_c: $PR, perfmond: $PO}, ratio: ($PO / $PR), target_ratio: 0.6, goal_ratio: 0.8,
+                     server_cpu_us_per_request: {rounds: {raw_c: $pcr, perfmond: $pco}, median: {raw_c: $PCR, perfmond: $PCO}, ratio_raw_to_perfmond: ($PCR / $PCO)}}
       },
       batched: ({array_100_10s: {rounds_rps: $br, median_rps: $BR, events_per_second: $BE, server_cpu_cores: $BC}} + $batchedm
                 + {target_events_per_second: 1000000}),
@@ -203,6 +219,7 @@ cp "$RESULTS/$date.json" "$RESULTS/latest.json"
     echo "|---|---|---|---|---|"
     echo "| GET /health, req/s | $H_RAW | $H_OURS | $(ratio "$H_OURS" "$H_RAW") | ≥ 0.8 |"
     echo "| single-event POST /events, req/s | $P_RAW | $P_OURS | $(ratio "$P_OURS" "$P_RAW") | ≥ 0.6 (goal 0.8) |"
+    echo "| single-event POST /events, server CPU µs a request | $PC_RAW | $PC_OURS | $(ratio "$PC_RAW" "$PC_OURS") (raw ÷ perfmond) | |"
     echo "| batched POST, 100 events each (array, 10 s) | – | $B_RPS req/s | $B_EVENTS events/s, server CPU $B_CPU cores | ≥ 1,000,000 events/s |"
     for k in array_10 ndjson_10 array_100 ndjson_100 array_1000 ndjson_1000; do
         echo "| batched POST, ${k/_/ × } events | – | $(jq -r --arg k "$k" '.[$k].events_per_second' <<<"$batched_json") events/s accepted | server CPU $(jq -r --arg k "$k" '.[$k].server_cpu_cores' <<<"$batched_json") cores; 429s per round: $(jq -r --arg k "$k" '.[$k].rounds_requests_refused_429 | map(tostring) | join("/")' <<<"$batched_json") | ≥ 1,000,000 events/s |"
