@@ -1,7 +1,7 @@
 # perfmond in a container: built on Swift's Debian 12 image, run on Debian 12 slim with the
-# runtime libraries only, as an unprivileged user. A static Swift standard library links
-# FoundationNetworking against libcurl, hence libcurl4-openssl-dev to build and libcurl4 to run. The build steps are `make install-files`,
-# the same the tests run (no Docker engine runs on the CI machines, so the image itself is not
+# runtime libraries only, as an unprivileged user. `make build` links the Swift standard library
+# in, and with it FoundationNetworking against libcurl, hence libcurl4-openssl-dev to build and
+# libcurl4 to run. The build steps are `make build` and `make install-files`, the same the tests run (no Docker engine runs on the CI machines, so the image itself is not
 # built there; hadolint checks this file).
 #   docker build -t perfmond .
 #   docker run -p 9470:9470 -v perfmond-state:/var/lib/perfmond perfmond
@@ -21,7 +21,7 @@ COPY Tests ./Tests
 COPY Config ./Config
 COPY systemd ./systemd
 COPY docs ./docs
-RUN swift build -c release --product perfmond --static-swift-stdlib \
+RUN make build \
     && make install-files DESTDIR=/staging PREFIX=/usr BINARY=.build/release/perfmond
 
 FROM ${RUNTIME_IMAGE}

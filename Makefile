@@ -42,11 +42,16 @@ bench-deps: deps
 	$(call apt_install,$(BENCH_PACKAGES))
 	@for p in $(BENCH_PYTHON); do python3 -m pip show -q $$p >/dev/null 2>&1 || python3 -m pip install -q $$p; done
 
-# The Swift standard library and Foundation are linked in: the binary runs on a machine without
-# the Swift toolchain (only Debian's libmicrohttpd12 and libcurl4), as the Docker image does, and
-# idles at about 5 MiB less RSS than when it loads the toolchain's shared libraries.
+# The release binary, the same for `make run`, `make install`, the bench and the Docker image:
+# - the Swift standard library and Foundation are linked in (--static-swift-stdlib): it runs
+#   without the Swift toolchain, with only Debian's libmicrohttpd12 and libcurl4;
+# - linked by the toolchain's lld with packed relative relocations (DT_RELR, glibc 2.36+): the
+#   loader reads 16 KB of relocations at start instead of 2 MB. Together: idle RSS 31 -> 23 MiB.
+RELEASE_BUILD := build -c release --product perfmond --static-swift-stdlib \
+	-Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs
+
 build: deps  ## build the release binary (.build/release/perfmond)
-	$(SWIFT) build -c release --product perfmond --static-swift-stdlib
+	$(SWIFT) $(RELEASE_BUILD)
 
 run: build  ## build and start the daemon on the default config
 	.build/release/perfmond --config $(CONFIG)
