@@ -198,6 +198,24 @@ func loadError(file: String? = nil, environment: [String: String] = [:], flags: 
         #expect(config.alertThresholds == [expected])
     }
 
+    @Test func plainScalarsAreTypedAsYAMLSpellsThem() throws {
+        let config = try load(file: """
+            alert_thresholds:
+              - {metric: error_rate_percent, comparison: ">", threshold: 1_000.5, severity: warning, for_seconds: +30}
+              - {metric: rss_mb, comparison: ">", threshold: 2e3, severity: info}
+            """)
+        #expect(config.alertThresholds.map(\.threshold) == [1000.5, 2000])
+        #expect(config.alertThresholds.first?.forSeconds == 30)
+        // Quoted, a number is a string; hexadecimal is not taken as a number either.
+        let quoted = loadError(file: #"alert_thresholds: [{metric: rss_mb, comparison: ">", threshold: "90", severity: info}]"#)
+        #expect(quoted?.contains(#"alert_thresholds[0].threshold: expected a number, got "90""#) == true)
+        let hexadecimal = loadError(file: #"alert_thresholds: [{metric: rss_mb, comparison: ">", threshold: 0x10, severity: info}]"#)
+        #expect(hexadecimal?.contains(#"alert_thresholds[0].threshold: expected a number, got "0x10""#) == true)
+        #expect(loadError(file: "port: ~\n")?.contains("has no single value") == true)
+        #expect(loadError(file: "port: null\n")?.contains("has no single value") == true)
+        #expect(try load(file: "port: \"9999\"\n").port == 9999)
+    }
+
     @Test func everyProblemIsListedOnOneLine() {
         let error = loadError(file: """
             alert_thresholds:
