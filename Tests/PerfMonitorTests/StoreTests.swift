@@ -199,7 +199,8 @@ func allSeries(_ store: MetricsStore) async -> [SeriesKey: Aggregate] {
         #expect(await store.series(.provider).map(\.aggregate.total) == [3, 2])
     }
 
-    @Test func aPrunedLabelIsAdmittedAgainBeforeOthers() async {
+    /// A store with room for one provider, whose only series (openai / a) was just pruned.
+    func storeAfterTheOnlyProviderWasPruned() async -> MetricsStore {
         var configuration = StoreConfiguration()
         configuration.limits.providers = 1
         configuration.retention = .seconds(300)
@@ -207,7 +208,12 @@ func allSeries(_ store: MetricsStore) async -> [SeriesKey: Aggregate] {
         await store.ingest([providerCall("openai", "a", at: clock.now())])
         clock.advance(by: 301)
         await store.maintain()
-        // openai left with its series; arriving first again, it takes the one place back.
+        return store
+    }
+
+    @Test func aPrunedLabelIsAdmittedAgainBeforeOthers() async {
+        let store = await storeAfterTheOnlyProviderWasPruned()
+        // Arriving first again, openai takes the one place back.
         await store.ingest([providerCall("openai", "a", at: clock.now()), providerCall("anthropic", "b", at: clock.now())])
         #expect(await store.series(.provider).map(\.key) == [SeriesKey(.provider, "__other__", "b"), SeriesKey(.provider, "openai", "a")])
         #expect(await store.currentStatus().foldedByDimension == ["provider": 1])
@@ -218,13 +224,7 @@ func allSeries(_ store: MetricsStore) async -> [SeriesKey: Aggregate] {
     }
 
     @Test func prunedValuesFreeTheirPlace() async {
-        var configuration = StoreConfiguration()
-        configuration.limits.providers = 1
-        configuration.retention = .seconds(300)
-        let store = MetricsStore(configuration: configuration, clock: clock)
-        await store.ingest([providerCall("openai", "a", at: clock.now())])
-        clock.advance(by: 301)
-        await store.maintain()
+        let store = await storeAfterTheOnlyProviderWasPruned()
         await store.ingest([providerCall("anthropic", "b", at: clock.now())])
         #expect(await store.series(.provider).map(\.key.first) == ["anthropic"])
     }
