@@ -94,15 +94,23 @@ public actor MetricsStore {
     /// that starts after a `202` sees those events.
     public func drain() {
         guard let buffer else { return }
-        for batch in buffer.takeAll() { ingest(batch) }
+        ingest(batches: buffer.takeAll())
     }
 
     /// Applies `events` in order.
     public func ingest(_ events: [Event]) {
+        ingest(batches: [events])
+    }
+
+    /// Applies the batches in order, all at one reading of the clock.
+    private func ingest(batches: [[Event]]) {
+        guard !batches.isEmpty else { return }
         let now = clock.now()
-        arrivals.record(events.count, at: now)
-        for event in events { apply(event, now: now) }
-        recent.append(events)
+        for events in batches {
+            arrivals.record(events.count, at: now)
+            for event in events { apply(event, now: now) }
+            recent.append(events)
+        }
     }
 
     private func apply(_ event: Event, now: Double) {
@@ -223,9 +231,8 @@ public actor MetricsStore {
         let stale = series.compactMap { $0.value.lastSeen < now - retention ? $0.key : nil }
         if !stale.isEmpty {
             for key in stale { series[key] = nil }
-            sortedKeys = [:]
             status.removedSeries += stale.count
-            rebuildLimiter()
+            seriesWereRemovedOrRestored()
         }
         for index in series.indices { series.values[index].windows.roll(now: now, layout: layout) }
         let timeout = configuration.requestTimeout.seconds
@@ -249,9 +256,7 @@ public actor MetricsStore {
             "store.dropped_starts": Double(status.droppedStarts),
             "store.unmatched_ends": Double(status.unmatchedEnds),
         ]
-        for type in EventType.allCases where appliedByType[type.ordinal] > 0 {
-            counters["store.applied." + type.rawValue] = Double(appliedByType[type.ordinal])
-        }
+        for (type, count) in appliedCounts { counters["store.applied." + type.rawValue] = Double(count) }
         for (dimension, count) in limiter.folded { counters["store.folded." + dimension.rawValue] = count }
         return StoreSnapshot(savedAt: clock.now(), layout: layout, series: series, openRequests: openRequests,
                              openProviderCalls: openProviderCalls, counters: counters)
@@ -282,7 +287,6 @@ public actor MetricsStore {
             }
             series[key] = value
         }
-        sortedKeys = [:]
         openRequests.merge(snapshot.openRequests) { current, _ in current }
         openProviderCalls.merge(snapshot.openProviderCalls) { current, _ in current }
         let counters = snapshot.counters
@@ -295,12 +299,22 @@ public actor MetricsStore {
         var folded: [CardinalityLimiter.Dimension: Double] = [:]
         for dimension in CardinalityLimiter.Dimension.allCases { folded[dimension] = counters["store.folded." + dimension.rawValue] }
         limiter.addFolded(folded)
-        rebuildLimiter()
+        seriesWereRemovedOrRestored()
     }
 
-    private func rebuildLimiter() {
+    /// Rebuilds what is derived from the set of series: the limiter's known values (and the key
+    /// memo that relies on them only growing) and the sorted keys.
+    private func seriesWereRemovedOrRestored() {
         limiter.rebuild(from: series.keys)
         lastProviderKey = nil
+        sortedKeys = [:]
+    }
+
+    /// Events applied so far, by type (the types with none left out).
+    private var appliedCounts: [EventType: Int] {
+        var counts: [EventType: Int] = [:]
+        for type in EventType.allCases where appliedByType[type.ordinal] > 0 { counts[type] = appliedByType[type.ordinal] }
+        return counts
     }
 
     // MARK: Reading
@@ -377,7 +391,7 @@ public actor MetricsStore {
             bytes += MemoryLayout<SeriesKey>.stride + MemoryLayout<Series>.stride + 16
                 + key.first.utf8.count + key.second.utf8.count + value.cumulative.heapBytes + value.windows.heapBytes
         }
-        for type in EventType.allCases where appliedByType[type.ordinal] > 0 { result.appliedByType[type] = appliedByType[type.ordinal] }
+        result.appliedByType = appliedCounts
         result.rawEvents = recent.count
         result.bytesEstimate = bytes + recent.held * MemoryLayout<Event>.stride
         result.foldedByDimension = Dictionary(uniqueKeysWithValues: limiter.folded.map { ($0.key.rawValue, $0.value) })
