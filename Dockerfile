@@ -1,7 +1,8 @@
 # perfmond in a container: built on Swift's Debian 12 image, run on Debian 12 slim with the
 # runtime libraries only, as an unprivileged user. `make build` links the Swift standard library
-# in, and with it FoundationNetworking against libcurl, hence libcurl4-openssl-dev to build and
-# libcurl4 to run. The build steps are `make build` and `make install-files`, the same the tests run (no Docker engine runs on the CI machines, so the image itself is not
+# in, and with it FoundationNetworking against libcurl, hence libcurl4-openssl-dev to build (in the
+# Makefile's BUILD_PACKAGES) and libcurl4 to run; Tests/build/link-packages-test.py checks both stages
+# against the release link. The build steps are `make build` and `make install-files`, the same the tests run (no Docker engine runs on the CI machines, so the image itself is not
 # built there; hadolint checks this file).
 #   docker build -t perfmond .
 #   docker run -p 9470:9470 -v perfmond-state:/var/lib/perfmond perfmond
@@ -10,12 +11,15 @@ ARG SWIFT_IMAGE=swift:6.3-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 FROM ${SWIFT_IMAGE} AS build
+WORKDIR /src
+# The build's packages are the Makefile's (make deps), the same list `make run` installs.
+COPY Makefile ./
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y -q --no-install-recommends libmicrohttpd-dev zlib1g-dev libcurl4-openssl-dev pkg-config make \
+    && apt-get install -y -q --no-install-recommends make \
+    && make deps \
     && rm -rf /var/lib/apt/lists/*
-WORKDIR /src
-COPY Package.swift Makefile README.md ./
+COPY Package.swift README.md ./
 COPY Sources ./Sources
 COPY Tests ./Tests
 COPY Config ./Config

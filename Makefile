@@ -11,9 +11,12 @@ DOCDIR     ?= $(PREFIX)/share/doc/perfmond
 BINARY     ?= .build/release/perfmond
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Debian packages, installed with apt only when missing.
-BUILD_PACKAGES := libmicrohttpd-dev zlib1g-dev pkg-config
-TEST_PACKAGES  := curl jq openssl systemd tmux chromium libcurl4-openssl-dev prometheus prometheus-alertmanager
+# Debian packages, installed with apt only when missing. BUILD_PACKAGES is everything the release
+# link reads beyond Swift's own C and C++ runtimes (libcurl4-openssl-dev: the static
+# FoundationNetworking links -lcurl); Tests/build/link-packages-test.py derives that list from the
+# link itself and fails when this one misses a package.
+BUILD_PACKAGES := libmicrohttpd-dev zlib1g-dev libcurl4-openssl-dev pkg-config
+TEST_PACKAGES  := curl jq openssl systemd tmux chromium prometheus prometheus-alertmanager
 BENCH_PACKAGES := wrk jq prometheus-pushgateway
 BENCH_PYTHON   := numpy
 # Python tools the tests use (PyPI), installed only when missing.
@@ -87,6 +90,9 @@ test: test-deps  ## install what the tests need, then run the whole suite
 	Tests/api/schemathesis.sh
 	Tests/prometheus/scrape-test.sh
 	Tests/ops/ops-kit-test.sh
+	Tests/build/link-packages-test.py
+	Tests/docs/layout-test.py
+	Tests/docs/readme-test.py
 	Tests/ui/dashboard-test.sh
 	$(SWIFT) test --skip-build
 
