@@ -149,6 +149,29 @@ func writeTemporary(_ text: String) throws -> String {
         #expect(result.output.contains("Example: perfmond \(tool)"), "\(result.output)")
     }
 
+    /// The pipeline `perfmond export --help` suggests, run as shown: its jq filter must find the rows.
+    @Test func exportsHelpPipelineCountsTheSeries() async throws {
+        let help = try await DaemonProcess.runToEnd(["export", "--help"]).output
+        let line = try #require(help.split(separator: "\n").first { $0.contains("| jq ") }, "\(help)")
+        let filter = try #require(line.split(separator: "'").dropFirst().first.map(String.init), "\(line)")
+        let daemon = try await DaemonProcess.launch()
+        let counted = try await onThread { () throws -> String in
+            #expect(try daemon.post(providerCalls(30)).status == 202)
+            let jq = Process()
+            jq.executableURL = URL(fileURLWithPath: "/bin/sh")
+            jq.arguments = ["-c", "\"$0\" export --url http://127.0.0.1:\(daemon.port) --format json --window 1h | jq \"$1\"", DaemonProcess.binaryPath, filter]
+            let pipe = Pipe()
+            jq.standardOutput = pipe
+            try jq.run()
+            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            jq.waitUntilExit()
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(filter == ".series | length")
+        #expect(counted == "3", "30 calls over three models are three series; jq '\(filter)' said \(counted)")
+        try await daemon.halt()
+    }
+
     @Test func toolsRefuseBadArgumentsWithExitTwo() async throws {
         let rate = try await DaemonProcess.runToEnd(["loadgen", "--rate", "0"])
         #expect(rate.status == 2 && rate.output.contains("--rate must be from 1 to 200000"), "\(rate.output)")

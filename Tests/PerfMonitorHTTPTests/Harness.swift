@@ -80,12 +80,13 @@ final class Harness: Sendable {
         }
     }
 
-    /// The answer at `target` as JSON (checking it is a 200 with a timestamp).
+    /// The answer at `target` as JSON (checking it is a 200 with a timestamp and no `null`, api.md §0).
     func json(_ target: String) async throws -> JSONValue {
         let reply = try await get(target)
         #expect(reply.status == 200, "\(target): \(reply.text)")
         let value = try JSONParser.parse(reply.body)
         #expect(value["timestamp"] != nil)
+        #expect(nullPaths(in: value).isEmpty, "\(target) answers null at \(nullPaths(in: value))")
         return value
     }
 
@@ -95,4 +96,14 @@ final class Harness: Sendable {
     }
 
     func stop() async { await server.shutdown() }
+}
+
+/// Where `value` holds a `null`, as dotted paths (`persistence.last_write`, `alerts.0`).
+func nullPaths(in value: JSONValue, at path: String = "") -> [String] {
+    switch value {
+    case .null: [path]
+    case let .array(items): items.enumerated().flatMap { nullPaths(in: $1, at: path.isEmpty ? "\($0)" : "\(path).\($0)") }
+    case let .object(members): members.flatMap { nullPaths(in: $1, at: path.isEmpty ? $0 : "\(path).\($0)") }
+    case .bool, .number, .string: []
+    }
 }

@@ -228,6 +228,8 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
         #expect(memory.at("store", "series")?.numberValue == 7)
         #expect((memory.at("current", "rss_mb")?.numberValue ?? 0) > 1)
         #expect(memory.at("ingest", "accepted_events")?.numberValue == 30)
+        #expect(memory.at("persistence", "writes")?.numberValue == 0)
+        #expect(memory.at("persistence", "last_write")?.numberValue == 0, "no snapshot yet: 0, not null")
         let alerts = try await harness.json("/alerts")
         #expect(alerts["system_health"] == .string("healthy"))
         await harness.stop()

@@ -359,11 +359,16 @@ struct EventFields {
         case let .object(members)?:
             var result: [String: String] = [:]
             for (key, value) in members {
-                guard case let .string(text) = value else { throw wrongType("metadata.\(key)", "a string", value) }
-                result[key] = text
+                switch value {
+                case .null: continue
+                case let .string(text): result[key] = text
+                case let .number(_, text): result[key] = text
+                case let .bool(flag): result[key] = flag ? "true" : "false"
+                case .array, .object: throw wrongType("metadata.\(key)", "a string, number or boolean", value)
+                }
             }
             return result
-        case let other?: throw wrongType("metadata", "an object of strings", other)
+        case let other?: throw wrongType("metadata", "an object of scalar values", other)
         }
     }
 

@@ -68,7 +68,7 @@ extension PerformanceQueries {
             ("snapshot_interval_seconds", .double(configuration.snapshotInterval.seconds)),
             ("writes", .int(figures.writes)),
             ("write_failures", .int(figures.failures)),
-            ("last_write", figures.lastSuccessAt.map(JSONValue.double) ?? .null),
+            ("last_write", .double(figures.lastSuccessAt ?? 0)),  // 0 while `writes` is 0: no null (api.md §0)
             ("last_write_bytes", .int(figures.lastBytes)),
             ("last_write_seconds", .double(figures.lastSeconds)),
             ("restored_series", .int(figures.restoredSeries)),

@@ -8,7 +8,7 @@ struct Export: AsyncParsableCommand {
         abstract: "Print every series over a window as JSON, CSV or Prometheus text.",
         discussion: """
             Example: perfmond export --format csv --since 2026-11-23T09:00:00Z > morning.csv
-                     perfmond export --format json --window 1h | jq '.rows | length'
+                     perfmond export --format json --window 1h | jq '.series | length'
             """
     )
 
