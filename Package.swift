@@ -72,6 +72,7 @@ let package = Package(
         .testTarget(
             name: "PerfMonitorHTTPTests",
             dependencies: ["PerfMonitorHTTP", "PerfMonitor", "PerfJSON", "PerfmondConfig", "AlertSinks", "MicroHTTPD", "TestSupport"],
+            exclude: ["Golden"],
             swiftSettings: strict
         ),
         .testTarget(

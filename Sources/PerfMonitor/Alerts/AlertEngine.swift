@@ -304,8 +304,10 @@ public final class AlertEngine: Sendable {
                 }
                 state.active[alert.id] = alert
             }
-            for (id, alert) in state.active where !seen.contains(id) {
-                state.active[id] = nil
+            // In id order: alerts resolved at one tick reach the history and the sinks in the same
+            // order on every run (the table's own order changes from process to process).
+            for id in state.active.keys.sorted() where !seen.contains(id) {
+                guard let alert = state.active.removeValue(forKey: id) else { continue }
                 guard alert.state == .firing else { continue }
                 var resolved = alert
                 resolved.state = .resolved

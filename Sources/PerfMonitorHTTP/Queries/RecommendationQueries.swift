@@ -103,7 +103,13 @@ extension PerformanceQueries {
                     currentValue: ratio, targetValue: Rules.cacheHitTarget))
             }
         }
-        let sorted = found.sorted { ($0.severity, $1.type) > ($1.severity, $0.type) }
+        // Most severe first, then by type and by where: the same answer on every run (the groups
+        // above come from dictionaries, whose order changes from process to process).
+        let sorted = found.sorted { a, b in
+            if a.severity != b.severity { return a.severity > b.severity }
+            if a.type != b.type { return a.type < b.type }
+            return a.scope.map { "\($0)=\($1)" }.lexicographicallyPrecedes(b.scope.map { "\($0)=\($1)" })
+        }
         return answer([("recommendations_count", .int(sorted.count)), ("recommendations", .array(sorted.map(\.json)))])
     }
 
