@@ -25,9 +25,11 @@ import TestSupport
         let batch = decoder.decode(Array(lines.joined(separator: "\n").utf8), form: .ndjson, now: 1_800_000_000)
         #expect(batch.errors.isEmpty, "\(batch.errors.prefix(3))")
         #expect(batch.events.count == lines.count)
-        let calls = batch.events.filter { $0.type == .providerRequest }
+        let calls = batch.events.compactMap { event -> ProviderCall? in
+            if case let .providerCall(call) = event.kind { call } else { nil }
+        }
         #expect(calls.count == 2000)
-        let failed = calls.filter { !$0.success }.count
+        let failed = calls.filter { !$0.outcome.success }.count
         #expect((120...280).contains(failed), "about 10 % fail: \(failed)")
         #expect(Set(calls.compactMap(\.model)).count == GatewayTraffic.models.count)
         #expect(batch.events.contains { $0.type == .rateLimitHit })

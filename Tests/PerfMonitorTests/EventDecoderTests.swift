@@ -16,6 +16,11 @@ func errorOf(_ json: String) -> String? {
     return nil
 }
 
+/// The endpoint of a `request` event.
+func endpoint(_ event: Event) -> String? {
+    if case let .request(call) = event.kind { call.endpoint } else { nil }
+}
+
 @Suite struct EventDecoderTests {
     @Test func readsEveryField() throws {
         let event = try decodeOne(#"""
@@ -25,26 +30,45 @@ func errorOf(_ json: String) -> String? {
              "cost": 0.0125, "input_tokens": 1200, "output_tokens": 300, "input_size": 2048, "response_size": 4096,
              "unit": "ms", "sample_rate": 0.5, "metadata": {"region": "eu"}, "unknown_field": [1, {"x": 2}]}
             """#).get()
-        #expect(event.type == .providerRequest)
         #expect(event.timestamp == 1_799_999_990.5)
-        #expect(event.requestID == "r1")
-        #expect(event.provider == "openai")
-        #expect(event.model == "gpt-4o")
-        #expect(event.method == "POST")
-        #expect(event.durationMs == 812.5)
-        #expect(event.ttftMs == 140)
-        #expect(event.statusCode == 200)
-        #expect(event.errorType == nil, "an empty string means not set")
-        #expect(event.errorMessage == nil)
-        #expect(event.costUSD == 0.0125)
-        #expect(event.inputTokens == 1200)
-        #expect(event.outputTokens == 300)
-        #expect(event.requestBytes == 2048)
-        #expect(event.responseBytes == 4096)
-        #expect(event.sampleRate == 0.5)
+        let outcome = CallOutcome(success: true, statusCode: 200, durationMs: 812.5, ttftMs: 140, costUSD: 0.0125,
+                                  inputTokens: 1200, outputTokens: 300, requestBytes: 2048, responseBytes: 4096)
+        #expect(event.kind == .providerCall(ProviderCall(provider: "openai", model: "gpt-4o", requestID: "r1", outcome: outcome)),
+                "empty strings are not set; a provider call carries no endpoint, component or unit")
+        #expect(event.sampleRate.value == 0.5)
         #expect(event.weight == 2)
         #expect(event.metadata == ["region": "eu"])
-        #expect(event.success)
+    }
+
+    /// Each kind carries what it has, and only that (api.md §1).
+    @Test(arguments: [
+        (#"{"type": "provider_start", "request_id": "p1", "provider": "openai", "model": "m", "endpoint": "/x"}"#,
+         EventKind.providerStart(ProviderStart(requestID: "p1", provider: "openai", model: "m"))),
+        (#"{"type": "request_start", "request_id": "r1", "endpoint": "/v1", "method": "get", "provider": "openai"}"#,
+         .requestStart(RequestStart(requestID: "r1", endpoint: "/v1", method: "GET", provider: "openai"))),
+        (#"{"type": "request_end", "request_id": "r1", "status_code": 503}"#,
+         .requestEnd(RequestEnd(.started(requestID: "r1", endpoint: nil), outcome: CallOutcome(success: false, statusCode: 503)))),
+        (#"{"type": "request_end", "endpoint": "/v1", "duration_ms": 5}"#,
+         .requestEnd(RequestEnd(.endpoint("/v1"), outcome: CallOutcome(durationMs: 5)))),
+        (#"{"type": "request", "endpoint": "/v1", "method": "post", "cost_usd": 1}"#,
+         .request(EndpointCall(endpoint: "/v1", method: "POST", outcome: CallOutcome(costUSD: 1)))),
+        (#"{"type": "operation", "component": "router", "duration_ms": 2, "provider": "p"}"#,
+         .operation(OperationSample(component: "router", outcome: CallOutcome(durationMs: 2)))),
+        (#"{"type": "cache_miss", "provider": "openai", "duration_ms": 2}"#,
+         .cache(CacheLookup(hit: false, provider: "openai"))),
+        (#"{"type": "timeout", "endpoint": "/v1", "error": "slow"}"#,
+         .error(ErrorReport(timeout: true, message: "slow", endpoint: "/v1"))),
+        (#"{"type": "error", "error_type": "disk_full", "component": "store", "status_code": 500}"#,
+         .error(ErrorReport(errorType: "disk_full", component: "store"))),
+        (#"{"type": "rate_limit_hit", "provider": "openai", "model": "m"}"#,
+         .rateLimit(RateLimitHit(provider: "openai", model: "m"))),
+        (#"{"type": "failover", "provider": "openai", "metadata": {"to_provider": "anthropic"}}"#,
+         .failover(Failover(from: "openai", to: "anthropic"))),
+        (#"{"type": "metric", "metric": "queue_depth", "value": 7, "unit": "items", "provider": "p"}"#,
+         .metric(MetricSample(name: "queue_depth", value: 7, unit: "items"))),
+    ])
+    func eachKindCarriesWhatItHas(json: String, kind: EventKind) throws {
+        #expect(try decodeOne(json).get().kind == kind)
     }
 
     @Test(arguments: [
@@ -58,7 +82,7 @@ func errorOf(_ json: String) -> String? {
         (#"{"type": "request", "endpoint": "/a", "success": false}"#, false),
     ])
     func successDefaultsFromStatusAndErrorType(json: String, success: Bool) throws {
-        #expect(try decodeOne(json).get().success == success)
+        #expect(try decodeOne(json).get().kind.outcome?.success == success)
     }
 
     @Test func timestampsAsSecondsOrRFC3339DefaultingToNow() throws {
@@ -132,7 +156,7 @@ func errorOf(_ json: String) -> String? {
 
     @Test func arrayKeepsValidEventsAndIndexesErrors() {
         let batch = decoder.decode(Array(#"[{"type": "request", "endpoint": "/a"}, {"type": "x"}, 7, {"type": "request", "endpoint": "/b"}]"#.utf8), form: .json, now: now)
-        #expect(batch.events.map(\.endpoint) == ["/a", "/b"])
+        #expect(batch.events.map(endpoint) == ["/a", "/b"])
         #expect(batch.errors.map(\.index) == [1, 2])
         #expect(batch.syntaxError == nil)
     }
@@ -140,7 +164,7 @@ func errorOf(_ json: String) -> String? {
     @Test func ndjsonIndexesByLineAndSurvivesBadLines() {
         let body = "{\"type\": \"request\", \"endpoint\": \"/a\"}\r\n\n{oops\n  \n{\"type\": \"request\", \"endpoint\": \"/b\"}"
         let batch = decoder.decode(Array(body.utf8), form: .ndjson, now: now)
-        #expect(batch.events.map(\.endpoint) == ["/a", "/b"])
+        #expect(batch.events.map(endpoint) == ["/a", "/b"])
         #expect(batch.errors.count == 1)
         #expect(batch.errors.first?.index == 2)
         #expect(batch.errors.first?.message == "invalid JSON at byte 1 of the line: expected a string key in object")

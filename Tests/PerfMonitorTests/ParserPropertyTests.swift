@@ -239,18 +239,23 @@ struct JSONGenerator {
                     failures.record("refused \(text): \(batch.errors)")
                     continue
                 }
-                failures.check(event.provider == fields["provider"] as? String)
-                failures.check(event.model == fields["model"] as? String)
-                failures.check(event.durationMs == (fields["duration_ms"] as? NSNumber)?.doubleValue)
-                failures.check(event.ttftMs == (fields["ttft_ms"] as? NSNumber)?.doubleValue)
-                failures.check(event.statusCode == (fields["status_code"] as? NSNumber)?.intValue)
-                failures.check(event.costUSD == (fields["cost_usd"] as? NSNumber)?.doubleValue)
-                failures.check(event.inputTokens == (fields["input_tokens"] as? NSNumber)?.doubleValue)
-                failures.check(event.outputTokens == (fields["output_tokens"] as? NSNumber)?.doubleValue)
-                failures.check(event.errorType == fields["error_type"] as? String)
+                guard case let .providerCall(call) = event.kind else {
+                    failures.record("\(text) is not a provider call: \(event.kind)")
+                    continue
+                }
+                let outcome = call.outcome
+                failures.check(call.provider == fields["provider"] as? String)
+                failures.check(call.model == fields["model"] as? String)
+                failures.check(outcome.durationMs == (fields["duration_ms"] as? NSNumber)?.doubleValue)
+                failures.check(outcome.ttftMs == (fields["ttft_ms"] as? NSNumber)?.doubleValue)
+                failures.check(outcome.statusCode == (fields["status_code"] as? NSNumber)?.intValue)
+                failures.check(outcome.costUSD == (fields["cost_usd"] as? NSNumber)?.doubleValue)
+                failures.check(outcome.inputTokens == (fields["input_tokens"] as? NSNumber)?.doubleValue)
+                failures.check(outcome.outputTokens == (fields["output_tokens"] as? NSNumber)?.doubleValue)
+                failures.check(outcome.errorType == fields["error_type"] as? String)
                 let status = (fields["status_code"] as? NSNumber)?.intValue ?? 0
                 let success = (fields["success"] as? Bool) ?? !(status >= 400 || fields["error_type"] != nil)
-                failures.check(event.success == success, "\(text)")
+                failures.check(outcome.success == success, "\(text)")
                 if let stamp = (fields["timestamp"] as? NSNumber)?.doubleValue { failures.check(abs(event.timestamp - stamp) < 1e-6) }
             }
             return failures.list

@@ -234,9 +234,9 @@ func allSeries(_ store: MetricsStore) async -> [SeriesKey: Aggregate] {
         configuration.recentEventsCapacity = 3
         let store = MetricsStore(configuration: configuration, clock: clock)
         await store.ingest((0..<5).map { index in providerCall(at: clock.now() + Double(index), ms: Double(index)) })
-        #expect(await store.recentEvents(limit: 10).map(\.durationMs) == [2, 3, 4])
-        #expect(await store.recentEvents(limit: 2).map(\.durationMs) == [3, 4])
-        #expect(await store.recentEvents(since: clock.now() + 4, limit: 10).map(\.durationMs) == [4])
+        #expect(await store.recentEvents(limit: 10).map(\.kind.outcome?.durationMs) == [2, 3, 4])
+        #expect(await store.recentEvents(limit: 2).map(\.kind.outcome?.durationMs) == [3, 4])
+        #expect(await store.recentEvents(since: clock.now() + 4, limit: 10).map(\.kind.outcome?.durationMs) == [4])
     }
 
     @Test func recentEventsAreTheNewestWhateverTheBatchSizes() async {
@@ -249,11 +249,11 @@ func allSeries(_ store: MetricsStore) async -> [SeriesKey: Aggregate] {
             // Mostly small batches, now and then one larger than the whole ring.
             let size = random.next() % 10 == 0 ? Int(random.next() % 180) : Int(random.next() % 12)
             let batch = (0..<size).map { offset in providerCall(at: clock.now(), ms: Double(sent.count + offset)) }
-            sent += batch.map { $0.durationMs! }
+            sent += batch.map { $0.kind.outcome?.durationMs ?? -1 }
             await store.ingest(batch)
-            let newest = await store.recentEvents(limit: 1_000).map { $0.durationMs! }
+            let newest = await store.recentEvents(limit: 1_000).map { $0.kind.outcome?.durationMs ?? -1 }
             #expect(newest == Array(sent.suffix(50)))
-            #expect(await store.recentEvents(limit: 7).map { $0.durationMs! } == Array(sent.suffix(Swift.min(7, sent.count))))
+            #expect(await store.recentEvents(limit: 7).map { $0.kind.outcome?.durationMs ?? -1 } == Array(sent.suffix(Swift.min(7, sent.count))))
             #expect(await store.currentStatus().rawEvents == Swift.min(sent.count, 50))
             if newest != Array(sent.suffix(50)) { return }
         }

@@ -2,22 +2,6 @@ import PerfMonitor
 import Testing
 import TestSupport
 
-func event(_ type: EventType, at timestamp: Double, _ configure: (inout Event) -> Void = { _ in }) -> Event {
-    var event = Event(type: type, timestamp: timestamp)
-    configure(&event)
-    return event
-}
-
-func providerCall(_ provider: String = "openai", _ model: String = "gpt-4o", at timestamp: Double, ms: Double = 100,
-                  _ configure: (inout Event) -> Void = { _ in }) -> Event {
-    event(.providerRequest, at: timestamp) { event in
-        event.provider = provider
-        event.model = model
-        event.durationMs = ms
-        configure(&event)
-    }
-}
-
 @Suite struct WindowTests {
     @Test func layoutForTheDefaults() {
         let layout = WindowLayout(collectionIntervalSeconds: 5, retentionSeconds: 86_400)

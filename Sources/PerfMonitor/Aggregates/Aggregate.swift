@@ -102,17 +102,17 @@ struct CallFacts {
     let durationMs: Double?
     let ttftMs: Double?
 
-    init(_ event: Event, durationMs: Double?) {
-        weight = event.weight
-        success = event.success
-        statusCode = event.statusCode
-        errorType = event.errorType
-        costUSD = event.costUSD ?? 0
-        inputTokens = event.inputTokens ?? 0
-        outputTokens = event.outputTokens ?? 0
-        requestBytes = event.requestBytes ?? 0
-        responseBytes = event.responseBytes ?? 0
-        self.durationMs = durationMs
-        ttftMs = event.ttftMs
+    init(_ outcome: CallOutcome, weight: Double) {
+        self.weight = weight
+        success = outcome.success
+        statusCode = outcome.statusCode
+        errorType = outcome.errorType
+        costUSD = outcome.costUSD ?? 0
+        inputTokens = outcome.inputTokens ?? 0
+        outputTokens = outcome.outputTokens ?? 0
+        requestBytes = outcome.requestBytes ?? 0
+        responseBytes = outcome.responseBytes ?? 0
+        durationMs = outcome.durationMs
+        ttftMs = outcome.ttftMs
     }
 }

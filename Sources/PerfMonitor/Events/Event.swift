@@ -1,4 +1,6 @@
-/// What a client reports. The kinds and what each updates are the table of api.md §1.
+/// The names clients give the kinds of event (`type` in api.md §1), aliases included. An event
+/// keeps the name it was sent with (`cache_miss`, `timeout`): the raw-event view and the counts
+/// by type show it.
 public enum EventType: String, Sendable, CaseIterable {
     case providerRequest = "provider_request"
     case providerStart = "provider_start"
@@ -48,45 +50,313 @@ public enum EventType: String, Sendable, CaseIterable {
     }
 }
 
-/// One validated event. Label fields are nil when absent or empty; `success` is already resolved
-/// (explicit, or false when `status_code` ≥ 400 or an `error_type` is set).
+/// One validated event: when it happened, how much it counts, its free labels, and what
+/// happened, as one case per kind that carries exactly what that kind has. Every way in (JSON
+/// events, and the adapters to come) builds these; the store applies them and cannot be handed
+/// one it cannot apply.
 public struct Event: Sendable, Equatable {
-    public var type: EventType
     /// Unix seconds.
     public var timestamp: Double
+    public var sampleRate: SampleRate
+    /// Free labels, kept on the raw event (numbers and booleans as their JSON text).
+    public var metadata: [String: String]
+    public var kind: EventKind
+
+    public init(_ kind: EventKind, at timestamp: Double, sampleRate: SampleRate = .all, metadata: [String: String] = [:]) {
+        self.kind = kind
+        self.timestamp = timestamp
+        self.sampleRate = sampleRate
+        self.metadata = metadata
+    }
+
+    /// How much this event counts for (1 / sample rate).
+    public var weight: Double { 1 / sampleRate.value }
+
+    /// The name of its kind, as sent.
+    public var type: EventType { kind.type }
+}
+
+/// The fraction of such events the client kept (seed 004 sampling, StatsD's `@0.1`): in (0, 1].
+public struct SampleRate: Sendable, Equatable {
+    public let value: Double
+
+    /// Nil unless 0 < value ≤ 1.
+    public init?(_ value: Double) {
+        guard value > 0, value <= 1 else { return nil }
+        self.value = value
+    }
+
+    private init(exactly value: Double) { self.value = value }
+
+    /// Every event kept: each counts once.
+    public static let all = SampleRate(exactly: 1)
+}
+
+/// What happened, one case per kind of api.md §1, each with the fields that kind has.
+public enum EventKind: Sendable, Equatable {
+    /// A call to an AI provider (`provider_request`): the only event that feeds provider × model stats.
+    case providerCall(ProviderCall)
+    /// A provider call under way (`provider_start`), until its `provider_request`.
+    case providerStart(ProviderStart)
+    /// A request under way (`request_start`), until its `request_end`.
+    case requestStart(RequestStart)
+    /// The end of a request (`request_end`): paired with its start, or naming its endpoint.
+    case requestEnd(RequestEnd)
+    /// A whole request in one event (`request`).
+    case request(EndpointCall)
+    /// One component × operation sample (`operation`).
+    case operation(OperationSample)
+    /// A cache lookup (`cache_hit`, `cache_miss`).
+    case cache(CacheLookup)
+    /// An error or a timeout, counted by error type where it happened (`error`, `timeout`).
+    case error(ErrorReport)
+    /// A provider refused a call for its rate limit (`rate_limit_hit`).
+    case rateLimit(RateLimitHit)
+    /// A call moved from one provider to another (`failover`).
+    case failover(Failover)
+    /// A named custom metric's value (`metric`).
+    case metric(MetricSample)
+
+    public var type: EventType {
+        switch self {
+        case .providerCall: .providerRequest
+        case .providerStart: .providerStart
+        case .requestStart: .requestStart
+        case .requestEnd: .requestEnd
+        case .request: .request
+        case .operation: .operation
+        case let .cache(lookup): lookup.hit ? .cacheHit : .cacheMiss
+        case let .error(report): report.timeout ? .timeout : .error
+        case .rateLimit: .rateLimitHit
+        case .failover: .failover
+        case .metric: .metric
+        }
+    }
+
+    /// How the call went, for the kinds that are calls (provider calls, requests, operations).
+    public var outcome: CallOutcome? {
+        switch self {
+        case let .providerCall(call): call.outcome
+        case let .requestEnd(end): end.outcome
+        case let .request(call): call.outcome
+        case let .operation(sample): sample.outcome
+        case .providerStart, .requestStart, .cache, .error, .rateLimit, .failover, .metric: nil
+        }
+    }
+}
+
+/// How a call went: what the stats of provider calls, requests and operations read.
+public struct CallOutcome: Sendable, Equatable {
+    /// As sent, or false when `status_code` ≥ 400 or an `error_type` is set.
+    public var success: Bool
+    public var statusCode: Int?
+    public var errorType: String?
+    public var errorMessage: String?
+    public var durationMs: Double?
+    public var ttftMs: Double?
+    public var costUSD: Double?
+    public var inputTokens: Double?
+    public var outputTokens: Double?
+    public var requestBytes: Double?
+    public var responseBytes: Double?
+
+    public init(success: Bool = true, statusCode: Int? = nil, errorType: String? = nil, errorMessage: String? = nil,
+                durationMs: Double? = nil, ttftMs: Double? = nil, costUSD: Double? = nil, inputTokens: Double? = nil,
+                outputTokens: Double? = nil, requestBytes: Double? = nil, responseBytes: Double? = nil) {
+        self.success = success
+        self.statusCode = statusCode
+        self.errorType = errorType
+        self.errorMessage = errorMessage
+        self.durationMs = durationMs
+        self.ttftMs = ttftMs
+        self.costUSD = costUSD
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.requestBytes = requestBytes
+        self.responseBytes = responseBytes
+    }
+}
+
+public struct ProviderCall: Sendable, Equatable {
+    public var provider: String
+    public var model: String?
+    /// Ends the `provider_start` of the same id.
     public var requestID: String?
+    public var outcome: CallOutcome
+
+    public init(provider: String, model: String? = nil, requestID: String? = nil, outcome: CallOutcome = CallOutcome()) {
+        self.provider = provider
+        self.model = model
+        self.requestID = requestID
+        self.outcome = outcome
+    }
+}
+
+public struct ProviderStart: Sendable, Equatable {
+    public var requestID: String
+    public var provider: String
+    public var model: String?
+
+    public init(requestID: String, provider: String, model: String? = nil) {
+        self.requestID = requestID
+        self.provider = provider
+        self.model = model
+    }
+}
+
+public struct RequestStart: Sendable, Equatable {
+    public var requestID: String
+    public var endpoint: String?
+    public var method: String?
+    public var provider: String?
+    public var model: String?
+
+    public init(requestID: String, endpoint: String? = nil, method: String? = nil, provider: String? = nil, model: String? = nil) {
+        self.requestID = requestID
+        self.endpoint = endpoint
+        self.method = method
+        self.provider = provider
+        self.model = model
+    }
+}
+
+public struct RequestEnd: Sendable, Equatable {
+    /// How the end finds where it belongs: its start's id (the endpoint may come from the start),
+    /// or an endpoint of its own when it has no id.
+    public enum Match: Sendable, Equatable {
+        case started(requestID: String, endpoint: String?)
+        case endpoint(String)
+    }
+
+    public var match: Match
+    public var method: String?
+    public var provider: String?
+    public var model: String?
+    /// Its duration, when absent, comes from the pair.
+    public var outcome: CallOutcome
+
+    public init(_ match: Match, method: String? = nil, provider: String? = nil, model: String? = nil, outcome: CallOutcome = CallOutcome()) {
+        self.match = match
+        self.method = method
+        self.provider = provider
+        self.model = model
+        self.outcome = outcome
+    }
+
+    public var requestID: String? {
+        if case let .started(id, _) = match { id } else { nil }
+    }
+
+    public var endpoint: String? {
+        switch match {
+        case let .started(_, endpoint): endpoint
+        case let .endpoint(endpoint): endpoint
+        }
+    }
+}
+
+public struct EndpointCall: Sendable, Equatable {
+    public var endpoint: String
+    public var method: String?
+    public var provider: String?
+    public var model: String?
+    public var outcome: CallOutcome
+
+    public init(endpoint: String, method: String? = nil, provider: String? = nil, model: String? = nil, outcome: CallOutcome = CallOutcome()) {
+        self.endpoint = endpoint
+        self.method = method
+        self.provider = provider
+        self.model = model
+        self.outcome = outcome
+    }
+}
+
+public struct OperationSample: Sendable, Equatable {
+    public var component: String
+    public var operation: String?
+    public var outcome: CallOutcome
+
+    public init(component: String, operation: String? = nil, outcome: CallOutcome = CallOutcome()) {
+        self.component = component
+        self.operation = operation
+        self.outcome = outcome
+    }
+}
+
+public struct CacheLookup: Sendable, Equatable {
+    public var hit: Bool
+    public var component: String?
+    public var provider: String?
+
+    public init(hit: Bool, component: String? = nil, provider: String? = nil) {
+        self.hit = hit
+        self.component = component
+        self.provider = provider
+    }
+
+    /// The cache series it counts in: the component's, else the provider's, else `default`.
+    public var scope: String { component ?? provider ?? "default" }
+}
+
+public struct ErrorReport: Sendable, Equatable {
+    /// Sent as `timeout`: counted as error type `timeout` unless it names another.
+    public var timeout: Bool
+    public var errorType: String?
+    public var message: String?
     public var provider: String?
     public var model: String?
     public var endpoint: String?
     public var method: String?
     public var component: String?
     public var operation: String?
-    public var durationMs: Double?
-    public var ttftMs: Double?
-    public var success: Bool
-    public var statusCode: Int?
-    public var errorType: String?
-    public var errorMessage: String?
-    public var costUSD: Double?
-    public var inputTokens: Double?
-    public var outputTokens: Double?
-    public var requestBytes: Double?
-    public var responseBytes: Double?
-    public var metric: String?
-    public var value: Double?
-    public var unit: String?
-    /// The client kept this fraction of such events; counts and sums weigh 1 / rate.
-    public var sampleRate: Double
-    public var metadata: [String: String]
 
-    public init(type: EventType, timestamp: Double) {
-        self.type = type
-        self.timestamp = timestamp
-        self.success = true
-        self.sampleRate = 1
-        self.metadata = [:]
+    public init(timeout: Bool = false, errorType: String? = nil, message: String? = nil, provider: String? = nil, model: String? = nil,
+                endpoint: String? = nil, method: String? = nil, component: String? = nil, operation: String? = nil) {
+        self.timeout = timeout
+        self.errorType = errorType
+        self.message = message
+        self.provider = provider
+        self.model = model
+        self.endpoint = endpoint
+        self.method = method
+        self.component = component
+        self.operation = operation
     }
 
-    /// How much this event counts for (1 / sample rate).
-    public var weight: Double { 1 / sampleRate }
+    /// The error type it counts as.
+    public var countedType: String { errorType ?? (timeout ? "timeout" : "unknown") }
+}
+
+public struct RateLimitHit: Sendable, Equatable {
+    public var provider: String
+    public var model: String?
+
+    public init(provider: String, model: String? = nil) {
+        self.provider = provider
+        self.model = model
+    }
+}
+
+public struct Failover: Sendable, Equatable {
+    public var from: String
+    public var to: String
+    public var model: String?
+
+    public init(from: String, to: String, model: String? = nil) {
+        self.from = from
+        self.to = to
+        self.model = model
+    }
+}
+
+public struct MetricSample: Sendable, Equatable {
+    public var name: String
+    public var value: Double
+    public var unit: String?
+
+    public init(name: String, value: Double, unit: String? = nil) {
+        self.name = name
+        self.value = value
+        self.unit = unit
+    }
 }

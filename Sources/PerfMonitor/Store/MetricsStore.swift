@@ -67,7 +67,7 @@ public actor MetricsStore {
     /// The last provider × model key and the labels it was made from. Consecutive events of one
     /// series (the usual batch) skip the limiter's three lookups per label; valid while the
     /// limiter only learns values, so it is forgotten whenever the limiter is rebuilt.
-    private var lastProviderKey: (provider: String?, model: String?, key: SeriesKey)?
+    private var lastProviderKey: (provider: String, model: String?, key: SeriesKey)?
 
     /// A start waiting for its end.
     struct OpenCall: Sendable {
@@ -113,56 +113,59 @@ public actor MetricsStore {
         }
     }
 
+    /// What each kind of event updates: the one place that says it (api.md §1's table).
     private func apply(_ event: Event, now: Double) {
         appliedByType[event.type.ordinal] += 1
-        let weight = event.weight
-        switch event.type {
-        case .providerRequest:
-            if let id = event.requestID { endProviderCall(id) }
-            record(CallFacts(event, durationMs: event.durationMs), in: providerKey(event), at: event.timestamp, now)
-        case .providerStart:
-            open(event, providerCall: true, now: now)
-        case .requestStart:
-            open(event, providerCall: false, now: now)
-        case .requestEnd:
-            endRequest(event, now: now)
-        case .request:
-            record(CallFacts(event, durationMs: event.durationMs), in: endpointKey(endpoint: event.endpoint!, method: event.method), at: event.timestamp, now)
-        case .operation:
-            record(CallFacts(event, durationMs: event.durationMs), in: componentKey(event.component!, event.operation), at: event.timestamp, now)
-        case .cacheHit, .cacheMiss:
-            let scope = limiter.admit(event.component ?? event.provider ?? "default", .cacheScope)
-            let hit = event.type == .cacheHit
-            update(SeriesKey(.cache, scope), at: event.timestamp, now) { aggregate in
-                if hit { aggregate.cacheHits += weight } else { aggregate.cacheMisses += weight }
+        let weight = event.weight, at = event.timestamp
+        switch event.kind {
+        case let .providerCall(call):
+            if let id = call.requestID { openProviderCalls[id] = nil }
+            record(CallFacts(call.outcome, weight: weight), in: providerKey(call.provider, call.model), at: at, now)
+        case let .providerStart(start):
+            open(start.requestID, OpenCall(timestamp: at, receivedAt: now, endpoint: nil, method: nil, provider: start.provider, model: start.model),
+                 providerCall: true)
+        case let .requestStart(start):
+            open(start.requestID, OpenCall(timestamp: at, receivedAt: now, endpoint: start.endpoint, method: start.method,
+                                           provider: start.provider, model: start.model),
+                 providerCall: false)
+        case let .requestEnd(end):
+            endRequest(end, at: at, weight: weight, now: now)
+        case let .request(call):
+            record(CallFacts(call.outcome, weight: weight), in: endpointKey(endpoint: call.endpoint, method: call.method), at: at, now)
+        case let .operation(sample):
+            record(CallFacts(sample.outcome, weight: weight), in: componentKey(sample.component, sample.operation), at: at, now)
+        case let .cache(lookup):
+            let scope = limiter.admit(lookup.scope, .cacheScope)
+            update(SeriesKey(.cache, scope), at: at, now) { aggregate in
+                if lookup.hit { aggregate.cacheHits += weight } else { aggregate.cacheMisses += weight }
             }
-        case .error, .timeout:
-            let type = event.errorType ?? (event.type == .timeout ? "timeout" : "unknown")
+        case let .error(report):
             var keys: [SeriesKey] = []
-            if event.provider != nil { keys.append(providerKey(event)) }
-            if let endpoint = event.endpoint { keys.append(endpointKey(endpoint: endpoint, method: event.method)) }
-            if let component = event.component { keys.append(componentKey(component, event.operation)) }
+            if let provider = report.provider { keys.append(providerKey(provider, report.model)) }
+            if let endpoint = report.endpoint { keys.append(endpointKey(endpoint: endpoint, method: report.method)) }
+            if let component = report.component { keys.append(componentKey(component, report.operation)) }
             if keys.isEmpty { keys.append(SeriesKey(.errors, "global")) }
-            for key in keys { update(key, at: event.timestamp, now) { $0.recordError(type: type, weight: weight) } }
-        case .rateLimitHit:
-            update(providerKey(event), at: event.timestamp, now) { $0.rateLimitHits += weight }
-        case .failover:
-            let from = limiter.admit(event.provider!, .provider)
-            let to = limiter.admit(event.metadata["to_provider"]!, .provider)
-            update(SeriesKey(.failover, from, to), at: event.timestamp, now) { $0.total += weight }
-        case .metric:
-            let name = limiter.admit(event.metric!, .metric)
-            update(SeriesKey(.metric, name), at: event.timestamp, now) { $0.recordValue(event.value!, at: event.timestamp, weight: weight) }
+            let type = report.countedType
+            for key in keys { update(key, at: at, now) { $0.recordError(type: type, weight: weight) } }
+        case let .rateLimit(hit):
+            update(providerKey(hit.provider, hit.model), at: at, now) { $0.rateLimitHits += weight }
+        case let .failover(failover):
+            let from = limiter.admit(failover.from, .provider)
+            let to = limiter.admit(failover.to, .provider)
+            update(SeriesKey(.failover, from, to), at: at, now) { $0.total += weight }
+        case let .metric(sample):
+            let name = limiter.admit(sample.name, .metric)
+            update(SeriesKey(.metric, name), at: at, now) { $0.recordValue(sample.value, at: at, weight: weight) }
         }
     }
 
-    private func providerKey(_ event: Event) -> SeriesKey {
-        if let last = lastProviderKey, last.provider == event.provider, last.model == event.model { return last.key }
-        let provider = limiter.admit(event.provider ?? "unknown", .provider)
-        let key = SeriesKey(.provider, provider, limiter.admit(event.model ?? "unknown", .model, parent: provider))
+    private func providerKey(_ provider: String, _ model: String?) -> SeriesKey {
+        if let last = lastProviderKey, last.provider == provider, last.model == model { return last.key }
+        let admittedProvider = limiter.admit(provider, .provider)
+        let key = SeriesKey(.provider, admittedProvider, limiter.admit(model ?? "unknown", .model, parent: admittedProvider))
         // A folded label must go through the limiter again: each fold is counted.
-        let admittedAsSent = key.first == (event.provider ?? "unknown") && key.second == (event.model ?? "unknown")
-        lastProviderKey = admittedAsSent ? (event.provider, event.model, key) : nil
+        let admittedAsSent = key.first == provider && key.second == (model ?? "unknown")
+        lastProviderKey = admittedAsSent ? (provider, model, key) : nil
         return key
     }
 
@@ -188,34 +191,25 @@ public actor MetricsStore {
     }
 
     /// Remembers a start until its end (a repeated id replaces the earlier start).
-    private func open(_ event: Event, providerCall: Bool, now: Double) {
-        let id = event.requestID!
+    private func open(_ id: String, _ call: OpenCall, providerCall: Bool) {
         let known = providerCall ? openProviderCalls[id] != nil : openRequests[id] != nil
         if !known, openRequests.count + openProviderCalls.count >= configuration.maxOpenRequests {
             status.droppedStarts += 1
             return
         }
-        let call = OpenCall(timestamp: event.timestamp, receivedAt: now, endpoint: event.endpoint,
-                            method: event.method, provider: event.provider, model: event.model)
         if providerCall { openProviderCalls[id] = call } else { openRequests[id] = call }
     }
 
-    private func endProviderCall(_ id: String) {
-        openProviderCalls[id] = nil
-    }
-
-    private func endRequest(_ event: Event, now: Double) {
-        let start = event.requestID.flatMap { openRequests.removeValue(forKey: $0) }
-        guard let endpoint = event.endpoint ?? start?.endpoint else {
+    /// An end counts for its endpoint × method, what it lacks taken from its start.
+    private func endRequest(_ end: RequestEnd, at timestamp: Double, weight: Double, now: Double) {
+        let start = end.requestID.flatMap { openRequests.removeValue(forKey: $0) }
+        guard let endpoint = end.endpoint ?? start?.endpoint else {
             status.unmatchedEnds += 1
             return
         }
-        var completed = event
-        completed.method = event.method ?? start?.method
-        completed.provider = event.provider ?? start?.provider
-        completed.model = event.model ?? start?.model
-        let duration = event.durationMs ?? start.map { Swift.max(0, (event.timestamp - $0.timestamp) * 1000) }
-        record(CallFacts(completed, durationMs: duration), in: endpointKey(endpoint: endpoint, method: completed.method), at: event.timestamp, now)
+        var outcome = end.outcome
+        if outcome.durationMs == nil, let start { outcome.durationMs = Swift.max(0, (timestamp - start.timestamp) * 1000) }
+        record(CallFacts(outcome, weight: weight), in: endpointKey(endpoint: endpoint, method: end.method ?? start?.method), at: timestamp, now)
     }
 
     // MARK: Maintenance

@@ -1,0 +1,288 @@
+import PerfJSON
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The members of one event object, read field by field with the contract's types and ranges.
+/// One pass over the members with a switch on the key: no hashing per event (the ingest hot path).
+struct EventFields {
+    var type: JSONValue?
+    var timestamp: JSONValue?
+    var requestId: JSONValue?
+    var provider: JSONValue?
+    var model: JSONValue?
+    var endpoint: JSONValue?
+    var method: JSONValue?
+    var component: JSONValue?
+    var operation: JSONValue?
+    var durationMs: JSONValue?
+    var ttftMs: JSONValue?
+    var statusCode: JSONValue?
+    var errorType: JSONValue?
+    var error: JSONValue?
+    var costUsd: JSONValue?
+    var cost: JSONValue?
+    var inputTokens: JSONValue?
+    var outputTokens: JSONValue?
+    var requestBytes: JSONValue?
+    var inputSize: JSONValue?
+    var responseBytes: JSONValue?
+    var responseSize: JSONValue?
+    var metric: JSONValue?
+    var value: JSONValue?
+    var unit: JSONValue?
+    var metadata: JSONValue?
+    var sampleRate: JSONValue?
+    var success: JSONValue?
+
+    init() {}
+
+    init(members: [(String, JSONValue)]) {
+        for (key, member) in members {
+            var key = key
+            key.withUTF8 { take($0, member) }
+        }
+    }
+
+    /// Keeps `member` under its key (UTF-8 bytes); the first occurrence of a key wins, unknown
+    /// keys are ignored. Dispatching on the key's length first leaves one to four byte
+    /// comparisons per member instead of up to 28 string comparisons: this runs for every member
+    /// of every event (measured: the key switch was the largest single cost of batched ingest).
+    mutating func take(_ key: UnsafeBufferPointer<UInt8>, _ member: JSONValue) {
+        func keep(_ slot: inout JSONValue?) { if slot == nil { slot = member } }
+        func `is`(_ name: StaticString) -> Bool {
+            memcmp(key.baseAddress!, name.utf8Start, key.count) == 0
+        }
+        guard key.count >= 4 else { return }
+        switch key.count {
+        case 4:
+            if `is`("type") { keep(&type) } else if `is`("cost") { keep(&cost) } else if `is`("unit") { keep(&unit) }
+        case 5:
+            if `is`("model") { keep(&model) } else if `is`("error") { keep(&error) } else if `is`("value") { keep(&value) }
+        case 6:
+            if `is`("method") { keep(&method) } else if `is`("metric") { keep(&metric) }
+        case 7:
+            if `is`("ttft_ms") { keep(&ttftMs) } else if `is`("success") { keep(&success) }
+        case 8:
+            if `is`("provider") { keep(&provider) } else if `is`("endpoint") { keep(&endpoint) }
+            else if `is`("cost_usd") { keep(&costUsd) } else if `is`("metadata") { keep(&metadata) }
+        case 9:
+            if `is`("timestamp") { keep(&timestamp) } else if `is`("component") { keep(&component) }
+            else if `is`("operation") { keep(&operation) }
+        case 10:
+            if `is`("request_id") { keep(&requestId) } else if `is`("error_type") { keep(&errorType) }
+            else if `is`("input_size") { keep(&inputSize) }
+        case 11:
+            if `is`("duration_ms") { keep(&durationMs) } else if `is`("status_code") { keep(&statusCode) }
+            else if `is`("sample_rate") { keep(&sampleRate) }
+        case 12:
+            if `is`("input_tokens") { keep(&inputTokens) }
+        case 13:
+            if `is`("output_tokens") { keep(&outputTokens) } else if `is`("request_bytes") { keep(&requestBytes) }
+            else if `is`("response_size") { keep(&responseSize) }
+        case 14:
+            if `is`("response_bytes") { keep(&responseBytes) }
+        default:
+            break
+        }
+    }
+
+    /// The typed event, every field checked in one fixed order (so that the first thing wrong is
+    /// the one reported), then what the kind cannot do without (api.md §1: what it updates decides
+    /// what it needs).
+    func event(now: Double, decoder: EventDecoder) throws(EventError) -> Event {
+        guard let typeName = try string(type, "type") else { throw EventError("field 'type': required") }
+        guard let eventType = EventType(name: typeName) else {
+            throw EventError("field 'type': unknown event type \"\(typeName)\"; expected one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let timestamp = try time(now: now, decoder: decoder)
+        let requestID = try string(requestId, "request_id")
+        let provider = try label(provider, "provider")
+        let model = try label(model, "model")
+        let endpoint = try label(endpoint, "endpoint")
+        let method = try label(method, "method")?.uppercased()
+        let component = try label(component, "component")
+        let operation = try label(operation, "operation")
+        var outcome = CallOutcome()
+        outcome.durationMs = try number(durationMs, "duration_ms", atLeast: 0)
+        outcome.ttftMs = try number(ttftMs, "ttft_ms", atLeast: 0)
+        outcome.statusCode = try integer(statusCode, "status_code", in: 100...599)
+        outcome.errorType = try label(errorType, "error_type")
+        outcome.errorMessage = try string(error, "error").flatMap { $0.isEmpty ? nil : $0 }
+        outcome.costUSD = try number(costUsd, "cost_usd", atLeast: 0)
+        if outcome.costUSD == nil { outcome.costUSD = try number(cost, "cost", atLeast: 0) }
+        outcome.inputTokens = try count(inputTokens, "input_tokens")
+        outcome.outputTokens = try count(outputTokens, "output_tokens")
+        outcome.requestBytes = try count(requestBytes, "request_bytes", alias: inputSize, "input_size")
+        outcome.responseBytes = try count(responseBytes, "response_bytes", alias: responseSize, "response_size")
+        let metricName = try string(metric, "metric").flatMap { $0.isEmpty ? nil : $0 }
+        let metricValue = try number(value, "value")
+        let unit = try label(unit, "unit")
+        let metadata = try metadataValues()
+        var rate = SampleRate.all
+        if let sent = try number(sampleRate, "sample_rate") {
+            guard let valid = SampleRate(sent) else { throw wrongType("sample_rate", "a number in (0, 1]", sampleRate ?? .null) }
+            rate = valid
+        }
+        if let explicit = try bool(success, "success") {
+            outcome.success = explicit
+        } else {
+            outcome.success = !((outcome.statusCode ?? 0) >= 400 || outcome.errorType != nil)
+        }
+
+        func need<T>(_ value: T?, _ field: String) throws(EventError) -> T {
+            guard let value else { throw EventError("field '\(field)': required for \(eventType.rawValue) events") }
+            return value
+        }
+        let kind: EventKind
+        switch eventType {
+        case .providerRequest:
+            kind = .providerCall(ProviderCall(provider: try need(provider, "provider"), model: model, requestID: requestID, outcome: outcome))
+        case .providerStart:
+            let provider = try need(provider, "provider")
+            kind = .providerStart(ProviderStart(requestID: try need(requestID, "request_id"), provider: provider, model: model))
+        case .requestStart:
+            kind = .requestStart(RequestStart(requestID: try need(requestID, "request_id"), endpoint: endpoint, method: method,
+                                              provider: provider, model: model))
+        case .requestEnd:
+            let match: RequestEnd.Match
+            if let requestID {
+                match = .started(requestID: requestID, endpoint: endpoint)
+            } else if let endpoint {
+                match = .endpoint(endpoint)
+            } else {
+                throw EventError("field 'request_id': required for request_end events (or name the 'endpoint')")
+            }
+            kind = .requestEnd(RequestEnd(match, method: method, provider: provider, model: model, outcome: outcome))
+        case .request:
+            kind = .request(EndpointCall(endpoint: try need(endpoint, "endpoint"), method: method, provider: provider, model: model, outcome: outcome))
+        case .operation:
+            kind = .operation(OperationSample(component: try need(component, "component"), operation: operation, outcome: outcome))
+        case .cacheHit, .cacheMiss:
+            kind = .cache(CacheLookup(hit: eventType == .cacheHit, component: component, provider: provider))
+        case .error, .timeout:
+            kind = .error(ErrorReport(timeout: eventType == .timeout, errorType: outcome.errorType, message: outcome.errorMessage,
+                                      provider: provider, model: model, endpoint: endpoint, method: method,
+                                      component: component, operation: operation))
+        case .rateLimitHit:
+            kind = .rateLimit(RateLimitHit(provider: try need(provider, "provider"), model: model))
+        case .failover:
+            let from = try need(provider, "provider")
+            kind = .failover(Failover(from: from, to: try need(metadata["to_provider"].flatMap { $0.isEmpty ? nil : $0 }, "metadata.to_provider"),
+                                      model: model))
+        case .metric:
+            let name = try need(metricName, "metric")
+            guard Self.isMetricName(name) else {
+                throw EventError("field 'metric': expected a name matching [a-zA-Z_][a-zA-Z0-9_]*, got \"\(name)\"")
+            }
+            kind = .metric(MetricSample(name: name, value: try need(metricValue, "value"), unit: unit))
+        }
+        return Event(kind, at: timestamp, sampleRate: rate, metadata: metadata)
+    }
+
+    static func isMetricName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, first == 95 || (65...90).contains(first) || (97...122).contains(first) else { return false }
+        return name.utf8.allSatisfy { $0 == 95 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
+    }
+
+    private func wrongType(_ field: String, _ expected: String, _ value: JSONValue) -> EventError {
+        EventError("field '\(field)': expected \(expected), got \(value.quoted)")
+    }
+
+    private func string(_ value: JSONValue?, _ field: String) throws(EventError) -> String? {
+        switch value {
+        case nil, .null?: return nil
+        case let .string(text)?: return text
+        case let other?: throw wrongType(field, "a string", other)
+        }
+    }
+
+    /// A label value: a string, "" meaning not set, at most `maxLabelBytes` long.
+    private func label(_ value: JSONValue?, _ field: String) throws(EventError) -> String? {
+        guard let text = try string(value, field), !text.isEmpty else { return nil }
+        guard text.utf8.count <= EventDecoder.maxLabelBytes else {
+            throw EventError("field '\(field)': longer than \(EventDecoder.maxLabelBytes) bytes")
+        }
+        return text
+    }
+
+    private func number(_ value: JSONValue?, _ field: String, atLeast minimum: Double? = nil) throws(EventError) -> Double? {
+        switch value {
+        case nil, .null?: return nil
+        case let .number(value, _)? where value.isFinite && value >= (minimum ?? -.infinity): return value
+        case let other?: throw wrongType(field, minimum == 0 ? "a number ≥ 0" : "a number", other)
+        }
+    }
+
+    private func integer(_ value: JSONValue?, _ field: String, in range: ClosedRange<Int>) throws(EventError) -> Int? {
+        switch value {
+        case nil, .null?: return nil
+        case let .number(number, _)? where number == number.rounded() && number >= Double(range.lowerBound) && number < 9.0e15
+            && range.contains(Int(number)):
+            return Int(number)
+        case let other?:
+            // The message is built only here: this runs for every integer field of every event.
+            let expected = range.upperBound == Int.max ? "an integer ≥ \(range.lowerBound)" : "an integer from \(range.lowerBound) to \(range.upperBound)"
+            throw wrongType(field, expected, other)
+        }
+    }
+
+    /// A count (integer ≥ 0) under its name or, when absent, under its alias.
+    private func count(_ value: JSONValue?, _ field: String, alias: JSONValue? = nil, _ aliasName: String = "") throws(EventError) -> Double? {
+        if let number = try integer(value, field, in: 0...Int.max) { return Double(number) }
+        return try integer(alias, aliasName, in: 0...Int.max).map(Double.init)
+    }
+
+    private func bool(_ value: JSONValue?, _ field: String) throws(EventError) -> Bool? {
+        switch value {
+        case nil, .null?: return nil
+        case let .bool(value)?: return value
+        case let other?: throw wrongType(field, "true or false", other)
+        }
+    }
+
+    private func metadataValues() throws(EventError) -> [String: String] {
+        switch metadata {
+        case nil, .null?: return [:]
+        case let .object(members)?:
+            var result: [String: String] = [:]
+            for (key, value) in members {
+                switch value {
+                case .null: continue
+                case let .string(text): result[key] = text
+                case let .number(_, text): result[key] = text
+                case let .bool(flag): result[key] = flag ? "true" : "false"
+                case .array, .object: throw wrongType("metadata.\(key)", "a string, number or boolean", value)
+                }
+            }
+            return result
+        case let other?: throw wrongType("metadata", "an object of scalar values", other)
+        }
+    }
+
+    private func time(now: Double, decoder: EventDecoder) throws(EventError) -> Double {
+        let seconds: Double
+        switch timestamp {
+        case nil, .null?:
+            return now
+        case let .number(value, _)? where value.isFinite:
+            seconds = value
+        case let .string(text)?:
+            guard let parsed = RFC3339.parse(text) else {
+                throw EventError("field 'timestamp': expected Unix seconds or an RFC 3339 time, got \"\(text)\"")
+            }
+            seconds = parsed
+        case let other?:
+            throw wrongType("timestamp", "Unix seconds or an RFC 3339 time", other)
+        }
+        if seconds > now + decoder.maxFutureSeconds {
+            let hint = seconds > now * 100 ? " (milliseconds? perfmond wants Unix seconds)" : ""
+            throw EventError("field 'timestamp': \(RFC3339.format(seconds)) is more than \(Int(decoder.maxFutureSeconds)) s in the future\(hint)")
+        }
+        if seconds < now - decoder.maxAgeSeconds {
+            throw EventError("field 'timestamp': \(RFC3339.format(seconds)) is older than the retention (\(TimeSpan(milliseconds: Int64(decoder.maxAgeSeconds * 1000))))")
+        }
+        return seconds
+    }
+}
