@@ -12,8 +12,8 @@ public struct StoreSnapshot: Sendable {
     public var savedAt: Double
     var layout: WindowLayout
     var series: [SeriesKey: Series]
-    var openRequests: [String: MetricsStore.OpenCall]
-    var openProviderCalls: [String: MetricsStore.OpenCall]
+    var openRequests: [String: OpenCalls.Call]
+    var openProviderCalls: [String: OpenCalls.Call]
     /// Counters by name; the daemon adds its own (`ingest.accepted_events`…) before writing.
     public var counters: [String: Double]
 
@@ -95,11 +95,11 @@ public struct StoreSnapshot: Sendable {
             let name = try reader.string()
             counters[name] = try reader.f64()
         }
-        var openRequests: [String: MetricsStore.OpenCall] = [:], openProviderCalls: [String: MetricsStore.OpenCall] = [:]
+        var openRequests: [String: OpenCalls.Call] = [:], openProviderCalls: [String: OpenCalls.Call] = [:]
         for _ in 0..<(try reader.count(itemSize: 25)) {
             let isProviderCall = try reader.u8() == 1
             let id = try reader.string()
-            let call = try MetricsStore.OpenCall(from: &reader)
+            let call = try OpenCalls.Call(from: &reader)
             if isProviderCall { openProviderCalls[id] = call } else { openRequests[id] = call }
         }
         var series: [SeriesKey: Series] = [:]
@@ -129,7 +129,7 @@ public struct StoreSnapshot: Sendable {
     }
 }
 
-extension MetricsStore.OpenCall {
+extension OpenCalls.Call {
     func write(to writer: inout SnapshotWriter) {
         writer.f64(timestamp)
         writer.f64(receivedAt)

@@ -1,0 +1,64 @@
+/// Starts waiting for their end: requests (`request_start`) until their `request_end`, provider
+/// calls (`provider_start`) until their `provider_request`. Bounded together by `limit`; a start
+/// not ended within the request timeout is abandoned by the maintenance tick.
+struct OpenCalls: Sendable {
+    /// A start waiting for its end.
+    struct Call: Sendable {
+        let timestamp: Double
+        let receivedAt: Double
+        let endpoint: String?
+        let method: String?
+        let provider: String?
+        let model: String?
+    }
+
+    private(set) var requests: [String: Call] = [:]
+    private(set) var providerCalls: [String: Call] = [:]
+    let limit: Int
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    var count: Int { requests.count + providerCalls.count }
+
+    /// Remembers a start (a repeated id replaces the earlier one); false when `limit` starts are
+    /// already waiting and this one is new.
+    mutating func open(_ id: String, _ call: Call, providerCall: Bool) -> Bool {
+        let known = providerCall ? providerCalls[id] != nil : requests[id] != nil
+        if !known, count >= limit { return false }
+        if providerCall { providerCalls[id] = call } else { requests[id] = call }
+        return true
+    }
+
+    /// The request's start, no longer open.
+    mutating func endRequest(_ id: String) -> Call? {
+        requests.removeValue(forKey: id)
+    }
+
+    mutating func endProviderCall(_ id: String) {
+        providerCalls[id] = nil
+    }
+
+    /// Forgets the starts received before `time`; how many of each kind.
+    mutating func abandon(receivedBefore time: Double) -> (requests: Int, providerCalls: Int) {
+        let before = (requests.count, providerCalls.count)
+        requests = requests.filter { $0.value.receivedAt >= time }
+        providerCalls = providerCalls.filter { $0.value.receivedAt >= time }
+        return (before.0 - requests.count, before.1 - providerCalls.count)
+    }
+
+    /// Adds restored starts; a start already open (received since the restart) wins.
+    mutating func merge(requests restored: [String: Call], providerCalls restoredCalls: [String: Call]) {
+        requests.merge(restored) { current, _ in current }
+        providerCalls.merge(restoredCalls) { current, _ in current }
+    }
+
+    /// Open starts in total and per provider.
+    var inFlight: (total: Int, byProvider: [String: Int]) {
+        var byProvider: [String: Int] = [:]
+        for call in requests.values { if let provider = call.provider { byProvider[provider, default: 0] += 1 } }
+        for call in providerCalls.values { if let provider = call.provider { byProvider[provider, default: 0] += 1 } }
+        return (count, byProvider)
+    }
+}
