@@ -31,7 +31,7 @@ public struct FileSink: AlertSink {
                 ("current_value", .double(alert.currentValue)),
                 ("threshold", .double(alert.threshold)),
                 ("state", .string(alert.state.rawValue)),
-                ("metric", .string(alert.metric)),
+                ("metric", .string(alert.metric.name)),
             ]).render(into: &text)
             text += "\n"
         }

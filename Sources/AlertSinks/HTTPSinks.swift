@@ -60,8 +60,8 @@ public final class AlertmanagerSink: AlertSink {
     public func deliver(_ batch: AlertBatch) async throws {
         let resolved = batch.transitions.filter { $0.state == .resolved }
         let alerts = (batch.firing + resolved).map { alert -> JSONValue in
-            var labels: [(String, JSONValue)] = [("alertname", .string(Self.alertName(alert.metric))), ("severity", .string(alert.severity.rawValue)),
-                                                 ("metric", .string(alert.metric)), ("source", .string("perfmond"))]
+            var labels: [(String, JSONValue)] = [("alertname", .string(Self.alertName(alert.metric.name))), ("severity", .string(alert.severity.rawValue)),
+                                                 ("metric", .string(alert.metric.name)), ("source", .string("perfmond"))]
             labels += alert.scope.map { ($0.0, JSONValue.string($0.1)) }
             var members: [(String, JSONValue)] = [
                 ("labels", .object(labels)),

@@ -9,6 +9,10 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     public static func seconds(_ seconds: Int64) -> TimeSpan { TimeSpan(milliseconds: seconds * 1000) }
 
+    /// The windows the defaults and the degradation rule use.
+    public static let fiveMinutes = TimeSpan.seconds(300)
+    public static let oneHour = TimeSpan.seconds(3600)
+
     public var seconds: Double { Double(milliseconds) / 1000 }
 
     private static let units: [(suffix: String, milliseconds: Double)] = [

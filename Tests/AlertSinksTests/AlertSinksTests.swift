@@ -11,8 +11,8 @@ import Synchronization
 import Testing
 import TestSupport
 
-func alert(_ state: Alert.State, severity: AlertThreshold.Severity = .warning, value: Double = 85.5, since: Double = 1_800_000_000) -> Alert {
-    Alert(id: "memory_pressure:warning:80", metric: "memory_pressure", scope: [("provider", "openai"), ("model", "gpt-4o")], state: state,
+func alert(_ state: Alert.State, severity: Severity = .warning, value: Double = 85.5, since: Double = 1_800_000_000) -> Alert {
+    Alert(id: "memory_pressure:warning:80", metric: .memoryPressure, scope: [("provider", "openai"), ("model", "gpt-4o")], state: state,
           severity: severity, currentValue: value, threshold: 80, comparison: .greater,
           message: "High memory pressure detected (\(JSONNumber.rounded(value))%)", since: since,
           resolvedAt: state == .resolved ? since + 60 : nil)

@@ -290,7 +290,7 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
             ("for_seconds", .number(0, text: "0")), ("cooldown_seconds", .number(60, text: "60")),
             ("min_samples", .number(10, text: "10")), ("scope", .object([("provider", .string("openai"))])),
         ])]))
-        #expect(harness.rules.current.map(\.metric) == ["ttft_ms"])
+        #expect(harness.rules.current.map(\.metric) == [.ttftMs])
 
         let invalid = #"{"alert_thresholds": [{"metric": "ttft_ms", "threshold": "x", "comparison": "~", "severity": "warning"}, {"metric": "cpu_percent"}], "port": 1}"#
         let refused = try await harness.request("POST", "/performance/config", body: invalid)
@@ -305,7 +305,7 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
             .string("alert_thresholds[1].comparison: required"),
             .string("alert_thresholds[1].severity: required"),
         ]))
-        #expect(harness.rules.current.map(\.metric) == ["ttft_ms"], "nothing changed")
+        #expect(harness.rules.current.map(\.metric) == [.ttftMs], "nothing changed")
         let notJSON = try await harness.request("POST", "/performance/config", body: "{")
         #expect(notJSON.status == 400)
         #expect(notJSON.text == #"{"error":"invalid JSON at byte 1: expected a string key in object","status":400}"#)

@@ -29,9 +29,9 @@ struct AlertBench {
     }
 }
 
-func latency(over threshold: Double, _ severity: AlertThreshold.Severity = .warning, for seconds: Double = 0,
+func latency(over threshold: Double, _ severity: Severity = .warning, for seconds: Double = 0,
              cooldown: Double = 60, minSamples: Int = 5, scope: AlertThreshold.Scope = .init()) -> AlertThreshold {
-    var rule = AlertThreshold(metric: "response_time_ms", comparison: .greater, threshold: threshold, severity: severity)
+    var rule = AlertThreshold(metric: .responseTimeMs, comparison: .greater, threshold: threshold, severity: severity)
     rule.forSeconds = seconds
     rule.cooldownSeconds = cooldown
     rule.minSamples = minSamples
@@ -98,7 +98,7 @@ func latency(over threshold: Double, _ severity: AlertThreshold.Severity = .warn
     }
 
     @Test func unscopedThresholdsWatchEveryProviderAndEndpoint() async {
-        var rule = AlertThreshold(metric: "error_rate_percent", comparison: .greater, threshold: 5, severity: .warning)
+        var rule = AlertThreshold(metric: .errorRatePercent, comparison: .greater, threshold: 5, severity: .warning)
         rule.minSamples = 10
         let bench = AlertBench([rule])
         await bench.store.ingest((0..<20).map { index in
@@ -137,7 +137,7 @@ func latency(over threshold: Double, _ severity: AlertThreshold.Severity = .warn
         await bench.calls(30, ms: 400)
         await bench.tick()
         let firing = bench.engine.snapshot.firing
-        #expect(firing.map(\.metric) == ["response_time_degradation"])
+        #expect(firing.map(\.metric) == [.responseTimeDegradation])
         #expect(firing.first?.text == "[warning] Performance degradation of openai/gpt-4o: p95 400 ms over the last 5 minutes against 100 ms the hour before")
     }
 

@@ -189,7 +189,7 @@ func loadError(file: String? = nil, environment: [String: String] = [:], flags: 
                 for_seconds: 30
                 min_samples: 5
             """)
-        var expected = AlertThreshold(metric: "ttft_ms", comparison: .greaterOrEqual, threshold: 800, severity: .error)
+        var expected = AlertThreshold(metric: .ttftMs, comparison: .greaterOrEqual, threshold: 800, severity: .error)
         expected.scope = AlertThreshold.Scope(provider: "openai", model: "gpt-4o")
         expected.stat = .p99
         expected.window = .seconds(600)
@@ -239,7 +239,7 @@ func loadError(file: String? = nil, environment: [String: String] = [:], flags: 
 
     @Test func environmentTakesJSON() throws {
         let config = try load(environment: ["PERFMOND_ALERT_THRESHOLDS": #"[{"metric": "rss_mb", "comparison": ">", "threshold": 512, "severity": "warning"}]"#])
-        #expect(config.alertThresholds.map(\.metric) == ["rss_mb"])
+        #expect(config.alertThresholds.map(\.metric) == [.rssMb])
         #expect(loadError(environment: ["PERFMOND_ALERT_THRESHOLDS": "[{"])?.hasPrefix("invalid configuration: PERFMOND_ALERT_THRESHOLDS is not valid JSON") == true)
     }
 }

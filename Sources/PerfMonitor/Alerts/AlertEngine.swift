@@ -1,85 +1,6 @@
 import PerfJSON
 import Synchronization
 
-/// One alert: a threshold (or the degradation rule) holding for one series or for the process.
-public struct Alert: Sendable, Equatable {
-    public enum State: String, Sendable {
-        case pending, firing, resolved
-    }
-
-    /// Stable for the same rule and series: `<metric>:<severity>:<threshold>:<scope>`.
-    public let id: String
-    public let metric: String
-    /// The series it is about (`provider`/`model`, `endpoint`/`method`, `component`/`operation`,
-    /// `metric`); empty for the process.
-    public let scope: [(String, String)]
-    public var state: State
-    public let severity: AlertThreshold.Severity
-    public var currentValue: Double
-    public let threshold: Double
-    public let comparison: AlertThreshold.Comparison
-    public var message: String
-    /// When the condition began to hold (pending), or when it fired.
-    public var since: Double
-    public var resolvedAt: Double?
-
-    public init(id: String, metric: String, scope: [(String, String)], state: State, severity: AlertThreshold.Severity,
-                currentValue: Double, threshold: Double, comparison: AlertThreshold.Comparison, message: String,
-                since: Double, resolvedAt: Double?) {
-        self.id = id
-        self.metric = metric
-        self.scope = scope
-        self.state = state
-        self.severity = severity
-        self.currentValue = currentValue
-        self.threshold = threshold
-        self.comparison = comparison
-        self.message = message
-        self.since = since
-        self.resolvedAt = resolvedAt
-    }
-
-    /// Seed 002's string form: `[warning] High memory pressure detected (85.5%)`.
-    public var text: String { "[\(severity.rawValue)] \(message)" }
-
-    public static func == (lhs: Alert, rhs: Alert) -> Bool {
-        lhs.id == rhs.id && lhs.state == rhs.state && lhs.currentValue == rhs.currentValue && lhs.since == rhs.since
-            && lhs.resolvedAt == rhs.resolvedAt && lhs.message == rhs.message
-    }
-}
-
-extension Alert {
-    /// As `/performance/alerts` shows it (api.md §2) and the webhook sends it.
-    public var json: JSONValue {
-        var members: [(String, JSONValue)] = [
-            ("id", .string(id)), ("metric", .string(metric)),
-            ("scope", .object(scope.map { ($0.0, JSONValue.string($0.1)) })),
-            ("state", .string(state.rawValue)), ("severity", .string(severity.rawValue)),
-            ("current_value", .double(currentValue)), ("threshold", .double(threshold)), ("comparison", .string(comparison.rawValue)),
-            ("message", .string(message)), ("since", .double(since)),
-        ]
-        if let resolvedAt { members.append(("resolved_at", .double(resolvedAt))) }
-        return .object(members)
-    }
-
-    /// Where it is, in one word for people: `openai/gpt-4o`, `/v1/chat/POST`, or `perfmond`.
-    public var component: String { scope.isEmpty ? "perfmond" : scope.map(\.1).joined(separator: "/") }
-}
-
-/// What `/performance/alerts` shows.
-public struct AlertSnapshot: Sendable {
-    public var firing: [Alert] = []
-    /// The bounded history, newest first: firing and resolved.
-    public var recent: [Alert] = []
-
-    /// `critical` when a critical alert fires, `degraded` when a warning or error one does.
-    public var systemHealth: String {
-        if firing.contains(where: { $0.severity == .critical }) { return "critical" }
-        if firing.contains(where: { $0.severity == .warning || $0.severity == .error }) { return "degraded" }
-        return "healthy"
-    }
-}
-
 /// Evaluates the alert thresholds every collection interval (on the maintenance timer, never on
 /// a query): each unscoped threshold per series of its metric, scoped ones on their series,
 /// sampled metrics on the latest process sample, plus degradation detection (p95 of the last
@@ -87,7 +8,7 @@ public struct AlertSnapshot: Sendable {
 public final class AlertEngine: Sendable {
     /// Degradation: the last 5 minutes' p95 at least this many times the previous hour's.
     static let degradationRatio = 1.5
-    static let degradationMinimumSamples = 10.0
+    static let degradation = Degradation(minimumSamples: 10)
     static let historyCapacity = 200
 
     private struct State {
@@ -126,7 +47,7 @@ public final class AlertEngine: Sendable {
     /// A condition seen in this evaluation.
     struct Observation {
         let id: String
-        let metric: String
+        let metric: AlertMetric
         let scope: [(String, String)]
         let threshold: AlertThreshold
         let value: Double
@@ -138,11 +59,11 @@ public final class AlertEngine: Sendable {
     @discardableResult
     public func evaluate() async -> [Alert] {
         let thresholds = rules.current
-        let windows = Set(thresholds.map(\.window)).union([TimeSpan.seconds(300)])
+        let windows = Set(thresholds.map(\.window)).union([Degradation.recent])
         // Only the kinds some threshold can judge (providers always: degradation uses them).
         var kinds: Set<SeriesKind> = [.provider]
-        for threshold in thresholds where !AlertThreshold.sampledMetrics.contains(threshold.metric) {
-            if !AlertThreshold.eventMetrics.contains(threshold.metric) { kinds.insert(.metric) }
+        for threshold in thresholds where !threshold.metric.isSampled {
+            if !threshold.metric.isEventStatistic { kinds.insert(.metric) }
             else if threshold.scope.component != nil { kinds.insert(.component) }
             else if threshold.scope.isEmpty || threshold.scope.endpoint != nil { kinds.insert(.endpoint) }
         }
@@ -156,7 +77,7 @@ public final class AlertEngine: Sendable {
         let now = clock.now()
         var baseline = state.withLock { now - $0.baselineTakenAt < Self.baselineRefresh ? $0.baseline : nil }
         if baseline == nil {
-            let fresh = await store.series(.provider, length: .seconds(3600), endingAgo: .seconds(300))
+            let fresh = await Degradation.baselineSeries(in: store)
             state.withLock { $0.baseline = fresh; $0.baselineTakenAt = now }
             baseline = fresh
         }
@@ -166,13 +87,13 @@ public final class AlertEngine: Sendable {
             observations += observe(threshold, views: views[threshold.window] ?? [:], inFlight: inFlight)
         }
         let holding = observations.filter { compare($0.value, $0.threshold.comparison, $0.threshold.threshold) }
-        let degraded = degradations(recent: views[.seconds(300)]?[.provider] ?? [], baseline: baseline ?? [])
+        let degraded = degradations(recent: views[Degradation.recent]?[.provider] ?? [], baseline: baseline ?? [])
         return apply(holding + degraded, now: clock.now())
     }
 
     private func observe(_ threshold: AlertThreshold, views: [SeriesKind: [SeriesView]], inFlight: Int) -> [Observation] {
-        let id = "\(threshold.metric):\(threshold.severity.rawValue):\(JSONNumber.format(threshold.threshold))"
-        if AlertThreshold.sampledMetrics.contains(threshold.metric) {
+        let id = "\(threshold.metric.name):\(threshold.severity.rawValue):\(JSONNumber.format(threshold.threshold))"
+        if threshold.metric.isSampled {
             guard let value = sampledValue(threshold.metric, inFlight: inFlight) else { return [] }
             return [Observation(id: id, metric: threshold.metric, scope: [], threshold: threshold, value: value,
                                 message: threshold.message ?? Self.processMessage(threshold.metric, value))]
@@ -190,10 +111,10 @@ public final class AlertEngine: Sendable {
                 let name = scope.map(\.1).joined(separator: "/")
                 observations.append(Observation(
                     id: id + ":" + "\(key.kind.rawValue)/\(name)", metric: threshold.metric, scope: scope, threshold: threshold, value: value,
-                    message: threshold.message ?? "\(threshold.metric) (\(threshold.stat.rawValue) over \(threshold.window)) of \(name) is \(JSONNumber.rounded(value)), \(threshold.comparison.rawValue) \(JSONNumber.format(threshold.threshold))"))
+                    message: threshold.message ?? "\(threshold.metric.name) (\(threshold.stat.rawValue) over \(threshold.window)) of \(name) is \(JSONNumber.rounded(value)), \(threshold.comparison.rawValue) \(JSONNumber.format(threshold.threshold))"))
             }
         }
-        if AlertThreshold.eventMetrics.contains(threshold.metric) {
+        if threshold.metric.isEventStatistic {
             let scope = threshold.scope
             let wantsProvider = scope.provider != nil || scope.model != nil, wantsEndpoint = scope.endpoint != nil, wantsComponent = scope.component != nil
             if wantsProvider || scope.isEmpty {
@@ -202,7 +123,7 @@ public final class AlertEngine: Sendable {
             if wantsEndpoint || scope.isEmpty { consider(views[.endpoint]) { scope.endpoint == nil || $0.first == scope.endpoint } }
             if wantsComponent { consider(views[.component]) { $0.first == scope.component } }
         } else {
-            consider(views[.metric]) { $0.first == threshold.metric }
+            consider(views[.metric]) { $0.first == threshold.metric.name }
         }
         return observations
     }
@@ -213,9 +134,9 @@ public final class AlertEngine: Sendable {
         // The sample count first: most series of a quiet window are below min_samples, and a
         // percentile costs a walk over the buckets.
         switch threshold.metric {
-        case "ttft_ms": if view.aggregate.ttft.count < minimum { return nil }
-        case "success_rate_percent", "error_rate_percent", "throughput_rps", "cost_usd_per_hour": if view.aggregate.total < minimum { return nil }
-        case "rate_limit_hits": if view.aggregate.total + view.aggregate.rateLimitHits < minimum { return nil }
+        case .ttftMs: if view.aggregate.ttft.count < minimum { return nil }
+        case .successRatePercent, .errorRatePercent, .throughputRps, .costUSDPerHour: if view.aggregate.total < minimum { return nil }
+        case .rateLimitHits: if view.aggregate.total + view.aggregate.rateLimitHits < minimum { return nil }
         default: if view.aggregate.distribution.count < minimum { return nil }
         }
         let aggregate = view.aggregate
@@ -230,53 +151,50 @@ public final class AlertEngine: Sendable {
         let samples: Double
         let value: Double
         switch threshold.metric {
-        case "response_time_ms": (samples, value) = (aggregate.distribution.count, stat(aggregate.distribution))
-        case "ttft_ms": (samples, value) = (aggregate.ttft.count, stat(aggregate.ttft))
-        case "success_rate_percent": (samples, value) = (aggregate.total, aggregate.total > 0 ? aggregate.successes / aggregate.total * 100 : 0)
-        case "error_rate_percent": (samples, value) = (aggregate.total, aggregate.total > 0 ? aggregate.failures / aggregate.total * 100 : 0)
-        case "throughput_rps": (samples, value) = (aggregate.total, aggregate.total / Swift.max(1, view.spanSeconds))
-        case "rate_limit_hits": (samples, value) = (aggregate.total + aggregate.rateLimitHits, aggregate.rateLimitHits)
-        case "cost_usd_per_hour": (samples, value) = (aggregate.total, aggregate.costUSD / Swift.max(1, view.spanSeconds) * 3600)
+        case .responseTimeMs: (samples, value) = (aggregate.distribution.count, stat(aggregate.distribution))
+        case .ttftMs: (samples, value) = (aggregate.ttft.count, stat(aggregate.ttft))
+        case .successRatePercent: (samples, value) = (aggregate.total, aggregate.total > 0 ? aggregate.successes / aggregate.total * 100 : 0)
+        case .errorRatePercent: (samples, value) = (aggregate.total, aggregate.total > 0 ? aggregate.failures / aggregate.total * 100 : 0)
+        case .throughputRps: (samples, value) = (aggregate.total, aggregate.total / Swift.max(1, view.spanSeconds))
+        case .rateLimitHits: (samples, value) = (aggregate.total + aggregate.rateLimitHits, aggregate.rateLimitHits)
+        case .costUSDPerHour: (samples, value) = (aggregate.total, aggregate.costUSD / Swift.max(1, view.spanSeconds) * 3600)
         default: (samples, value) = (aggregate.distribution.count, stat(aggregate.distribution))  // a custom metric
         }
         return samples >= Double(threshold.minSamples) ? value : nil
     }
 
-    private func sampledValue(_ metric: String, inFlight: Int) -> Double? {
-        if metric == "in_flight" { return Double(inFlight) }
+    private func sampledValue(_ metric: AlertMetric, inFlight: Int) -> Double? {
+        if metric == .inFlight { return Double(inFlight) }
         guard let sample = monitor.latest else { return nil }
         switch metric {
-        case "memory_pressure", "memory_pressure_percent": return sample.memory.pressurePercent
-        case "rss_mb": return sample.memory.rssBytes / 1_048_576
-        case "heap_used_mb": return sample.memory.heapUsedBytes / 1_048_576
-        case "cpu_percent": return sample.cpuPercent
+        case .memoryPressure, .memoryPressurePercent: return sample.memory.pressurePercent
+        case .rssMb: return sample.memory.rssBytes / ByteCount.mebibyte
+        case .heapUsedMb: return sample.memory.heapUsedBytes / ByteCount.mebibyte
+        case .cpuPercent: return sample.cpuPercent
         default: return nil
         }
     }
 
-    static func processMessage(_ metric: String, _ value: Double) -> String {
+    static func processMessage(_ metric: AlertMetric, _ value: Double) -> String {
         let shown = JSONNumber.rounded(value)
         switch metric {
-        case "memory_pressure", "memory_pressure_percent": return "High memory pressure detected (\(shown)%)"
-        case "rss_mb": return "High resident memory (\(shown) MiB)"
-        case "heap_used_mb": return "High heap use (\(shown) MiB)"
-        case "cpu_percent": return "High CPU use (\(shown)%)"
+        case .memoryPressure, .memoryPressurePercent: return "High memory pressure detected (\(shown)%)"
+        case .rssMb: return "High resident memory (\(shown) MiB)"
+        case .heapUsedMb: return "High heap use (\(shown) MiB)"
+        case .cpuPercent: return "High CPU use (\(shown)%)"
         default: return "Many requests in flight (\(shown))"
         }
     }
 
     private func degradations(recent: [SeriesView], baseline: [SeriesView]) -> [Observation] {
-        let before = Dictionary(baseline.map { ($0.key, $0.aggregate.distribution) }, uniquingKeysWith: { first, _ in first })
-        return recent.compactMap { view in
-            guard let before = before[view.key],
-                  before.count >= Self.degradationMinimumSamples, view.aggregate.distribution.count >= Self.degradationMinimumSamples else { return nil }
-            let now = view.aggregate.distribution.quantile(0.95), then = before.quantile(0.95)
-            guard then > 0, now >= then * Self.degradationRatio else { return nil }
-            var rule = AlertThreshold(metric: "response_time_degradation", comparison: .greaterOrEqual, threshold: then * Self.degradationRatio, severity: .warning)
+        Self.degradation.findings(recent: recent, baseline: baseline, ratio: Self.degradationRatio, of: \.distribution).map { found in
+            var rule = AlertThreshold(metric: .responseTimeDegradation, comparison: .greaterOrEqual, threshold: found.then * Self.degradationRatio,
+                                      severity: .warning)
             rule.cooldownSeconds = 300
-            let name = "\(view.key.first)/\(view.key.second)"
-            return Observation(id: "response_time_degradation:\(name)", metric: rule.metric, scope: Self.scope(of: view.key), threshold: rule, value: now,
-                               message: "Performance degradation of \(name): p95 \(JSONNumber.rounded(now)) ms over the last 5 minutes against \(JSONNumber.rounded(then)) ms the hour before")
+            let name = "\(found.key.first)/\(found.key.second)"
+            return Observation(id: "response_time_degradation:\(name)", metric: rule.metric, scope: Self.scope(of: found.key), threshold: rule,
+                               value: found.now,
+                               message: "Performance degradation of \(name): p95 \(JSONNumber.rounded(found.now)) ms over the last 5 minutes against \(JSONNumber.rounded(found.then)) ms the hour before")
         }
     }
 

@@ -8,14 +8,6 @@ public struct AlertThreshold: Sendable, Equatable {
         case greater = ">", greaterOrEqual = ">=", less = "<", lessOrEqual = "<=", equal = "=="
     }
 
-    public enum Severity: String, Sendable, CaseIterable, Comparable {
-        case info, warning, error, critical
-
-        public static func < (lhs: Severity, rhs: Severity) -> Bool {
-            allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
-        }
-    }
-
     public enum Stat: String, Sendable, CaseIterable {
         case avg, p50, p95, p99
     }
@@ -37,44 +29,38 @@ public struct AlertThreshold: Sendable, Equatable {
         public var isEmpty: Bool { provider == nil && model == nil && endpoint == nil && component == nil }
     }
 
-    public var metric: String
+    public var metric: AlertMetric
     public var comparison: Comparison
     public var threshold: Double
     public var severity: Severity
     public var scope = Scope()
     public var stat = Stat.p95
-    public var window = TimeSpan.seconds(300)
+    public var window = TimeSpan.fiveMinutes
     public var forSeconds: Double = 0
     public var cooldownSeconds: Double = 60
     public var minSamples = 10
     public var message: String?
 
-    public init(metric: String, comparison: Comparison, threshold: Double, severity: Severity) {
+    public init(metric: AlertMetric, comparison: Comparison, threshold: Double, severity: Severity) {
         self.metric = metric
         self.comparison = comparison
         self.threshold = threshold
         self.severity = severity
     }
 
-    /// Metrics computed from events (they honour `min_samples`, `stat` and `window`).
-    public static let eventMetrics = ["response_time_ms", "ttft_ms", "success_rate_percent", "error_rate_percent",
-                                      "throughput_rps", "rate_limit_hits", "cost_usd_per_hour"]
-    /// Metrics sampled from the process (judged on their latest sample).
-    public static let sampledMetrics = ["memory_pressure", "memory_pressure_percent", "rss_mb", "heap_used_mb", "cpu_percent", "in_flight"]
-
     /// Seed 002's recommended thresholds: warning and critical for p95 latency, success rate,
     /// memory pressure, error rate and CPU.
     public static let defaults: [AlertThreshold] = [
-        AlertThreshold(metric: "response_time_ms", comparison: .greater, threshold: 2000, severity: .warning),
-        AlertThreshold(metric: "response_time_ms", comparison: .greater, threshold: 5000, severity: .critical),
-        AlertThreshold(metric: "success_rate_percent", comparison: .less, threshold: 90, severity: .warning),
-        AlertThreshold(metric: "success_rate_percent", comparison: .less, threshold: 80, severity: .critical),
-        AlertThreshold(metric: "memory_pressure", comparison: .greater, threshold: 80, severity: .warning),
-        AlertThreshold(metric: "memory_pressure", comparison: .greater, threshold: 95, severity: .critical),
-        AlertThreshold(metric: "error_rate_percent", comparison: .greater, threshold: 5, severity: .warning),
-        AlertThreshold(metric: "error_rate_percent", comparison: .greater, threshold: 10, severity: .critical),
-        AlertThreshold(metric: "cpu_percent", comparison: .greater, threshold: 85, severity: .warning),
-        AlertThreshold(metric: "cpu_percent", comparison: .greater, threshold: 95, severity: .critical),
+        AlertThreshold(metric: .responseTimeMs, comparison: .greater, threshold: 2000, severity: .warning),
+        AlertThreshold(metric: .responseTimeMs, comparison: .greater, threshold: 5000, severity: .critical),
+        AlertThreshold(metric: .successRatePercent, comparison: .less, threshold: 90, severity: .warning),
+        AlertThreshold(metric: .successRatePercent, comparison: .less, threshold: 80, severity: .critical),
+        AlertThreshold(metric: .memoryPressure, comparison: .greater, threshold: 80, severity: .warning),
+        AlertThreshold(metric: .memoryPressure, comparison: .greater, threshold: 95, severity: .critical),
+        AlertThreshold(metric: .errorRatePercent, comparison: .greater, threshold: 5, severity: .warning),
+        AlertThreshold(metric: .errorRatePercent, comparison: .greater, threshold: 10, severity: .critical),
+        AlertThreshold(metric: .cpuPercent, comparison: .greater, threshold: 85, severity: .warning),
+        AlertThreshold(metric: .cpuPercent, comparison: .greater, threshold: 95, severity: .critical),
     ]
 
     /// Reads a whole set, or lists every problem in it (`alert_thresholds[2].severity: …`).
@@ -129,11 +115,15 @@ public struct AlertThreshold: Sendable, Equatable {
             return choice
         }
 
-        let metric = string("metric")
-        if field("metric") == nil { problems.append("\(path).metric: required") }
-        if let metric, !eventMetrics.contains(metric), !sampledMetrics.contains(metric), !isCustomMetricName(metric) {
-            problems.append("\(path).metric: \"\(metric)\" is not a known metric (\((eventMetrics + sampledMetrics).joined(separator: ", "))) nor a custom metric name")
+        var metric: AlertMetric?
+        if let name = string("metric") {
+            metric = AlertMetric(name: name)
+            if metric == nil {
+                let known = (AlertMetric.eventMetrics + AlertMetric.sampledMetrics).map(\.name).joined(separator: ", ")
+                problems.append("\(path).metric: \"\(name)\" is not a known metric (\(known)) nor a custom metric name")
+            }
         }
+        if field("metric") == nil { problems.append("\(path).metric: required") }
         let threshold = number("threshold")
         if field("threshold") == nil { problems.append("\(path).threshold: required") }
         let comparison = choice("comparison", Comparison.self)
@@ -194,12 +184,10 @@ public struct AlertThreshold: Sendable, Equatable {
         return .success(result)
     }
 
-    static func isCustomMetricName(_ name: String) -> Bool { EventFields.isMetricName(name) }
-
     /// As `GET /performance/config` shows it.
     public var json: JSONValue {
         var members: [(String, JSONValue)] = [
-            ("metric", .string(metric)), ("comparison", .string(comparison.rawValue)), ("threshold", .double(threshold)),
+            ("metric", .string(metric.name)), ("comparison", .string(comparison.rawValue)), ("threshold", .double(threshold)),
             ("severity", .string(severity.rawValue)), ("stat", .string(stat.rawValue)), ("window", .string(window.description)),
             ("for_seconds", .double(forSeconds)), ("cooldown_seconds", .double(cooldownSeconds)), ("min_samples", .int(minSamples)),
         ]

@@ -259,7 +259,7 @@ public struct MetricsRoute: Sendable {
         w.sample(.none, Double(status.unmatchedEnds))
         let firing = alertEngine.snapshot.firing
         w.family("alerts_firing", .gauge, "Alerts firing, by severity.")
-        for severity in AlertThreshold.Severity.allCases {
+        for severity in Severity.allCases {
             w.sample(.none, Double(firing.filter { $0.severity == severity }.count), label: "severity", severity.rawValue)
         }
         w.family("alert_notifications_total", .counter, "Alert batches per sink: delivered, failed after the retries, or dropped by a full queue.")

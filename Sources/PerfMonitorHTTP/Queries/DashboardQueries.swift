@@ -21,7 +21,7 @@ extension PerformanceQueries {
                             body: Self.dashboardPage)
         }
         let parameters = try QueryParameters(request, accepts: [], retention: retention)
-        let window = try parameters.window() ?? .seconds(300)
+        let window = try parameters.window() ?? .fiveMinutes
         let seconds = window.seconds
         let step = Self.dashboardStep, span = Self.dashboardSpan
         let (providers, endpoints, slices, inFlight, rate) = await store.read { store in
@@ -45,8 +45,8 @@ extension PerformanceQueries {
             ("throughput_rps", .double(rate)),
             ("in_flight", .int(inFlight)),
             ("memory", .object([
-                ("rss_mb", .double(memory.rssBytes / 1_048_576)),
-                ("heap_used_mb", .double(memory.heapUsedBytes / 1_048_576)),
+                ("rss_mb", .double(memory.rssBytes / ByteCount.mebibyte)),
+                ("heap_used_mb", .double(memory.heapUsedBytes / ByteCount.mebibyte)),
                 ("memory_pressure_percent", .double(memory.pressurePercent)),
                 ("cpu_percent", .double(monitor.latest?.cpuPercent ?? 0)),
             ])),

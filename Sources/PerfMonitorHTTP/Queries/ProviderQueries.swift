@@ -33,9 +33,9 @@ extension PerformanceQueries {
             ("monitoring_active", .bool(true)),
             ("uptime_s", .double(clock.now() - startedAt)),
             ("memory_metrics", .object([
-                ("heap_used_mb", .double(memory.heapUsedBytes / 1_048_576)),
+                ("heap_used_mb", .double(memory.heapUsedBytes / ByteCount.mebibyte)),
                 ("memory_pressure_percent", .double(memory.pressurePercent)),
-                ("total_process_mb", .double(memory.rssBytes / 1_048_576)),
+                ("total_process_mb", .double(memory.rssBytes / ByteCount.mebibyte)),
             ])),
             ("provider_performance", .object(providers.map { ($0.name, $0.json) })),
             ("throughput_rps", .double(rate)),

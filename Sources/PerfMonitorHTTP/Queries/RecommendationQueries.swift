@@ -4,12 +4,6 @@ import PerfMonitor
 
 /// One recommendation (seeds 000 and 004): what is wrong, where, and what to try.
 struct Recommendation {
-    enum Severity: Int, Comparable {
-        case info, warning, critical
-        static func < (lhs: Severity, rhs: Severity) -> Bool { lhs.rawValue < rhs.rawValue }
-        var name: String { ["info", "warning", "critical"][rawValue] }
-    }
-
     let type: String
     let severity: Severity
     /// Where: ("provider", "openai"), ("component", "router"), ("endpoint", "/v1/chat")…
@@ -20,7 +14,7 @@ struct Recommendation {
     let targetValue: Double
 
     var json: JSONValue {
-        .object([("type", .string(type)), ("severity", .string(severity.name))] + scope.map { ($0.0, JSONValue.string($0.1)) } + [
+        .object([("type", .string(type)), ("severity", .string(severity.rawValue))] + scope.map { ($0.0, JSONValue.string($0.1)) } + [
             ("message", .string(message)),
             ("suggestions", .array(suggestions.map(JSONValue.string))),
             ("current_value", .double(currentValue)),
@@ -152,21 +146,16 @@ extension PerformanceQueries {
     /// p95 time to first token over the last 5 minutes against the hour before.
     private func ttftDegradation() async -> [Recommendation] {
         typealias Rules = RecommendationRules
-        let recent = await store.series(.provider, window: .seconds(300))
-        let baseline = await store.series(.provider, length: .seconds(3600), endingAgo: .seconds(300))
-        var found: [Recommendation] = []
-        for view in recent {
-            guard let before = baseline.first(where: { $0.key == view.key })?.aggregate.ttft,
-                  before.count >= Rules.minimumSamples, view.aggregate.ttft.count >= Rules.minimumSamples else { continue }
-            let now = view.aggregate.ttft.quantile(0.95), then = before.quantile(0.95)
-            guard then > 0, now / then > Rules.ttftWarningRatio else { continue }
-            found.append(Recommendation(
-                type: "ttft_degradation", severity: now / then > Rules.ttftCriticalRatio ? .critical : .warning,
-                scope: [("provider", view.key.first), ("model", view.key.second)],
-                message: "p95 time to first token of \(view.key.first)/\(view.key.second) rose to \(JSONNumber.rounded(now)) ms from \(JSONNumber.rounded(then)) ms in the previous hour",
+        let recent = await store.series(.provider, window: Degradation.recent)
+        let baseline = await Degradation.baselineSeries(in: store)
+        let rule = Degradation(minimumSamples: Rules.minimumSamples)
+        return rule.findings(recent: recent, baseline: baseline, ratio: Rules.ttftWarningRatio, of: \.ttft).map { found in
+            Recommendation(
+                type: "ttft_degradation", severity: found.ratio > Rules.ttftCriticalRatio ? .critical : .warning,
+                scope: [("provider", found.key.first), ("model", found.key.second)],
+                message: "p95 time to first token of \(found.key.first)/\(found.key.second) rose to \(JSONNumber.rounded(found.now)) ms from \(JSONNumber.rounded(found.then)) ms in the previous hour",
                 suggestions: ["Check the provider's status page", "Fail over latency-sensitive traffic", "Reduce prompt length"],
-                currentValue: now, targetValue: then))
+                currentValue: found.now, targetValue: found.then)
         }
-        return found
     }
 }

@@ -12,7 +12,7 @@ extension PerformanceQueries {
         let trends = monitor.trends
         let status = await store.currentStatus()
         let ingest = counters.current
-        let mb = { (bytes: Double) in JSONValue.double(bytes / 1_048_576) }
+        let mb = { (bytes: Double) in JSONValue.double(bytes / ByteCount.mebibyte) }
         return answer([
             ("current", .object([
                 ("heap_used_mb", mb(memory.heapUsedBytes)),
@@ -56,7 +56,7 @@ extension PerformanceQueries {
                 ("queue_capacity", .int(buffer.capacity)),
             ])),
             ("persistence", persistence()),
-            ("alerts", .array(alertEngine.snapshot.firing.filter { Self.memoryMetrics.contains($0.metric) }.map { .string($0.text) })),
+            ("alerts", .array(alertEngine.snapshot.firing.filter { AlertMetric.memoryMetrics.contains($0.metric) }.map { .string($0.text) })),
         ])
     }
 
@@ -75,8 +75,6 @@ extension PerformanceQueries {
             ("moved_aside", .int(figures.movedAside)),
         ])
     }
-
-    static let memoryMetrics: Set<String> = ["memory_pressure", "memory_pressure_percent", "rss_mb", "heap_used_mb"]
 
     /// `/performance/alerts`: what fires now and the recent history, as strings and objects.
     func alerts(_ request: Request) async throws(QueryFailure) -> Response {
