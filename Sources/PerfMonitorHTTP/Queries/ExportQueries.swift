@@ -31,7 +31,7 @@ extension PerformanceQueries {
                             body: Array(ExportTable.csv(rows).utf8))
         case "prometheus":
             return Response(status: 200, headers: HTTPHeaders([("Content-Type", "text/plain; version=0.0.4; charset=utf-8")]),
-                            body: Array(ExportTable.prometheus(rows, prefix: "perfmond_export").utf8))
+                            body: ExportTable.prometheus(rows, prefix: "perfmond_export"))
         default:
             return answer([
                 ("window_seconds", .double(window?.seconds ?? 0)),
@@ -79,22 +79,21 @@ enum ExportTable {
         return out
     }
 
-    /// The rows as Prometheus gauges (a snapshot of the window; `/metrics` has the live counters).
-    static func prometheus(_ rows: [SeriesView], prefix: String) -> String {
-        var out = ""
+    /// The rows as Prometheus gauges (a snapshot of the window; `/metrics` has the live counters),
+    /// written by the same exposition writer as `/metrics`.
+    static func prometheus(_ rows: [SeriesView], prefix: String) -> [UInt8] {
+        var writer = ExpositionWriter(format: .prometheus, prefix: prefix)
+        let labels = rows.map { SeriesLabels([("kind", $0.key.kind.rawValue), ("name", $0.key.first), ("subname", $0.key.second)]) }
+        let table = rows.map(values)
         for (index, column) in columns.enumerated().dropFirst(3) {
-            let name = "\(prefix)_\(column)"
-            out += "# HELP \(name) \(column.replacing("_", with: " ")) of the series over the export window\n# TYPE \(name) gauge\n"
-            for row in rows {
-                out += "\(name){kind=\"\(row.key.kind.rawValue)\",name=\"\(escape(row.key.first))\",subname=\"\(escape(row.key.second))\"} \(values(row)[index].rendered)\n"
+            writer.family(column, .gauge, "\(column.replacing("_", with: " ")) of the series over the export window")
+            for (row, rowLabels) in zip(table, labels) {
+                guard case let .number(value, _) = row[index] else { continue }
+                writer.sample(rowLabels, value)
             }
         }
-        return out
-    }
-
-    /// A label value escaped per the exposition format: backslash, double quote and line feed.
-    static func escape(_ text: String) -> String {
-        text.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n")
+        writer.finish()
+        return writer.bytes
     }
 }
 
