@@ -47,10 +47,15 @@ let package = Package(
             resources: [.embedInCode("Dashboard/dashboard.html")],
             swiftSettings: strict
         ),
+        .target(
+            name: "PerfmondTools",
+            dependencies: ["PerfJSON", "PerfMonitor", "PerfmondConfig", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "perfmond",
             dependencies: [
-                "MicroHTTPD", "PerfJSON", "PerfMonitor", "PerfMonitorHTTP", "PerfmondConfig", "AlertSinks",
+                "MicroHTTPD", "PerfJSON", "PerfMonitor", "PerfMonitorHTTP", "PerfmondConfig", "AlertSinks", "PerfmondTools",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -87,7 +92,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TestSupport", "PerfJSON", "perfmond"],
+            dependencies: ["TestSupport", "PerfJSON", "PerfMonitor", "PerfmondTools", "perfmond"],
             swiftSettings: strict
         ),
     ]

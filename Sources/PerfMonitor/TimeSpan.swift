@@ -64,3 +64,13 @@ extension String {
 extension Character {
     fileprivate var isTrimmable: Bool { self == " " || self == "\t" || self == "\n" || self == "\r" || self == "\r\n" }
 }
+
+extension TimeSpan {
+    public var duration: Duration { .milliseconds(milliseconds) }
+}
+
+/// Swift's durations in the units the logs and tools print.
+extension Duration {
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    public var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}

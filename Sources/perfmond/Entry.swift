@@ -1,9 +1,6 @@
 import ArgumentParser
 import PerfmondConfig
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import PerfmondTools
 
 /// Runs the command line, mapping failures to the exit statuses the contract gives:
 /// 2 for a bad configuration or a bad flag (swift-argument-parser's own 64 included), 1 otherwise.
@@ -28,9 +25,7 @@ enum Entry {
     }
 
     static func fail(_ message: String, status: Int32) -> Never {
-        let line = Array((message + "\n").utf8)
-        _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
-        exit(status)
+        exitWithMessage(message, status: status)
     }
 }
 

@@ -1,7 +1,7 @@
 import Foundation
 import PerfJSON
-@testable import perfmond
 import PerfMonitor
+import PerfmondTools
 import Testing
 import TestSupport
 
@@ -31,7 +31,7 @@ import TestSupport
         #expect(calls.count == 2000)
         let failed = calls.filter { !$0.outcome.success }.count
         #expect((120...280).contains(failed), "about 10 % fail: \(failed)")
-        #expect(Set(calls.compactMap(\.model)).count == GatewayTraffic.models.count)
+        #expect(Set(calls.compactMap(\.model)).count == GatewayTraffic.modelCount)
         #expect(batch.events.contains { $0.type == .rateLimitHit })
     }
 

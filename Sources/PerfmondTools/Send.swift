@@ -4,8 +4,10 @@ import PerfJSON
 
 /// `perfmond send`: posts events from a file or stdin in batches, waits out `429`/`503` as their
 /// `Retry-After` says, and prints how many were accepted and rejected.
-struct Send: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct Send: AsyncParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         abstract: "Post events from NDJSON or JSON (a file or -) to a running daemon.",
         discussion: """
             Input is one JSON event, a JSON array of events, or NDJSON (one event per line). Events go
@@ -27,12 +29,12 @@ struct Send: AsyncParsableCommand {
     @Argument(help: "A file of events, or - for standard input.")
     var input = "-"
 
-    func validate() throws {
+    public func validate() throws {
         guard (1...100_000).contains(batch) else { throw ValidationError("--batch must be from 1 to 100000") }
         guard maxWait >= 0 else { throw ValidationError("--max-wait must not be negative") }
     }
 
-    func run() async throws {
+    public func run() async throws {
         let client = try daemon.client()
         let data: Data
         if input == "-" {
@@ -83,7 +85,7 @@ struct Send: AsyncParsableCommand {
     }
 
     /// The events of a body as JSON texts: the elements of an array, one object, or NDJSON lines.
-    static func split(_ bytes: [UInt8]) -> [String] {
+    public static func split(_ bytes: [UInt8]) -> [String] {
         if let whole = try? JSONParser.parse(bytes) {
             if let items = whole.arrayValue { return items.map(\.rendered) }
             return [whole.rendered]

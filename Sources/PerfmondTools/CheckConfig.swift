@@ -4,8 +4,10 @@ import PerfmondConfig
 
 /// `perfmond check-config`: loads a configuration file as `serve` would and says whether the
 /// daemon would start with it — before a restart or a `systemctl reload`.
-struct CheckConfig: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct CheckConfig: ParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "check-config",
         abstract: "Check a configuration file: exit 0 and a summary, or exit 2 and the problem.",
         discussion: """
@@ -18,7 +20,7 @@ struct CheckConfig: ParsableCommand {
     @Argument(help: "The configuration file.")
     var file: String
 
-    func run() throws {
+    public func run() throws {
         let loaded = try ConfigurationLoader.load(configFlag: file, environment: ProcessInfo.processInfo.environment)
         let settings = loaded.configuration
         for warning in loaded.warnings { print("warning: \(warning)") }

@@ -7,8 +7,10 @@ import PerfMonitor
 /// calls over several providers and models with log-normal latencies, time to first token,
 /// tokens, cost, errors and rate limits, plus the gateway endpoint, a router component and cache
 /// lookups — sent in batches every 100 ms. Bounded in time and count; reports what was accepted.
-struct Loadgen: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct Loadgen: AsyncParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         abstract: "Generate realistic LLM-gateway events against a daemon (load test, demo data).",
         discussion: """
             Each provider call also produces the gateway request around it, a routing operation and
@@ -34,7 +36,7 @@ struct Loadgen: AsyncParsableCommand {
     @Option(help: "Seed of the random generator (the same seed gives the same traffic).")
     var seed: UInt64 = 1
 
-    func validate() throws {
+    public func validate() throws {
         guard (1...200_000).contains(rate) else { throw ValidationError("--rate must be from 1 to 200000") }
         guard let span = TimeSpan.parse(duration), span.milliseconds > 0, span <= .seconds(3600) else {
             throw ValidationError("--duration must be from 1ms to 1h, like 30s or 5m")
@@ -43,7 +45,7 @@ struct Loadgen: AsyncParsableCommand {
         if let maxCalls, maxCalls < 1 { throw ValidationError("--max-calls must be at least 1") }
     }
 
-    func run() async throws {
+    public func run() async throws {
         let client = try daemon.client()
         let seconds = TimeSpan.parse(duration)!.seconds
         let budget = maxCalls ?? Int((Double(rate) * seconds).rounded(.up))
@@ -90,7 +92,7 @@ struct Loadgen: AsyncParsableCommand {
 }
 
 /// The synthetic gateway: which providers and models, how fast, how often they fail, what they cost.
-struct GatewayTraffic {
+public struct GatewayTraffic {
     struct Model {
         let provider: String
         let name: String
@@ -104,6 +106,9 @@ struct GatewayTraffic {
         let weight: Double
     }
 
+    /// How many provider × model pairs the traffic spreads over.
+    public static var modelCount: Int { models.count }
+
     static let models = [
         Model(provider: "openai", name: "gpt-4o", medianMs: 900, sigma: 0.45, inputPrice: 0.0025, outputPrice: 0.01, weight: 0.3),
         Model(provider: "openai", name: "gpt-4o-mini", medianMs: 450, sigma: 0.4, inputPrice: 0.00015, outputPrice: 0.0006, weight: 0.25),
@@ -116,13 +121,13 @@ struct GatewayTraffic {
     let errorRate: Double
     private var sequence = 0
 
-    init(seed: UInt64, errorRate: Double) {
+    public init(seed: UInt64, errorRate: Double) {
         random = SeededRandom(seed: seed)
         self.errorRate = errorRate
     }
 
     /// The NDJSON lines of one provider call and what surrounds it in a gateway.
-    mutating func call(at now: Double) -> [String] {
+    public mutating func call(at now: Double) -> [String] {
         sequence += 1
         var pick = random.unit()
         let model = Self.models.first { pick -= $0.weight; return pick < 0 } ?? Self.models[0]

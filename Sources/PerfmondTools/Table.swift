@@ -1,7 +1,7 @@
 /// Plain-text tables and numbers for the terminal tools: columns padded to their widest cell,
 /// the first left-aligned, the others right-aligned.
-enum Table {
-    static func format(_ rows: [[String]]) -> String {
+public enum Table {
+    public static func format(_ rows: [[String]]) -> String {
         let columns = rows.map(\.count).max() ?? 0
         var widths = [Int](repeating: 0, count: columns)
         for row in rows {
@@ -16,7 +16,7 @@ enum Table {
     }
 
     /// At most two decimals, none for large numbers: 0.35, 12.5, 1250.
-    static func number(_ value: Double) -> String {
+    public static func number(_ value: Double) -> String {
         guard value.isFinite else { return "–" }
         if abs(value) >= 1000 || value == value.rounded() { return String(Int64(value.rounded())) }
         let rounded = (value * 100).rounded() / 100

@@ -3,8 +3,10 @@ import ArgumentParser
 
 /// `perfmond health`: asks a running daemon's `/health` (or `/ready`) and exits 0 when it answers
 /// 200 — the Docker `HEALTHCHECK` and a scriptable probe, with no curl needed in the image.
-struct Health: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct Health: AsyncParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         abstract: "Check that a running perfmond answers (exit 0) or not (exit 1).",
         discussion: """
             Example: perfmond health --url http://127.0.0.1:9470 --ready
@@ -19,7 +21,7 @@ struct Health: AsyncParsableCommand {
     @Option(help: "Seconds to wait for the answer.")
     var timeout: Double = 3
 
-    func run() async throws {
+    public func run() async throws {
         let client = try daemon.client(timeout: timeout)
         do {
             let reply = try await client.get(ready ? "/ready" : "/health")

@@ -94,8 +94,3 @@ struct DaemonClient: Sendable {
         }
     }
 }
-
-/// Prints to stderr and exits with `status`: how the tools report a failure.
-func failTool(_ message: String, status: Int32 = 1) -> Never {
-    Entry.fail("perfmond: " + message, status: status)
-}

@@ -3,8 +3,10 @@ import Foundation
 import PerfJSON
 
 /// `perfmond export`: the daemon's per-series export on stdout, for a spreadsheet or a file.
-struct Export: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct Export: AsyncParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         abstract: "Print every series over a window as JSON, CSV or Prometheus text.",
         discussion: """
             Example: perfmond export --format csv --since 2026-11-23T09:00:00Z > morning.csv
@@ -30,11 +32,11 @@ struct Export: AsyncParsableCommand {
     @Option(help: "Only the operations of this component.")
     var component: String?
 
-    func validate() throws {
+    public func validate() throws {
         if since != nil, window != nil { throw ValidationError("give --since or --window, not both") }
     }
 
-    func run() async throws {
+    public func run() async throws {
         var query = [URLQueryItem(name: "format", value: format.rawValue)]
         if let since { query.append(URLQueryItem(name: "since", value: since)) }
         if let window { query.append(URLQueryItem(name: "window", value: window)) }
@@ -58,8 +60,10 @@ struct Export: AsyncParsableCommand {
 
 /// `perfmond compare`: two components' (or implementations') latency side by side, with the
 /// daemon's verdict on whether the difference is significant.
-struct Compare: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct Compare: AsyncParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         abstract: "Compare the latency of two components, e.g. two implementations of one step.",
         discussion: """
             Example: perfmond compare python_routing rust_routing --window 1h
@@ -80,7 +84,7 @@ struct Compare: AsyncParsableCommand {
     @Argument(help: "The second component.")
     var b: String
 
-    func run() async throws {
+    public func run() async throws {
         var query = [URLQueryItem(name: "a", value: a), URLQueryItem(name: "b", value: b)]
         if let window { query.append(URLQueryItem(name: "window", value: window)) }
         let client = try daemon.client()

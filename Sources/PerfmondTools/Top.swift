@@ -9,8 +9,10 @@ import Glibc
 
 /// `perfmond top`: a terminal view of the providers and alerts, redrawn in place; `q` quits. When
 /// the output is not a terminal it prints plain snapshots instead (one by default).
-struct Top: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct Top: AsyncParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         abstract: "Watch providers and models (rps, p50/p95/p99, errors, cost) and alerts live.",
         discussion: """
             Press q to quit. Piped or redirected, it prints --iterations plain snapshots and exits.
@@ -29,13 +31,13 @@ struct Top: AsyncParsableCommand {
     @Option(help: "Snapshots to print before exiting (default: until q on a terminal, 1 otherwise).")
     var iterations: Int?
 
-    func validate() throws {
+    public func validate() throws {
         guard interval >= 0.2, interval <= 3600 else { throw ValidationError("--interval must be from 0.2 to 3600 seconds") }
         guard TimeSpan.parse(window) != nil else { throw ValidationError("--window must be a duration like 30s, 1m or 1h") }
         if let iterations, iterations < 1 { throw ValidationError("--iterations must be at least 1") }
     }
 
-    func run() async throws {
+    public func run() async throws {
         let client = try daemon.client(timeout: 5)
         let interactive = isatty(STDOUT_FILENO) == 1 && isatty(STDIN_FILENO) == 1
         let limit = iterations ?? (interactive ? Int.max : 1)
