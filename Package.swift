@@ -63,7 +63,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .target(name: "TestSupport", dependencies: ["PerfMonitor"], path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["PerfMonitor", "MicroHTTPD"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "MicroHTTPDTests",
             dependencies: ["MicroHTTPD", "PerfJSON", "TestSupport"],

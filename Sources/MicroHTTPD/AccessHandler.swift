@@ -78,16 +78,14 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
         context.bodiesTooLarge.add(1, ordering: .relaxed)
         return queue(.payloadTooLarge(limit: context.maxBodyBytes), on: connection, context)
     }
-    switch context.router.match(method: state.method, path: state.path) {
-    case .notFound:
-        return queue(.error(404, "no such path: \(state.path)"), on: connection, context)
-    case let .methodNotAllowed(allowed):
-        var response = Response.error(405, "method \(state.method) is not allowed on \(state.path); allowed: \(allowed.joined(separator: ", "))")
-        response.headers.add(name: "Allow", value: allowed.joined(separator: ", "))
-        return queue(response, on: connection, context)
-    case let .handler(.sync(handle)):
+    let match = context.router.match(method: state.method, path: state.path)
+    guard case let .handler(handler) = match else {
+        return queue(Router.answer(match, method: state.method, path: state.path), on: connection, context)
+    }
+    switch handler {
+    case let .sync(handle):
         return queue(handle(state.request), on: connection, context)
-    case let .handler(.async(handle)):
+    case let .async(handle):
         let pending = PendingResponse(connection: ConnectionHandle(pointer: connection))
         state.pending = pending
         context.track(pending)

@@ -25,6 +25,14 @@ public final class HTTPServer: Sendable {
         self.connections = ConnectionContext(router: router, maxBodyBytes: configuration.maxBodyBytes, logger: logger)
     }
 
+    /// A running server must be stopped before it goes: libmicrohttpd's threads still call into
+    /// its connection context. Releasing one that runs is a programming error.
+    deinit {
+        state.withLock { state in
+            if case .running = state { preconditionFailure("HTTPServer released while running: await shutdown() first") }
+        }
+    }
+
     /// The port being listened on: the one the kernel picked when 0 was asked for.
     public var port: Int { boundPort.load(ordering: .acquiring) }
 

@@ -33,6 +33,32 @@ public struct Router: Sendable {
         for path in paths { add("GET", path, handler: .sync(handler)) }
     }
 
+    /// The answer to a complete request, as the server gives it: the admission's refusal, the
+    /// route's answer, or the `404`/`405` of an unrouted request. The server runs the same steps
+    /// piecewise (sync routes on its thread, async ones with the connection suspended); tests call
+    /// this to exercise handlers without a socket.
+    public func respond(to request: Request) async -> Response {
+        if let admission, let refusal = admission(request.method, request.path, request.headers) { return refusal }
+        let found = match(method: request.method, path: request.path)
+        switch found {
+        case let .handler(.sync(handle)): return handle(request)
+        case let .handler(.async(handle)): return await handle(request)
+        case .notFound, .methodNotAllowed: return Self.answer(found, method: request.method, path: request.path)
+        }
+    }
+
+    /// What a request without a handler is answered: `404`, or `405` with `Allow`.
+    static func answer(_ match: Match, method: String, path: String) -> Response {
+        switch match {
+        case let .methodNotAllowed(allowed):
+            var response = Response.error(405, "method \(method) is not allowed on \(path); allowed: \(allowed.joined(separator: ", "))")
+            response.headers.add(name: "Allow", value: allowed.joined(separator: ", "))
+            return response
+        case .notFound, .handler:
+            return .error(404, "no such path: \(path)")
+        }
+    }
+
     /// Finds the handler; `HEAD` is answered by the `GET` handler (the server drops the body).
     public func match(method: String, path: String) -> Match {
         guard let byMethod = routes[path] else { return .notFound }

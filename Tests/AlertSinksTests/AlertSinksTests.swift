@@ -47,6 +47,18 @@ final class Receiver: Sendable {
     var url: URL { URL(string: "http://127.0.0.1:\(server.port)/hook")! }
 }
 
+/// Runs `body` with a receiver and stops its server afterwards, whether `body` returns or throws.
+func withReceiver(failures: Int, _ body: (Receiver) async throws -> Void) async throws {
+    let receiver = try Receiver(failures: failures)
+    do {
+        try await body(receiver)
+        await receiver.server.shutdown()
+    } catch {
+        await receiver.server.shutdown()
+        throw error
+    }
+}
+
 func waitUntil(_ condition: @Sendable () -> Bool, seconds: Double = 10) async throws {
     let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int(seconds * 1000)))
     while !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
@@ -70,21 +82,21 @@ func waitUntil(_ condition: @Sendable () -> Bool, seconds: Double = 10) async th
     }
 
     @Test func webhookIsRetriedWithBackoffUntilDelivered() async throws {
-        let receiver = try Receiver(failures: 2)
-        let dispatcher = AlertDispatcher(sinks: [WebhookSink(url: receiver.url, timeout: .seconds(5))], retries: 3,
-                                         backoff: .milliseconds(20), logger: Logger(label: "test"))
-        let running = Task { await dispatcher.run() }
-        dispatcher.submit(AlertBatch(transitions: [alert(.firing)], firing: [alert(.firing)], time: 0))
-        try await waitUntil { dispatcher.current["webhook"]?.delivered == 1 }
-        #expect(dispatcher.current["webhook"] == AlertDispatcher.Counts(delivered: 1, failed: 0, dropped: 0))
-        #expect(receiver.attempts == 3)
-        let body = try JSONParser.parse(Array(receiver.bodies[0].utf8))
-        #expect(body["source"] == .string("perfmond"))
-        guard case let .array(alerts)? = body["alerts"] else { Issue.record("no alerts"); return }
-        #expect(alerts.first?["message"] == .string("High memory pressure detected (85.5%)"))
-        dispatcher.finish()
-        await running.value
-        await receiver.server.shutdown()
+        try await withReceiver(failures: 2) { receiver in
+            let dispatcher = AlertDispatcher(sinks: [WebhookSink(url: receiver.url, timeout: .seconds(5))], retries: 3,
+                                             backoff: .milliseconds(20), logger: Logger(label: "test"))
+            let running = Task { await dispatcher.run() }
+            dispatcher.submit(AlertBatch(transitions: [alert(.firing)], firing: [alert(.firing)], time: 0))
+            try await waitUntil { dispatcher.current["webhook"]?.delivered == 1 }
+            dispatcher.finish()
+            await running.value
+            #expect(dispatcher.current["webhook"] == AlertDispatcher.Counts(delivered: 1, failed: 0, dropped: 0))
+            #expect(receiver.attempts == 3)
+            let body = try JSONParser.parse(Array(try #require(receiver.bodies.first).utf8))
+            #expect(body["source"] == .string("perfmond"))
+            guard case let .array(alerts)? = body["alerts"] else { Issue.record("no alerts"); return }
+            #expect(alerts.first?["message"] == .string("High memory pressure detected (85.5%)"))
+        }
     }
 
     @Test func anUnreachableWebhookIsCountedAndBlocksNothing() async throws {

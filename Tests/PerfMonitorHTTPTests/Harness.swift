@@ -10,7 +10,9 @@ import Testing
 import TestSupport
 
 /// The daemon's routes — ingest, the queries, /metrics, the dashboard — wired as in `perfmond`,
-/// on a real server on port 0, with a store clock the test moves by hand.
+/// with a store clock the test moves by hand. Requests go to the router without a socket, or,
+/// with `live: true`, to a real server on port 0 (for what only the server does: body limits,
+/// many clients, HEAD); a live harness is used through `withLiveHarness`, which always stops it.
 final class Harness: Sendable {
     let clock = ManualClock()
     let buffer: IngestBuffer
@@ -22,10 +24,12 @@ final class Harness: Sendable {
     let alertEngine: AlertEngine
     let access: AccessPolicy
     let live: LiveConfiguration
-    let server: HTTPServer
+    let router: Router
+    /// The real server, for a live harness.
+    let server: HTTPServer?
 
-    init(queueCapacity: Int = 200_000, maxBodyBytes: Int = 1 << 20, metrics: MetricsConfiguration = MetricsConfiguration(),
-         accessControl: AccessConfiguration = AccessConfiguration()) throws {
+    init(live isLive: Bool = false, queueCapacity: Int = 200_000, maxBodyBytes: Int = 1 << 20,
+         metrics: MetricsConfiguration = MetricsConfiguration(), accessControl: AccessConfiguration = AccessConfiguration()) throws {
         buffer = IngestBuffer(capacity: queueCapacity)
         store = MetricsStore(clock: clock, buffer: buffer)
         alertEngine = AlertEngine(rules: rules, store: store, monitor: monitor, clock: clock)
@@ -49,17 +53,21 @@ final class Harness: Sendable {
                      snapshots: snapshots, startedAt: 1_700_000_000)
             .register(in: &router)
         GrafanaDashboards.register(in: &router)
-        server = HTTPServer(configuration: ServerConfiguration(maxBodyBytes: maxBodyBytes), router: router, logger: Logger(label: "test"))
-        try server.start()
+        self.router = router
+        server = isLive ? HTTPServer(configuration: ServerConfiguration(maxBodyBytes: maxBodyBytes), router: router, logger: Logger(label: "test")) : nil
+        try server?.start()
         readiness.enter(.serving)
+    }
+
+    /// One request, through the live server or straight to the router.
+    func send(_ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8] = []) async throws -> HTTPReply {
+        guard let port = server?.port else { return await router.reply(method, target, headers: headers, body: body) }
+        return try await onThread { try RawHTTPClient(port: port).request(method, target, headers: headers, body: body) }
     }
 
     /// Posts a body to /events as it is.
     func post(_ body: String, contentType: String? = "application/json") async throws -> HTTPReply {
-        let port = server.port
-        return try await onThread {
-            try RawHTTPClient(port: port).request("POST", "/events", headers: contentType.map { [("Content-Type", $0)] } ?? [], body: Array(body.utf8))
-        }
+        try await send("POST", "/events", headers: contentType.map { [("Content-Type", $0)] } ?? [], body: Array(body.utf8))
     }
 
     /// Posts NDJSON lines; every event must be accepted.
@@ -69,15 +77,11 @@ final class Harness: Sendable {
     }
 
     func get(_ target: String, headers: [(String, String)] = []) async throws -> HTTPReply {
-        let port = server.port
-        return try await onThread { try RawHTTPClient(port: port).get(target, headers: headers) }
+        try await send("GET", target, headers: headers)
     }
 
     func request(_ method: String, _ target: String, body: String, headers: [(String, String)] = []) async throws -> HTTPReply {
-        let port = server.port
-        return try await onThread {
-            try RawHTTPClient(port: port).request(method, target, headers: [("Content-Type", "application/json")] + headers, body: Array(body.utf8))
-        }
+        try await send(method, target, headers: [("Content-Type", "application/json")] + headers, body: Array(body.utf8))
     }
 
     /// The answer at `target` as JSON (checking it is a 200 with a timestamp and no `null`, api.md §0).
@@ -95,7 +99,7 @@ final class Harness: Sendable {
         await store.series(.provider).reduce(0) { $0 + $1.aggregate.total }
     }
 
-    func stop() async { await server.shutdown() }
+    func stop() async { await server?.shutdown() }
 }
 
 /// Where `value` holds a `null`, as dotted paths (`persistence.last_write`, `alerts.0`).
@@ -105,5 +109,19 @@ func nullPaths(in value: JSONValue, at path: String = "") -> [String] {
     case let .array(items): items.enumerated().flatMap { nullPaths(in: $1, at: path.isEmpty ? "\($0)" : "\(path).\($0)") }
     case let .object(members): members.flatMap { nullPaths(in: $1, at: path.isEmpty ? $0 : "\(path).\($0)") }
     case .bool, .number, .string: []
+    }
+}
+
+/// Runs `body` with a live harness and stops its server afterwards, whether `body` returns or throws.
+func withLiveHarness<T>(queueCapacity: Int = 200_000, maxBodyBytes: Int = 1 << 20, accessControl: AccessConfiguration = AccessConfiguration(),
+                        _ body: (Harness) async throws -> T) async throws -> T {
+    let harness = try Harness(live: true, queueCapacity: queueCapacity, maxBodyBytes: maxBodyBytes, accessControl: accessControl)
+    do {
+        let result = try await body(harness)
+        await harness.stop()
+        return result
+    } catch {
+        await harness.stop()
+        throw error
     }
 }

@@ -57,10 +57,8 @@ let oneCall = #"{"type": "provider_request", "provider": "openai", "model": "gpt
             #expect(reply.text == item.text)
             #expect(reply.header("Content-Type") == "application/json; charset=utf-8")
         }
-        let invalidUTF8 = try await onThread {
-            try RawHTTPClient(port: harness.server.port).request("POST", "/events", headers: [("Content-Type", "application/json")],
-                                                               body: Array(#"{"type": "request", "endpoint": ""#.utf8) + [0xFF, 0xFE] + Array(#""}"#.utf8))
-        }
+        let invalidUTF8 = try await harness.send("POST", "/events", headers: [("Content-Type", "application/json")],
+                                                 body: Array(#"{"type": "request", "endpoint": ""#.utf8) + [0xFF, 0xFE] + Array(#""}"#.utf8))
         #expect(invalidUTF8.status == 400)
         #expect(invalidUTF8.text == #"{"accepted":0,"rejected":0,"errors":[{"offset":32,"error":"invalid JSON: invalid UTF-8 in string"}]}"#)
         #expect(await harness.providerTotal() == 1, "nothing else changed")
@@ -73,14 +71,15 @@ let oneCall = #"{"type": "provider_request", "provider": "openai", "model": "gpt
         await harness.stop()
     }
 
+    /// Live: the body limit is the server's.
     @Test func oversizeBodyIs413AndKeepsNothing() async throws {
-        let harness = try Harness(maxBodyBytes: 4096)
-        let big = "[" + Array(repeating: oneCall, count: 100).joined(separator: ",") + "]"
-        let reply = try await harness.post(big)
-        #expect(reply.status == 413)
-        #expect(reply.text == #"{"error":"request body is larger than the limit of 4096 bytes","status":413}"#)
-        #expect(await harness.providerTotal() == 0)
-        await harness.stop()
+        try await withLiveHarness(maxBodyBytes: 4096) { harness in
+            let big = "[" + Array(repeating: oneCall, count: 100).joined(separator: ",") + "]"
+            let reply = try await harness.post(big)
+            #expect(reply.status == 413)
+            #expect(reply.text == #"{"error":"request body is larger than the limit of 4096 bytes","status":413}"#)
+            #expect(await harness.providerTotal() == 0)
+        }
     }
 
     @Test func fullQueueRefusesTheWholeRequestWithRetryAfter() async throws {
@@ -108,34 +107,35 @@ let oneCall = #"{"type": "provider_request", "provider": "openai", "model": "gpt
         await harness.stop()
     }
 
+    /// Live: 64 keep-alive connections on the real server.
     @Test func sixtyFourConcurrentClientsPostingHundredThousandEventsCountExactly() async throws {
-        let harness = try Harness()
-        let port = harness.server.port
-        // 64 clients × 16 posts; each post is 97 or 98 events, 100,000 in total, spread over 4 providers.
-        let perClient = 100_000 / 64, remainder = 100_000 % 64
-        let statuses = try await onThreads(64) { client in
-            let connection = try RawHTTPClient(port: port, timeoutSeconds: 30)
-            let mine = perClient + (client < remainder ? 1 : 0)
-            var sent = 0, statuses: [Int] = []
-            while sent < mine {
-                let count = min(98, mine - sent)
-                let events = (0..<count).map { index in
-                    #"{"type":"provider_request","provider":"p\#((sent + index) % 4)","model":"m","duration_ms":\#(index + 1),"cost_usd":0.5,"input_tokens":3}"#
+        try await withLiveHarness { harness in
+            let port = harness.server?.port ?? 0
+            // 64 clients × 16 posts; each post is 97 or 98 events, 100,000 in total, spread over 4 providers.
+            let perClient = 100_000 / 64, remainder = 100_000 % 64
+            let statuses = try await onThreads(64) { client in
+                let connection = try RawHTTPClient(port: port, timeoutSeconds: 30)
+                let mine = perClient + (client < remainder ? 1 : 0)
+                var sent = 0, statuses: [Int] = []
+                while sent < mine {
+                    let count = min(98, mine - sent)
+                    let events = (0..<count).map { index in
+                        #"{"type":"provider_request","provider":"p\#((sent + index) % 4)","model":"m","duration_ms":\#(index + 1),"cost_usd":0.5,"input_tokens":3}"#
+                    }
+                    let reply = try connection.request("POST", "/events", headers: [("Content-Type", "application/json")],
+                                                       body: Array(("[" + events.joined(separator: ",") + "]").utf8))
+                    statuses.append(reply.status)
+                    sent += count
                 }
-                let reply = try connection.request("POST", "/events", headers: [("Content-Type", "application/json")],
-                                                   body: Array(("[" + events.joined(separator: ",") + "]").utf8))
-                statuses.append(reply.status)
-                sent += count
+                return statuses
             }
-            return statuses
+            #expect(statuses.joined().allSatisfy { $0 == 202 })
+            let series = await harness.store.series(.provider)
+            #expect(series.count == 4)
+            #expect(series.reduce(0) { $0 + $1.aggregate.total } == 100_000)
+            #expect(series.reduce(0) { $0 + $1.aggregate.costUSD } == 50_000)
+            #expect(series.reduce(0) { $0 + $1.aggregate.inputTokens } == 300_000)
+            #expect(harness.counters.current.acceptedEvents == 100_000)
         }
-        #expect(statuses.joined().allSatisfy { $0 == 202 })
-        let series = await harness.store.series(.provider)
-        #expect(series.count == 4)
-        #expect(series.reduce(0) { $0 + $1.aggregate.total } == 100_000)
-        #expect(series.reduce(0) { $0 + $1.aggregate.costUSD } == 50_000)
-        #expect(series.reduce(0) { $0 + $1.aggregate.inputTokens } == 300_000)
-        #expect(harness.counters.current.acceptedEvents == 100_000)
-        await harness.stop()
     }
 }
