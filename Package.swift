@@ -38,7 +38,7 @@ let package = Package(
         ),
         .target(
             name: "PerfmondConfig",
-            dependencies: ["PerfMonitor", "PerfJSON", .product(name: "Yams", package: "Yams")],
+            dependencies: ["PerfMonitor", "PerfJSON", "MicroHTTPD", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .target(

@@ -16,6 +16,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var tlsKeyPEM: String?
     public var tlsCertificatePEM: String?
 
+    /// The defaults, the one place they are written: the daemon's configuration takes its
+    /// server defaults from here (its port aside, 9470).
+    public static let defaults = ServerConfiguration()
+
     public init(
         host: String = "127.0.0.1", port: Int = 0, threads: Int = 0, maxBodyBytes: Int = 1 << 20,
         connectionLimit: Int = 1024, connectionTimeoutSeconds: Int = 30,

@@ -3,9 +3,9 @@ import PerfMonitor
 import PerfmondConfig
 import Synchronization
 
-/// Decides which bearer token a request needs and checks it before the body is read: `ingest`
-/// for `POST /events`, `admin` for `POST /performance/config`, `read` for everything else but
-/// `/health` and `/ready` (and `/metrics` unless `metrics_auth: read`). A class whose token is
+/// Checks the bearer token a request needs before its body is read: the class its route declared
+/// (`Routes`): `ingest` for the ways in, `admin` for `POST /performance/config`, `read` for the
+/// queries, open for `/health` and `/ready` (and `/metrics` unless `metrics_auth: read`). A class whose token is
 /// not configured is open, except `admin`, which falls back to the read token so that setting a
 /// read token never leaves the thresholds writable by anyone. The admin token reads too.
 /// Tokens can be replaced at run time (SIGHUP); refusals are counted for `/metrics`.
@@ -45,28 +45,30 @@ public final class AccessPolicy: Sendable {
     /// Requests refused `401`, by the access they asked for.
     public var refusedByAccess: [Access: Int] { refusals.withLock { $0 } }
 
-    public func register(in router: inout Router) {
-        router.admission = { [self] method, path, headers in check(method: method, path: path, headers: headers) }
+    /// The router of `routes`, with this policy checking each request against its route's class.
+    public func router(for routes: Routes) -> Router {
+        var router = routes.router
+        router.admission = { [self] method, path, headers in check(routes.access(method: method, path: path), headers: headers) }
+        return router
     }
 
-    /// The access a request needs. The dashboard page itself holds no data and is open (it asks
-    /// for the read token when its data needs one); the data behind it is a read.
-    func access(method: String, path: String, headers: HTTPHeaders, metricsAuth: AccessConfiguration.MetricsAuth) -> Access {
-        switch path {
-        case "/health", "/ready": .open
-        case "/dashboard": PerformanceQueries.wantsJSON(headers) ? .read : .open
-        case "/metrics": metricsAuth == .read ? .read : .open
-        case "/events" where method == "POST": .ingest
-        case "/performance/config", "/config": method == "POST" ? .admin : .read
-        default: .read
+    /// The access a request of `declared` class needs, given its headers and `metrics_auth`.
+    static func access(_ declared: RouteAccess, headers: HTTPHeaders, metricsAuth: AccessConfiguration.MetricsAuth) -> Access {
+        switch declared {
+        case .open: .open
+        case .ingest: .ingest
+        case .read: .read
+        case .admin: .admin
+        case .scrape: metricsAuth == .read ? .read : .open
+        case .pageOrData: PerformanceQueries.wantsJSON(headers) ? .read : .open
         }
     }
 
     /// nil when the request may go on; a `401` otherwise.
-    func check(method: String, path: String, headers: HTTPHeaders) -> Response? {
+    func check(_ declared: RouteAccess, headers: HTTPHeaders) -> Response? {
         guard guarded.load(ordering: .acquiring) else { return nil }
         let settings = tokens.withLock { $0 }.settings
-        let access = access(method: method, path: path, headers: headers, metricsAuth: settings.metricsAuth)
+        let access = Self.access(declared, headers: headers, metricsAuth: settings.metricsAuth)
         let accepted: [String]
         switch access {
         case .open: return nil

@@ -5,11 +5,11 @@ import PerfMonitor
 /// `/health` (is the process alive) and `/ready` (should it get traffic): tiny, unauthenticated
 /// answers for load balancers, Kubernetes probes and the Docker `HEALTHCHECK`.
 public enum HealthRoutes {
-    public static func register(in router: inout Router, readiness: Readiness) {
-        router.get("/health") { _ in
+    public static func register(in routes: inout Routes, readiness: Readiness) {
+        routes.get("/health", access: .open) { _ in
             .json(#"{"status":"ok","timestamp":"# + JSONNumber.format(WallClock.now()) + "}")
         }
-        router.get("/ready") { _ in
+        routes.get("/ready", access: .open) { _ in
             switch readiness.current {
             case .serving:
                 return .json(#"{"status":"ok","timestamp":"# + JSONNumber.format(WallClock.now()) + "}")

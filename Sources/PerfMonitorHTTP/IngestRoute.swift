@@ -22,8 +22,8 @@ public struct IngestRoute: Sendable {
         self.counters = counters
     }
 
-    public func register(in router: inout Router) {
-        router.add("POST", "/events", handler: .sync { request in self.handle(request) })
+    public func register(in routes: inout Routes) {
+        routes.add("POST", "/events", access: .ingest, handler: .sync { request in self.handle(request) })
     }
 
     func handle(_ request: Request) -> Response {

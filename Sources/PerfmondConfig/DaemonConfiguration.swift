@@ -1,15 +1,18 @@
+import MicroHTTPD
 import PerfMonitor
 
 /// The daemon's effective configuration. The defaults here are the documented ones and
-/// `Config/perfmond.yaml` repeats them (a test keeps the two equal).
+/// `Config/perfmond.yaml` repeats them (a test keeps the two equal); the server's are the HTTP
+/// wrapper's own, not written again here.
 public struct DaemonConfiguration: Sendable, Equatable {
-    public var host = "127.0.0.1"
+    private static let server = ServerConfiguration.defaults
+    public var host = server.host
     public var port = 9470
     /// Server threads; 0 means one per core.
-    public var threads = 0
-    public var maxBodyBytes = 1 << 20
-    public var connectionLimit = 1024
-    public var connectionTimeout = TimeSpan.seconds(30)
+    public var threads = server.threads
+    public var maxBodyBytes = server.maxBodyBytes
+    public var connectionLimit = server.connectionLimit
+    public var connectionTimeout = TimeSpan.seconds(Int64(server.connectionTimeoutSeconds))
     /// How long a stop waits for requests in flight before it closes their connections.
     public var shutdownGracePeriod = TimeSpan.seconds(5)
     public var logLevel = LogLevelName.info

@@ -3,12 +3,6 @@ import Synchronization
 /// The configuration the daemon runs with now: what it started with, changed by each successful
 /// SIGHUP reload in the keys that can change while running. `GET /performance/config` shows it.
 public final class LiveConfiguration: Sendable {
-    /// Keys a reload applies; a change to any other key is logged as needing a restart.
-    public static let reloadableKeys: Set<String> = [
-        "log_level", "alert_thresholds", "metrics_auth",
-        "ingest_token", "ingest_token_file", "admin_token", "admin_token_file", "read_token", "read_token_file",
-    ]
-
     /// Reloads tried since start, and whether the last one worked.
     public struct Reloads: Sendable, Equatable {
         public var succeeded = 0
@@ -41,7 +35,7 @@ public final class LiveConfiguration: Sendable {
             let running = state.configuration
             var outcome = Outcome()
             for setting in Setting.all where setting.render(running) != setting.render(loaded) {
-                if Self.reloadableKeys.contains(setting.key) { outcome.applied.append(setting.key) } else { outcome.needRestart.append(setting.key) }
+                if setting.isReloadable { outcome.applied.append(setting.key) } else { outcome.needRestart.append(setting.key) }
             }
             if running.alertThresholds != loaded.alertThresholds { outcome.applied.append("alert_thresholds") }
             if running.access != loaded.access, !outcome.applied.contains(where: { $0.hasSuffix("_token") || $0.hasSuffix("_token_file") }) {

@@ -19,6 +19,8 @@ public struct Setting: Sendable {
     public var isInteger = false
     /// A secret (a token): never shown, logged or quoted in an error message.
     public var isSecret = false
+    /// A SIGHUP reload applies it to the running daemon; a change to any other key waits for a restart.
+    public var isReloadable = false
 
     /// The environment variable that overrides this key.
     public var environmentName: String { "PERFMOND_" + key.uppercased() }
@@ -84,21 +86,21 @@ extension Setting {
                     guard let level = LogLevelName(rawValue: text.lowercased()) else { return false }
                     config.logLevel = level
                     return true
-                }, render: { $0.logLevel.rawValue }),
+                }, render: { $0.logLevel.rawValue }, isReloadable: true),
         path("state_file", \.stateFile),
         duration("snapshot_interval", .seconds(1)...TimeSpan.seconds(86_400), \.snapshotInterval),
         token("ingest_token", \.access.ingestToken),
-        path("ingest_token_file", \.access.ingestTokenFile),
+        path("ingest_token_file", \.access.ingestTokenFile, reloadable: true),
         token("admin_token", \.access.adminToken),
-        path("admin_token_file", \.access.adminTokenFile),
+        path("admin_token_file", \.access.adminTokenFile, reloadable: true),
         token("read_token", \.access.readToken),
-        path("read_token_file", \.access.readTokenFile),
+        path("read_token_file", \.access.readTokenFile, reloadable: true),
         Setting(key: "metrics_auth", allowed: "open (any scraper) or read (the read token)",
                 apply: { config, text in
                     guard let value = AccessConfiguration.MetricsAuth(rawValue: text.trimmingSpaces.lowercased()) else { return false }
                     config.access.metricsAuth = value
                     return true
-                }, render: { $0.access.metricsAuth.rawValue }),
+                }, render: { $0.access.metricsAuth.rawValue }, isReloadable: true),
         path("tls_cert_file", \.tls.certificateFile),
         path("tls_key_file", \.tls.keyFile),
     ]
@@ -129,12 +131,12 @@ extension Setting {
     }
 
     /// A file path, or "" for none.
-    private static func path(_ key: String, _ path: WritableKeyPath<DaemonConfiguration, String> & Sendable) -> Setting {
+    private static func path(_ key: String, _ path: WritableKeyPath<DaemonConfiguration, String> & Sendable, reloadable: Bool = false) -> Setting {
         Setting(key: key, allowed: "a file path, or \"\" for none",
                 apply: { config, text in
                     config[keyPath: path] = text.trimmingSpaces
                     return true
-                }, render: { $0[keyPath: path] })
+                }, render: { $0[keyPath: path] }, isReloadable: reloadable)
     }
 
     /// A bearer token, or "" for none; shown only as "(set)".
@@ -145,7 +147,7 @@ extension Setting {
                     guard token.isEmpty || AccessConfiguration.isToken(token) else { return false }
                     config[keyPath: path] = token
                     return true
-                }, render: { $0[keyPath: path].isEmpty ? "" : "(set)" }, isSecret: true)
+                }, render: { $0[keyPath: path].isEmpty ? "" : "(set)" }, isSecret: true, isReloadable: true)
     }
 
     private static func url(_ key: String, _ path: WritableKeyPath<DaemonConfiguration, String> & Sendable) -> Setting {

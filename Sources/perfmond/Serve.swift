@@ -58,10 +58,9 @@ struct Serve: AsyncParsableCommand {
         let decoder = EventDecoder(maxAgeSeconds: settings.store.retention.seconds)
         let access = AccessPolicy(settings.access)
         let snapshots = SnapshotStatus()
-        var router = Router()
-        access.register(in: &router)
-        HealthRoutes.register(in: &router, readiness: readiness)
-        GrafanaDashboards.register(in: &router)
+        var routes = Routes()
+        HealthRoutes.register(in: &routes, readiness: readiness)
+        GrafanaDashboards.register(in: &routes)
         let counters = IngestCounters()
         let rules = AlertRules(settings.alertThresholds)
         let monitor = SystemMonitor(retention: settings.store.retention, interval: settings.store.collectionInterval)
@@ -69,19 +68,19 @@ struct Serve: AsyncParsableCommand {
         let alertEngine = AlertEngine(rules: rules, store: store, monitor: monitor, clock: clock)
         let dispatcher = AlertDispatcher(sinks: settings.alertSinks.sinks, retries: settings.alertSinks.retries, logger: logger)
         IngestRoute(buffer: buffer, decoder: decoder, clock: clock, readiness: readiness, counters: counters)
-            .register(in: &router)
+            .register(in: &routes)
         // The queries report the server's own refusals; the server needs the routes first.
         let serverBox = ServerReference()
         let bodiesTooLarge: @Sendable () -> Int = { serverBox.server?.bodiesTooLarge ?? 0 }
         MetricsRoute(store: store, configuration: settings.metrics, counters: counters, buffer: buffer,
                      bodiesTooLarge: bodiesTooLarge, monitor: monitor, alertEngine: alertEngine, dispatcher: dispatcher,
                      access: access, live: live, snapshots: snapshots, startedAt: startedAt)
-            .register(in: &router)
+            .register(in: &routes)
         PerformanceQueries(store: store, live: live, rules: rules, monitor: monitor, alertEngine: alertEngine,
                            counters: counters, buffer: buffer, bodiesTooLarge: bodiesTooLarge, snapshots: snapshots,
                            clock: clock, startedAt: startedAt)
-            .register(in: &router)
-        let server = HTTPServer(configuration: settings.serverConfiguration, router: router, logger: logger)
+            .register(in: &routes)
+        let server = HTTPServer(configuration: settings.serverConfiguration, router: access.router(for: routes), logger: logger)
         serverBox.server = server
         do {
             try server.start()

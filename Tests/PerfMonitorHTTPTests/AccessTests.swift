@@ -105,4 +105,19 @@ import TestSupport
         #expect(AccessPolicy.bearerToken("Basic abc") == nil)
         #expect(AccessPolicy.bearerToken("Bearer") == nil)
     }
+
+    /// A route's class is the one it was registered with; HEAD is its GET; a path whose routes
+    /// are all open stays open for any method (it answers 405 without a token); the rest is a read.
+    @Test func routesCarryTheirAccessClass() {
+        var routes = Routes()
+        routes.get("/health", access: .open) { _ in .json("{}") }
+        routes.add("POST", "/events", access: .ingest, handler: .sync { _ in .json("{}") })
+        routes.get("/metrics", access: .scrape) { _ in .json("{}") }
+        #expect(routes.access(method: "GET", path: "/health") == .open)
+        #expect(routes.access(method: "POST", path: "/health") == .open)
+        #expect(routes.access(method: "POST", path: "/events") == .ingest)
+        #expect(routes.access(method: "GET", path: "/events") == .read)
+        #expect(routes.access(method: "HEAD", path: "/metrics") == .scrape)
+        #expect(routes.access(method: "GET", path: "/nope") == .read)
+    }
 }

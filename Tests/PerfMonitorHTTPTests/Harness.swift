@@ -38,21 +38,21 @@ final class Harness: Sendable {
         configuration.access = accessControl
         live = LiveConfiguration(configuration, filePath: nil, startedAt: 1_700_000_000)
         let snapshots = SnapshotStatus()
-        var router = Router()
-        access.register(in: &router)
-        HealthRoutes.register(in: &router, readiness: readiness)
+        var routes = Routes()
+        HealthRoutes.register(in: &routes, readiness: readiness)
         IngestRoute(buffer: buffer, decoder: EventDecoder(maxAgeSeconds: 86_400), clock: clock, readiness: readiness, counters: counters)
-            .register(in: &router)
+            .register(in: &routes)
         PerformanceQueries(store: store, live: live, rules: rules, monitor: monitor,
                            alertEngine: alertEngine, counters: counters,
                            buffer: buffer, bodiesTooLarge: { 0 }, snapshots: snapshots, clock: clock, startedAt: clock.now())
-            .register(in: &router)
+            .register(in: &routes)
         MetricsRoute(store: store, configuration: metrics, counters: counters, buffer: buffer, bodiesTooLarge: { 0 },
                      monitor: monitor, alertEngine: alertEngine,
                      dispatcher: AlertDispatcher(sinks: [], logger: Logger(label: "test")), access: access, live: live,
                      snapshots: snapshots, startedAt: 1_700_000_000)
-            .register(in: &router)
-        GrafanaDashboards.register(in: &router)
+            .register(in: &routes)
+        GrafanaDashboards.register(in: &routes)
+        let router = access.router(for: routes)
         self.router = router
         server = isLive ? HTTPServer(configuration: ServerConfiguration(maxBodyBytes: maxBodyBytes), router: router, logger: Logger(label: "test")) : nil
         try server?.start()

@@ -306,4 +306,13 @@ func loadError(file: String? = nil, environment: [String: String] = [:], flags: 
         let reloads = live.reloads
         #expect(reloads.succeeded == 1 && reloads.failed == 1 && !reloads.lastSucceeded && reloads.lastSuccessAt == 10)
     }
+
+    /// The keys a reload applies are the ones the operator guide lists (log_level, the tokens,
+    /// metrics_auth; alert_thresholds is not a one-line key), each marked on its setting.
+    @Test func theReloadableKeysAreTheDocumentedOnes() {
+        #expect(Setting.all.filter(\.isReloadable).map(\.key) == [
+            "log_level", "ingest_token", "ingest_token_file", "admin_token", "admin_token_file",
+            "read_token", "read_token_file", "metrics_auth",
+        ])
+    }
 }

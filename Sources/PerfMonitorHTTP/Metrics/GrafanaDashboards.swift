@@ -87,9 +87,9 @@ public enum GrafanaDashboards {
 
     public static var files: [(name: String, json: String)] { all.map { ($0.file, render($0)) } }
 
-    public static func register(in router: inout Router) {
+    public static func register(in routes: inout Routes) {
         let overview = render(all[0])
-        router.get("/grafana-dashboard") { _ in .json(overview) }
+        routes.get("/grafana-dashboard", access: .read) { _ in .json(overview) }
     }
 
     /// Importable dashboard JSON: a Prometheus data-source variable, 2 panels per row.

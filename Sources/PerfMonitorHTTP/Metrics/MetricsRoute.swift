@@ -43,8 +43,8 @@ public struct MetricsRoute: Sendable {
         self.startedAt = startedAt
     }
 
-    public func register(in router: inout Router) {
-        router.add("GET", "/metrics", handler: .async { request in await self.handle(request) })
+    public func register(in routes: inout Routes) {
+        routes.add("GET", "/metrics", access: .scrape, handler: .async { request in await self.handle(request) })
     }
 
     func handle(_ request: Request) async -> Response {

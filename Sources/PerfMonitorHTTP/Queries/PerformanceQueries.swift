@@ -49,23 +49,23 @@ public struct PerformanceQueries: Sendable {
     /// The paths with a short alias at the root as well (api.md §2).
     static let aliased: Set<String> = ["real-time", "providers", "endpoints", "components", "memory", "alerts", "config"]
 
-    public func register(in router: inout Router) {
-        route(&router, "GET", "real-time", realTime)
-        route(&router, "GET", "providers", providers)
-        route(&router, "GET", "endpoints", endpoints)
-        route(&router, "GET", "components", components)
-        route(&router, "GET", "compare", compare)
-        route(&router, "GET", "memory", memory)
-        route(&router, "GET", "alerts", alerts)
-        route(&router, "GET", "config", config)
-        route(&router, "POST", "config", updateConfig)
-        route(&router, "GET", "recommendations", recommendations)
-        route(&router, "GET", "export", export)
-        route(&router, "GET", "events", events)
-        route(&router, "GET", "/dashboard", dashboard)
+    public func register(in routes: inout Routes) {
+        route(&routes, "GET", "real-time", realTime)
+        route(&routes, "GET", "providers", providers)
+        route(&routes, "GET", "endpoints", endpoints)
+        route(&routes, "GET", "components", components)
+        route(&routes, "GET", "compare", compare)
+        route(&routes, "GET", "memory", memory)
+        route(&routes, "GET", "alerts", alerts)
+        route(&routes, "GET", "config", config)
+        route(&routes, "POST", "config", access: .admin, updateConfig)
+        route(&routes, "GET", "recommendations", recommendations)
+        route(&routes, "GET", "export", export)
+        route(&routes, "GET", "events", events)
+        route(&routes, "GET", "/dashboard", access: .pageOrData, dashboard)
     }
 
-    private func route(_ router: inout Router, _ method: String, _ name: String,
+    private func route(_ routes: inout Routes, _ method: String, _ name: String, access: RouteAccess = .read,
                        _ body: @escaping @Sendable (Request) async throws(QueryFailure) -> Response) {
         let handler = Router.Handler.async { request in
             do throws(QueryFailure) {
@@ -75,8 +75,8 @@ public struct PerformanceQueries: Sendable {
             }
         }
         // A name starting with "/" is a path of its own, outside /performance/.
-        guard !name.hasPrefix("/") else { return router.add(method, name, handler: handler) }
-        router.add(method, "/performance/\(name)", handler: handler)
-        if Self.aliased.contains(name) { router.add(method, "/\(name)", handler: handler) }
+        guard !name.hasPrefix("/") else { return routes.add(method, name, access: access, handler: handler) }
+        routes.add(method, "/performance/\(name)", access: access, handler: handler)
+        if Self.aliased.contains(name) { routes.add(method, "/\(name)", access: access, handler: handler) }
     }
 }
