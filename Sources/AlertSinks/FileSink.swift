@@ -37,13 +37,15 @@ public struct FileSink: AlertSink {
         }
         let bytes = Array(text.utf8)
         var status = stat()
-        if stat(path, &status) == 0, Int(status.st_size) + bytes.count > maxBytes, status.st_size > 0 {
-            guard rename(path, path + ".1") == 0 else { throw AlertDeliveryError("cannot rotate \(path): \(String(cString: strerror(errno)))") }
+        do {
+            if stat(path, &status) == 0, Int(status.st_size) + bytes.count > maxBytes, status.st_size > 0 {
+                try SystemIO.rename(path, to: path + ".1", action: "rotate")
+            }
+            let descriptor = try SystemIO.open(path, O_WRONLY | O_CREAT | O_APPEND, mode: 0o644)
+            defer { SystemIO.close(descriptor) }
+            try SystemIO.writeAll(descriptor, bytes, path: path)
+        } catch {
+            throw AlertDeliveryError(error.description)
         }
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        guard descriptor >= 0 else { throw AlertDeliveryError("cannot open \(path): \(String(cString: strerror(errno)))") }
-        defer { close(descriptor) }
-        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        guard written == bytes.count else { throw AlertDeliveryError("cannot write \(path): \(String(cString: strerror(errno)))") }
     }
 }

@@ -170,7 +170,7 @@ public enum ConfigurationLoader {
         }
         let text: String
         do {
-            text = try readTextFile(file).trimmingSpaces
+            text = try SystemIO.readText(file).trimmingSpaces
         } catch {
             throw ConfigurationError("invalid configuration: cannot read \(key)_file \(file): \(error.reason)")
         }
@@ -183,7 +183,7 @@ public enum ConfigurationLoader {
     private static func pem(_ path: String, key: String, kind: String) throws(ConfigurationError) -> String {
         let text: String
         do {
-            text = try readTextFile(path)
+            text = try SystemIO.readText(path)
         } catch {
             throw ConfigurationError("invalid configuration: cannot read \(key) \(path): \(error.reason)")
         }
@@ -195,7 +195,7 @@ public enum ConfigurationLoader {
 
     private static func readFile(_ path: String) throws(ConfigurationError) -> String {
         do {
-            return try readTextFile(path)
+            return try SystemIO.readText(path)
         } catch {
             throw ConfigurationError("invalid configuration: cannot read config file \(path): \(error.reason)")
         }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import PerfMonitor
 
 /// Tells systemd how the service is doing (`Type=notify`): `READY=1` once the snapshot is restored
 /// and the port is open, `RELOADING=1` around a SIGHUP, `STOPPING=1` on shutdown. One datagram to
@@ -20,9 +21,10 @@ struct SystemdNotifier: Sendable {
 
     private func send(_ message: String) {
         guard let socketPath else { return }
-        let descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { return }
-        defer { close(descriptor) }
+        guard let descriptor = try? SystemIO.retrying("open", socketPath, {
+            socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        }) else { return }
+        defer { SystemIO.close(descriptor) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         var pathBytes = Array(socketPath.utf8)
@@ -35,9 +37,12 @@ struct SystemdNotifier: Sendable {
         }
         let length = socklen_t(MemoryLayout<sa_family_t>.size + pathBytes.count)
         let bytes = Array(message.utf8)
-        _ = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                sendto(descriptor, bytes, bytes.count, Int32(MSG_NOSIGNAL), socketAddress, length)
+        // Best effort, as sd_notify(3): a notification that cannot be sent is not retried later.
+        _ = try? SystemIO.retrying("send to", socketPath) {
+            withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                    sendto(descriptor, bytes, bytes.count, Int32(MSG_NOSIGNAL), socketAddress, length)
+                }
             }
         }
     }

@@ -154,6 +154,28 @@ import TestSupport
         #expect(moved == file.path + ".corrupt-1800000000")
         #expect(try file.read() == nil)
         let unwritable = SnapshotFile(path: directory.appendingPathComponent("no/such/dir/state.bin").path)
-        #expect(throws: SnapshotFile.IOError.self) { try unwritable.write([1]) }
+        #expect {
+            try unwritable.write([1])
+        } throws: { error in
+            "\(error)" == "cannot create \(unwritable.path).tmp: No such file or directory"
+        }
+    }
+
+    /// The one system-I/O helper: whole reads and writes of a file larger than one read's
+    /// buffer, and errors that say what, where and why.
+    @Test func systemIOReadsAndWritesWholeFilesAndNamesItsErrors() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sysio-\(UUID().uuidString)").path
+        defer { unlink(path) }
+        let bytes = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let descriptor = try SystemIO.open(path, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
+        try SystemIO.writeAll(descriptor, bytes, path: path)
+        SystemIO.close(descriptor)
+        #expect(try SystemIO.readAll(path) == bytes)
+        #expect {
+            try SystemIO.readAll("/nonexistent/file")
+        } throws: { error in
+            (error as? SystemError)?.isMissing == true && "\(error)" == "cannot read /nonexistent/file: No such file or directory"
+        }
+        #expect(SystemIO.readIfPresent("/nonexistent/file") == nil)
     }
 }

@@ -13,67 +13,42 @@ public struct SnapshotFile: Sendable {
         self.path = path
     }
 
-    /// Why the file could not be read or written: the path and the system's words.
-    public struct IOError: Error, CustomStringConvertible, Sendable {
-        public let description: String
-    }
-
-    public func write(_ bytes: [UInt8]) throws(IOError) {
+    /// Writes `bytes` to a temporary file beside the snapshot, syncs it, renames it over the
+    /// snapshot and syncs the directory; on a failure the temporary file is removed.
+    public func write(_ bytes: [UInt8]) throws(SystemError) {
         let temporary = path + ".tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw failure("cannot create \(temporary)") }
-        var written = 0
-        let failedWrite: Bool = bytes.withUnsafeBytes { buffer in
-            while written < buffer.count {
-                let result = Glibc.write(descriptor, buffer.baseAddress! + written, buffer.count - written)
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    return true
-                }
-                written += result
-            }
-            return false
-        }
-        if failedWrite || fsync(descriptor) != 0 {
-            let error = failure("cannot write \(temporary)")
-            close(descriptor)
-            unlink(temporary)
-            throw error
-        }
-        close(descriptor)
-        guard rename(temporary, path) == 0 else {
-            let error = failure("cannot rename \(temporary) to \(path)")
+        let descriptor = try SystemIO.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600, action: "create")
+        do {
+            try SystemIO.writeAll(descriptor, bytes, path: temporary)
+            try SystemIO.fsync(descriptor, path: temporary)
+            SystemIO.close(descriptor)
+            try SystemIO.rename(temporary, to: path)
+        } catch {
+            SystemIO.close(descriptor)  // a second close of a closed descriptor only fails with EBADF
             unlink(temporary)
             throw error
         }
         // The rename itself is durable only once the directory is synced.
-        let directory = open(Self.directory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directory >= 0 {
-            _ = fsync(directory)
-            close(directory)
+        if let directory = try? SystemIO.open(Self.directory(of: path), O_RDONLY | O_DIRECTORY) {
+            try? SystemIO.fsync(directory, path: Self.directory(of: path))
+            SystemIO.close(directory)
         }
     }
 
     /// The snapshot's bytes; nil when there is no file yet.
-    public func read() throws(IOError) -> [UInt8]? {
+    public func read() throws(SystemError) -> [UInt8]? {
         do {
-            return try readFileBytes(path)
+            return try SystemIO.readAll(path)
         } catch where error.isMissing {
             return nil
-        } catch {
-            throw IOError(description: "cannot read \(path): \(error.reason)")
         }
     }
 
     /// Renames an unusable snapshot to `<path>.corrupt-<unix seconds>` and returns the new name.
-    public func moveAside(at time: Double) throws(IOError) -> String {
+    public func moveAside(at time: Double) throws(SystemError) -> String {
         let target = path + ".corrupt-" + String(Int64(time.rounded(.down)))
-        guard rename(path, target) == 0 else { throw failure("cannot rename \(path) to \(target)") }
+        try SystemIO.rename(path, to: target)
         return target
-    }
-
-    private func failure(_ what: String) -> IOError {
-        IOError(description: what + ": " + String(cString: strerror(errno)))
     }
 
     static func directory(of path: String) -> String {

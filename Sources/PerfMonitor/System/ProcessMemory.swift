@@ -32,7 +32,7 @@ public struct ProcessMemory: Sendable, Equatable {
     /// Reads everything now; fields that cannot be read stay 0.
     public static func read() -> ProcessMemory {
         var memory = ProcessMemory()
-        let status = Self.keyedKilobytes(readFile("/proc/self/status") ?? "")
+        let status = Self.keyedKilobytes(SystemIO.readIfPresent("/proc/self/status") ?? "")
         memory.rssBytes = status["VmRSS"] ?? 0
         memory.anonymousBytes = status["RssAnon"] ?? 0
         memory.fileCacheBytes = (status["RssFile"] ?? 0) + (status["RssShmem"] ?? 0)
@@ -65,7 +65,7 @@ public struct ProcessMemory: Sendable, Equatable {
     }
 
     private static func pressure() -> Double {
-        let host = keyedKilobytes(readFile("/proc/meminfo") ?? "")
+        let host = keyedKilobytes(SystemIO.readIfPresent("/proc/meminfo") ?? "")
         let total = host["MemTotal"] ?? 0
         if let (usage, limit) = cgroupUsageAndLimit(), limit > 0, total == 0 || limit < total {
             return min(100, usage / limit * 100)
@@ -75,7 +75,7 @@ public struct ProcessMemory: Sendable, Equatable {
     }
 
     /// "some avg10=0.00 avg60=… " → the avg10 figure.
-    static func stall(_ text: String? = readFile("/proc/pressure/memory")) -> Double? {
+    static func stall(_ text: String? = SystemIO.readIfPresent("/proc/pressure/memory")) -> Double? {
         guard let line = text?.split(separator: "\n").first(where: { $0.hasPrefix("some ") }),
               let field = line.split(separator: " ").first(where: { $0.hasPrefix("avg10=") }) else { return nil }
         return Double(field.dropFirst(6))
@@ -84,7 +84,7 @@ public struct ProcessMemory: Sendable, Equatable {
     /// The memory cgroup's usage and limit: v2 (`memory.current`/`memory.max`) or v1
     /// (`memory.usage_in_bytes`/`memory.limit_in_bytes`); nil without a limit.
     static func cgroupUsageAndLimit() -> (Double, Double)? {
-        guard let membership = readFile("/proc/self/cgroup") else { return nil }
+        guard let membership = SystemIO.readIfPresent("/proc/self/cgroup") else { return nil }
         for line in membership.split(separator: "\n") {
             let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count == 3 else { continue }
@@ -106,45 +106,6 @@ public struct ProcessMemory: Sendable, Equatable {
     }
 
     private static func readNumber(_ path: String) -> Double? {
-        readFile(path).flatMap { Double($0.trimmingSpaces.filter { $0 != "\n" }) }
+        SystemIO.readIfPresent(path).flatMap { Double($0.trimmingSpaces.filter { $0 != "\n" }) }
     }
-}
-
-/// The whole of a file's bytes (procfs, the config file, the snapshot), or why it cannot be read.
-public func readFileBytes(_ path: String) throws(FileReadError) -> [UInt8] {
-    guard let file = fopen(path, "r") else { throw FileReadError(path: path, errno: errno) }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = fread(&chunk, 1, chunk.count, file)
-        if count <= 0 { break }
-        bytes += chunk[..<count]
-    }
-    guard ferror(file) == 0 else { throw FileReadError(path: path, errno: errno) }
-    return bytes
-}
-
-/// The whole of a small text file (procfs, sysfs, the config file), or why it cannot be read.
-public func readTextFile(_ path: String) throws(FileReadError) -> String {
-    String(decoding: try readFileBytes(path), as: UTF8.self)
-}
-
-/// Why a file could not be read: the system's words (`No such file or directory`).
-public struct FileReadError: Error, Sendable {
-    public let path: String
-    public let reason: String
-    /// The file does not exist (as opposed to existing and being unreadable).
-    public let isMissing: Bool
-
-    init(path: String, errno code: Int32) {
-        self.path = path
-        reason = String(cString: strerror(code))
-        isMissing = code == ENOENT
-    }
-}
-
-/// The file's text, or nil: for procfs and sysfs, where a missing file means "not on this kernel".
-func readFile(_ path: String) -> String? {
-    try? readTextFile(path)
 }

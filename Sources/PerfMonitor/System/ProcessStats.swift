@@ -15,13 +15,13 @@ public enum ProcessStats {
     /// The fields of `/proc/self/stat` after the command name (which may hold spaces, so the split
     /// starts after its closing parenthesis): element 0 is field 3, the state.
     static func statFields() -> [Substring] {
-        guard let text = readFile("/proc/self/stat"), let close = text.lastIndex(of: ")") else { return [] }
+        guard let text = SystemIO.readIfPresent("/proc/self/stat"), let close = text.lastIndex(of: ")") else { return [] }
         return text[text.index(after: close)...].split(separator: " ")
     }
 
     /// Resident memory in bytes (`/proc/self/statm`, in pages).
     public static func residentBytes() -> Double {
-        guard let text = readFile("/proc/self/statm") else { return 0 }
+        guard let text = SystemIO.readIfPresent("/proc/self/statm") else { return 0 }
         let fields = text.split(separator: " ")
         guard fields.count > 1, let pages = Double(fields[1]) else { return 0 }
         return pages * Double(sysconf(Int32(_SC_PAGESIZE)))
