@@ -31,19 +31,20 @@ let package = Package(
         ),
         .target(name: "CSystem"),
         .target(name: "PerfMonitor", dependencies: ["PerfJSON", "CSystem", "CZlib"], swiftSettings: strict),
+        .target(name: "PerfmondAPI", dependencies: ["PerfMonitor", "PerfJSON"], swiftSettings: strict),
         .target(
             name: "AlertSinks",
-            dependencies: ["PerfMonitor", "PerfJSON", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PerfMonitor", "PerfmondAPI", "PerfJSON", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
             name: "PerfmondConfig",
-            dependencies: ["PerfMonitor", "PerfJSON", "MicroHTTPD", .product(name: "Yams", package: "Yams")],
+            dependencies: ["PerfMonitor", "PerfmondAPI", "PerfJSON", "MicroHTTPD", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .target(
             name: "PerfMonitorHTTP",
-            dependencies: ["MicroHTTPD", "PerfJSON", "PerfMonitor", "PerfmondConfig", "AlertSinks", "CZlib"],
+            dependencies: ["MicroHTTPD", "PerfJSON", "PerfMonitor", "PerfmondAPI", "PerfmondConfig", "AlertSinks", "CZlib"],
             resources: [.embedInCode("Dashboard/dashboard.html")],
             swiftSettings: strict
         ),

@@ -1,6 +1,7 @@
 import Foundation
 import PerfJSON
 import PerfMonitor
+import PerfmondAPI
 import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking

@@ -1,5 +1,6 @@
 import PerfJSON
 import PerfMonitor
+import PerfmondAPI
 import Yams
 
 #if canImport(Glibc)

@@ -1,5 +1,3 @@
-import PerfJSON
-
 /// One alert: a threshold (or the degradation rule) holding for one series or for the process.
 public struct Alert: Sendable, Equatable {
     public enum State: String, Sendable {
@@ -48,19 +46,6 @@ public struct Alert: Sendable, Equatable {
 }
 
 extension Alert {
-    /// As `/performance/alerts` shows it (api.md §2) and the webhook sends it.
-    public var json: JSONValue {
-        var members: [(String, JSONValue)] = [
-            ("id", .string(id)), ("metric", .string(metric.name)),
-            ("scope", .object(scope.map { ($0.0, JSONValue.string($0.1)) })),
-            ("state", .string(state.rawValue)), ("severity", .string(severity.rawValue)),
-            ("current_value", .double(currentValue)), ("threshold", .double(threshold)), ("comparison", .string(comparison.rawValue)),
-            ("message", .string(message)), ("since", .double(since)),
-        ]
-        if let resolvedAt { members.append(("resolved_at", .double(resolvedAt))) }
-        return .object(members)
-    }
-
     /// Where it is, in one word for people: `openai/gpt-4o`, `/v1/chat/POST`, or `perfmond`.
     public var component: String { scope.isEmpty ? "perfmond" : scope.map(\.1).joined(separator: "/") }
 }

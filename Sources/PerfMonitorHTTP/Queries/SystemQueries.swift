@@ -1,6 +1,7 @@
 import MicroHTTPD
 import PerfJSON
 import PerfMonitor
+import PerfmondAPI
 import PerfmondConfig
 
 extension PerformanceQueries {

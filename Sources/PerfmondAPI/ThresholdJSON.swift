@@ -1,0 +1,150 @@
+import PerfJSON
+import PerfMonitor
+
+/// Thresholds as the configuration file, `PERFMOND_ALERT_THRESHOLDS` and `/performance/config`
+/// write them: read as a whole set, every problem named with its place, and shown back.
+extension AlertThreshold {
+    /// Reads a whole set, or lists every problem in it (`alert_thresholds[2].severity: …`).
+    public static func parseSet(_ value: JSONValue, path: String = "alert_thresholds") -> Result<[AlertThreshold], ThresholdProblems> {
+        guard case let .array(items) = value else {
+            return .failure(ThresholdProblems(["\(path): expected a list of thresholds, got \(value.quoted)"]))
+        }
+        var thresholds: [AlertThreshold] = []
+        var problems: [String] = []
+        for (index, item) in items.enumerated() {
+            switch parse(item, path: "\(path)[\(index)]") {
+            case let .success(threshold): thresholds.append(threshold)
+            case let .failure(found): problems += found.messages
+            }
+        }
+        return problems.isEmpty ? .success(thresholds) : .failure(ThresholdProblems(problems))
+    }
+
+    static func parse(_ value: JSONValue, path: String) -> Result<AlertThreshold, ThresholdProblems> {
+        guard case let .object(members) = value else {
+            return .failure(ThresholdProblems(["\(path): expected an object, got \(value.quoted)"]))
+        }
+        var problems: [String] = []
+        let known: Set<String> = ["metric", "comparison", "threshold", "severity", "scope", "stat", "window", "for_seconds",
+                                  "cooldown_seconds", "min_samples", "message"]
+        for (key, _) in members where !known.contains(key) {
+            problems.append("\(path).\(key): unknown field; known: \(known.sorted().joined(separator: ", "))")
+        }
+        func field(_ name: String) -> JSONValue? { members.first { $0.0 == name }?.1 }
+        func string(_ name: String) -> String? {
+            guard let value = field(name) else { return nil }
+            guard case let .string(text) = value else {
+                problems.append("\(path).\(name): expected a string, got \(value.quoted)")
+                return nil
+            }
+            return text
+        }
+        func number(_ name: String, atLeast minimum: Double? = nil) -> Double? {
+            guard let value = field(name) else { return nil }
+            guard case let .number(number, _) = value, number.isFinite, number >= (minimum ?? -.infinity) else {
+                problems.append("\(path).\(name): expected \(minimum == 0 ? "a number ≥ 0" : "a number"), got \(value.quoted)")
+                return nil
+            }
+            return number
+        }
+        func choice<T: RawRepresentable & CaseIterable>(_ name: String, _ type: T.Type) -> T? where T.RawValue == String {
+            guard let text = string(name) else { return nil }
+            guard let choice = T(rawValue: text.lowercased()) else {
+                problems.append("\(path).\(name): \"\(text)\" is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+                return nil
+            }
+            return choice
+        }
+
+        var metric: AlertMetric?
+        if let name = string("metric") {
+            metric = AlertMetric(name: name)
+            if metric == nil {
+                let known = (AlertMetric.eventMetrics + AlertMetric.sampledMetrics).map(\.name).joined(separator: ", ")
+                problems.append("\(path).metric: \"\(name)\" is not a known metric (\(known)) nor a custom metric name")
+            }
+        }
+        if field("metric") == nil { problems.append("\(path).metric: required") }
+        let threshold = number("threshold")
+        if field("threshold") == nil { problems.append("\(path).threshold: required") }
+        let comparison = choice("comparison", Comparison.self)
+        if field("comparison") == nil { problems.append("\(path).comparison: required") }
+        let severity = choice("severity", Severity.self)
+        if field("severity") == nil { problems.append("\(path).severity: required") }
+        let stat = choice("stat", Stat.self)
+        var window: TimeSpan?
+        if let text = string("window") {
+            window = TimeSpan.parse(text)
+            if window == nil || window!.milliseconds < 1000 {
+                problems.append("\(path).window: \"\(text)\" is not a duration of at least 1s (\(TimeSpan.syntax))")
+            }
+        }
+        let forSeconds = number("for_seconds", atLeast: 0)
+        let cooldown = number("cooldown_seconds", atLeast: 0)
+        var minSamples: Int?
+        if let value = number("min_samples", atLeast: 0) {
+            // Checked before converting: Int(Double) traps outside Int's range.
+            if value == value.rounded(), value <= 1_000_000_000 {
+                minSamples = Int(value)
+            } else {
+                problems.append("\(path).min_samples: expected an integer from 0 to 1000000000, got \(field("min_samples")!.quoted)")
+            }
+        }
+        let message = string("message")
+        var scope = Scope()
+        if let value = field("scope") {
+            if case let .object(scopeMembers) = value {
+                for (key, member) in scopeMembers {
+                    guard case let .string(text) = member, !text.isEmpty else {
+                        problems.append("\(path).scope.\(key): expected a non-empty string, got \(member.quoted)")
+                        continue
+                    }
+                    switch key {
+                    case "provider": scope.provider = text
+                    case "model": scope.model = text
+                    case "endpoint": scope.endpoint = text
+                    case "component": scope.component = text
+                    default: problems.append("\(path).scope.\(key): unknown; a scope names provider, model, endpoint or component")
+                    }
+                }
+            } else {
+                problems.append("\(path).scope: expected an object, got \(value.quoted)")
+            }
+        }
+        guard problems.isEmpty, let metric, let threshold, let comparison, let severity else {
+            return .failure(ThresholdProblems(problems))
+        }
+        var result = AlertThreshold(metric: metric, comparison: comparison, threshold: threshold, severity: severity)
+        result.scope = scope
+        if let stat { result.stat = stat }
+        if let window { result.window = window }
+        if let forSeconds { result.forSeconds = forSeconds }
+        if let cooldown { result.cooldownSeconds = cooldown }
+        if let minSamples { result.minSamples = minSamples }
+        result.message = message
+        return .success(result)
+    }
+
+    /// As `GET /performance/config` shows it.
+    public var json: JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("metric", .string(metric.name)), ("comparison", .string(comparison.rawValue)), ("threshold", .double(threshold)),
+            ("severity", .string(severity.rawValue)), ("stat", .string(stat.rawValue)), ("window", .string(window.description)),
+            ("for_seconds", .double(forSeconds)), ("cooldown_seconds", .double(cooldownSeconds)), ("min_samples", .int(minSamples)),
+        ]
+        var scopeMembers: [(String, JSONValue)] = []
+        if let provider = scope.provider { scopeMembers.append(("provider", .string(provider))) }
+        if let model = scope.model { scopeMembers.append(("model", .string(model))) }
+        if let endpoint = scope.endpoint { scopeMembers.append(("endpoint", .string(endpoint))) }
+        if let component = scope.component { scopeMembers.append(("component", .string(component))) }
+        if !scopeMembers.isEmpty { members.append(("scope", .object(scopeMembers))) }
+        if let message { members.append(("message", .string(message))) }
+        return .object(members)
+    }
+}
+
+/// Every problem found in a threshold set, each naming its place.
+public struct ThresholdProblems: Error, Sendable, Equatable {
+    public let messages: [String]
+    public init(_ messages: [String]) { self.messages = messages }
+}
