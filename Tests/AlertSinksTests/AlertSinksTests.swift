@@ -49,14 +49,7 @@ final class Receiver: Sendable {
 
 /// Runs `body` with a receiver and stops its server afterwards, whether `body` returns or throws.
 func withReceiver(failures: Int, _ body: (Receiver) async throws -> Void) async throws {
-    let receiver = try Receiver(failures: failures)
-    do {
-        try await body(receiver)
-        await receiver.server.shutdown()
-    } catch {
-        await receiver.server.shutdown()
-        throw error
-    }
+    try await withStopping(try Receiver(failures: failures), { await $0.server.shutdown() }, body)
 }
 
 func waitUntil(_ condition: @Sendable () -> Bool, seconds: Double = 10) async throws {

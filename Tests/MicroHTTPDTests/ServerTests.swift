@@ -9,15 +9,7 @@ import TestSupport
 /// Runs `body` with a started test server and stops it afterwards, whether `body` returns or
 /// throws (a server released while running traps).
 func withServer<T>(_ configuration: ServerConfiguration = ServerConfiguration(), _ body: (HTTPServer) async throws -> T) async throws -> T {
-    let server = try makeServer(configuration)
-    do {
-        let result = try await body(server)
-        await server.shutdown()
-        return result
-    } catch {
-        await server.shutdown()
-        throw error
-    }
+    try await withStopping(try makeServer(configuration), { await $0.shutdown() }, body)
 }
 
 func makeServer(_ configuration: ServerConfiguration = ServerConfiguration()) throws -> HTTPServer {
@@ -79,7 +71,7 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
     }
 
     @Test func thousandRequestsOnOneKeepAliveConnection() async throws {
-        try await withServer() { server in
+        try await withServer { server in
             let statuses = try await onThread {
                 let client = try RawHTTPClient(port: server.port)
                 var statuses: [Int] = []
@@ -97,7 +89,7 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
     }
 
     @Test func hundredConcurrentClients() async throws {
-        try await withServer() { server in
+        try await withServer { server in
             let replies = try await onThreads(100) { index in
                 let client = try RawHTTPClient(port: server.port)
                 return try (0..<10).map { _ in try client.get("/async?n=\(index)").text }
@@ -110,7 +102,7 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
     }
 
     @Test func unknownPathIs404JSON() async throws {
-        try await withServer() { server in
+        try await withServer { server in
             let reply = try await onThread { try RawHTTPClient(port: server.port).get("/nope") }
             #expect(reply.status == 404)
             #expect(reply.header("Content-Type") == "application/json; charset=utf-8")
@@ -119,7 +111,7 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
     }
 
     @Test func wrongMethodIs405WithAllow() async throws {
-        try await withServer() { server in
+        try await withServer { server in
             let (post, delete) = try await onThread {
                 let client = try RawHTTPClient(port: server.port)
                 return (try client.request("POST", "/hello", body: Array("x".utf8)), try client.request("DELETE", "/echo"))
@@ -133,7 +125,7 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
     }
 
     @Test func headAnswersLikeGetWithoutBody() async throws {
-        try await withServer() { server in
+        try await withServer { server in
             let (head, get) = try await onThread {
                 let client = try RawHTTPClient(port: server.port)
                 return (try client.request("HEAD", "/hello"), try client.get("/hello"))
@@ -146,14 +138,14 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
     }
 
     @Test func aliasesAnswerTheSame() async throws {
-        try await withServer() { server in
+        try await withServer { server in
             let reply = try await onThread { try RawHTTPClient(port: server.port).get("/hi") }
             #expect(reply.text == #"{"hello":"world"}"#)
         }
     }
 
     @Test func queryParametersAreDecoded() async throws {
-        try await withServer() { server in
+        try await withServer { server in
             let reply = try await onThread {
                 try RawHTTPClient(port: server.port).get("/query?a=x%2Fy&b=hello+world&a=2&c=%2B&empty=&flag")
             }
@@ -162,21 +154,21 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
     }
 
     @Test func pathIsPercentDecodedWithoutQuery() async throws {
-        try await withServer() { server in
+        try await withServer { server in
             let reply = try await onThread { try RawHTTPClient(port: server.port).get("/pa%74h?x=1") }
             #expect(reply.text == #""/path""#)
         }
     }
 
     @Test func headersAreCaseInsensitive() async throws {
-        try await withServer() { server in
+        try await withServer { server in
             let reply = try await onThread { try RawHTTPClient(port: server.port).get("/header", headers: [("x-TeSt", "yes")]) }
             #expect(reply.text == #""yes""#)
         }
     }
 
     @Test func bodySplitAcrossManyWritesArrivesWhole() async throws {
-        try await withServer() { server in
+        try await withServer { server in
             let body = (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
             let reply = try await onThread {
                 let client = try RawHTTPClient(port: server.port)
@@ -211,7 +203,7 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
     }
 
     @Test func chunkedUploadArrivesWhole() async throws {
-        try await withServer() { server in
+        try await withServer { server in
             let reply = try await onThread {
                 let client = try RawHTTPClient(port: server.port)
                 try client.send(RawHTTPClient.head("POST", "/echo", headers: [("Transfer-Encoding", "chunked")], contentLength: nil))
@@ -313,7 +305,7 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
     }
 
     @Test func stopWithOpenConnectionsFinishesRequestsInFlight() async throws {
-        try await withServer() { server in
+        try await withServer { server in
             let port = server.port
             let idle = try await onThreads(10) { _ in
                 let client = try RawHTTPClient(port: port)
@@ -334,7 +326,7 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
     }
 
     @Test func stopAnswers503ToHandlersThatDoNotFinish() async throws {
-        try await withServer() { server in
+        try await withServer { server in
             let port = server.port
             async let never = onThread { try RawHTTPClient(port: port).get("/never") }
             try await waitUntilInFlight(server)

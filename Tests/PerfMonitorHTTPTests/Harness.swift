@@ -115,13 +115,6 @@ func nullPaths(in value: JSONValue, at path: String = "") -> [String] {
 /// Runs `body` with a live harness and stops its server afterwards, whether `body` returns or throws.
 func withLiveHarness<T>(queueCapacity: Int = 200_000, maxBodyBytes: Int = 1 << 20, accessControl: AccessConfiguration = AccessConfiguration(),
                         _ body: (Harness) async throws -> T) async throws -> T {
-    let harness = try Harness(live: true, queueCapacity: queueCapacity, maxBodyBytes: maxBodyBytes, accessControl: accessControl)
-    do {
-        let result = try await body(harness)
-        await harness.stop()
-        return result
-    } catch {
-        await harness.stop()
-        throw error
-    }
+    try await withStopping(try Harness(live: true, queueCapacity: queueCapacity, maxBodyBytes: maxBodyBytes, accessControl: accessControl),
+                           { await $0.stop() }, body)
 }

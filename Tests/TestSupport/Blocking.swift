@@ -19,3 +19,17 @@ public func onThreads<T: Sendable>(_ count: Int, _ work: @escaping @Sendable (In
         return results.map { $0! }
     }
 }
+
+/// Runs `body` with `value`, then `stop(value)` whether `body` returned or threw: how a test
+/// makes sure every live server it starts is stopped (there is no async `defer`).
+public func withStopping<Value, Result>(_ value: Value, _ stop: (Value) async -> Void,
+                                        _ body: (Value) async throws -> Result) async throws -> Result {
+    do {
+        let result = try await body(value)
+        await stop(value)
+        return result
+    } catch {
+        await stop(value)
+        throw error
+    }
+}
