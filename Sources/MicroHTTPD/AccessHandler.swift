@@ -99,6 +99,13 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
     }
 }
 
+/// Refuses every new connection once a stop has begun: libmicrohttpd closes it at once, so a
+/// client learns straight away to go elsewhere instead of waiting in the backlog for the stop.
+let acceptPolicy: MHD_AcceptPolicyCallback = { cls, _, _ in
+    guard let cls else { return .NO }
+    return Unmanaged<ConnectionContext>.fromOpaque(cls).takeUnretainedValue().isClosing ? .NO : .YES
+}
+
 /// Releases the request's state; called once per request, however it ended.
 let requestCompleted: MHD_RequestCompletedCallback = { cls, _, stateSlot, _ in
     guard let cls, let stateSlot, let raw = stateSlot.pointee else { return }

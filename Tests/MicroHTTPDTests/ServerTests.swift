@@ -339,6 +339,31 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
         }
     }
 
+    /// While a stop waits for a request in flight, a new connection is closed at once (the
+    /// accept policy), not left in the backlog until the stop ends. The stop does not use
+    /// MHD_quiesce_daemon, whose epoll race aborted a test run.
+    @Test func newConnectionsDuringTheGracePeriodAreClosedAtOnce() async throws {
+        try await withServer { server in
+            let port = server.port
+            async let never = onThread { try RawHTTPClient(port: port).get("/never") }
+            try await waitUntilInFlight(server)
+            async let stopping: Void = server.shutdown(gracePeriod: .seconds(2))
+            try await Task.sleep(for: .milliseconds(200))
+            let clock = ContinuousClock()
+            var outcome = "answered"
+            let took = try await clock.measure {
+                outcome = try await onThread { () -> String in
+                    guard let late = try? RawHTTPClient(port: port, timeoutSeconds: 5) else { return "refused" }
+                    return (try? late.get("/hello")).map { "answered \($0.status)" } ?? "closed"
+                }
+            }
+            await stopping
+            #expect((try await never).status == 503)
+            #expect(outcome == "closed" || outcome == "refused", "a new connection during the stop: \(outcome)")
+            #expect(took < .seconds(1), "closed at once, not after the 2 s grace period: \(took)")
+        }
+    }
+
     @Test func newConnectionsAreRefusedAfterStop() async throws {
         // The server answers its own identity, so that a server of another test that happens to
         // take the freed port right away is told apart from this one still listening.
