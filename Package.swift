@@ -73,6 +73,7 @@ let package = Package(
         .testTarget(
             name: "PerfMonitorTests",
             dependencies: ["PerfMonitor", "PerfJSON", "TestSupport"],
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -51,8 +51,14 @@ extension Event {
         let numbers: [(String, Double?)] = [("duration_ms", outcome?.durationMs), ("ttft_ms", outcome?.ttftMs), ("cost_usd", outcome?.costUSD),
                                             ("input_tokens", outcome?.inputTokens), ("output_tokens", outcome?.outputTokens),
                                             ("request_bytes", outcome?.requestBytes), ("response_bytes", outcome?.responseBytes),
-                                            ("value", metric?.value)]
+                                            ("value", metric?.update.number)]
         for (name, value) in numbers { if let value { members.append((name, .double(value))) } }
+        if let metric {
+            if case let .set(member) = metric.update { members.append(("value", .string(member))) }
+            if metric.kind != .untyped { members.append(("kind", .string(metric.kind.rawValue))) }
+            if case .gaugeDelta = metric.update { members.append(("delta", .bool(true))) }
+            if !metric.labels.isEmpty { members.append(("labels", .object(metric.labels.pairs.map { ($0.0, JSONValue.string($0.1)) }))) }
+        }
         if let statusCode = outcome?.statusCode { members.append(("status_code", .int(statusCode))) }
         members.append(("success", .bool(success)))
         if sampleRate != .all { members.append(("sample_rate", .double(sampleRate.value))) }

@@ -59,17 +59,17 @@ extension Setting {
         integer("max_components", 1...100_000, \.store.limits.components),
         integer("max_operations_per_component", 1...100_000, \.store.limits.operationsPerComponent),
         integer("max_custom_metrics", 1...100_000, \.store.limits.customMetrics),
+        integer("max_series_per_metric", 1...1_000_000, \.store.limits.seriesPerMetric),
+        integer("max_custom_series", 1...10_000_000, \.store.limits.customSeries),
         integer("max_cache_scopes", 1...100_000, \.store.limits.cacheScopes),
-        Setting(key: "metric_prefix", allowed: "a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)",
-                apply: { config, text in
-                    guard MetricsConfiguration.isPrefix(text) else { return false }
-                    config.metrics.prefix = text
-                    return true
-                }, render: { $0.metrics.prefix }),
+        prefix("metric_prefix", allowingEmpty: false, \.metrics.prefix),
         buckets("buckets_provider_duration_seconds", \.metrics.providerDurationBuckets),
         buckets("buckets_ttft_seconds", \.metrics.ttftBuckets),
         buckets("buckets_endpoint_duration_seconds", \.metrics.endpointDurationBuckets),
         buckets("buckets_component_duration_seconds", \.metrics.componentDurationBuckets),
+        buckets("buckets_custom_seconds", \.metrics.customSecondsBuckets),
+        buckets("buckets_custom", \.metrics.customBuckets),
+        prefix("custom_metric_prefix", allowingEmpty: true, \.metrics.customPrefix),
         path("alert_file", \.alertSinks.file),
         Setting(key: "alert_file_max_bytes", allowed: ByteSize.syntax + ", from 4KiB to 1GiB",
                 apply: { config, text in
@@ -128,6 +128,16 @@ extension Setting {
                     config[keyPath: path] = value
                     return true
                 }, render: { $0[keyPath: path].description })
+    }
+
+    /// A metric name prefix (`[a-zA-Z_:][a-zA-Z0-9_:]*`), or "" where `allowingEmpty`.
+    private static func prefix(_ key: String, allowingEmpty: Bool, _ path: WritableKeyPath<DaemonConfiguration, String> & Sendable) -> Setting {
+        Setting(key: key, allowed: (allowingEmpty ? "\"\" or " : "") + "a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)",
+                apply: { config, text in
+                    guard (allowingEmpty && text.isEmpty) || MetricsConfiguration.isPrefix(text) else { return false }
+                    config[keyPath: path] = text
+                    return true
+                }, render: { $0[keyPath: path] })
     }
 
     /// A file path, or "" for none.

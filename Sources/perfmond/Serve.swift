@@ -54,8 +54,10 @@ struct Serve: AsyncParsableCommand {
         let notifier = SystemdNotifier(environment: environment)
         let clock = SystemClock()
         let buffer = IngestBuffer(capacity: settings.ingestQueueCapacity)
-        let store = MetricsStore(configuration: settings.store, clock: clock, buffer: buffer)
-        let decoder = EventDecoder(maxAgeSeconds: settings.store.retention.seconds)
+        let catalog = MetricCatalog(maxNames: settings.store.limits.customMetrics, familyPrefix: settings.metrics.customPrefix,
+                                    builtinPrefix: settings.metrics.prefix)
+        let store = MetricsStore(configuration: settings.store, clock: clock, buffer: buffer, catalog: catalog)
+        let decoder = EventDecoder(maxAgeSeconds: settings.store.retention.seconds, catalog: catalog)
         let access = AccessPolicy(settings.access)
         let snapshots = SnapshotStatus()
         var routes = Routes()

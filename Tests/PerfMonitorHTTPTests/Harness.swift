@@ -29,9 +29,11 @@ final class Harness: Sendable {
     let server: HTTPServer?
 
     init(live isLive: Bool = false, queueCapacity: Int = 200_000, maxBodyBytes: Int = 1 << 20,
-         metrics: MetricsConfiguration = MetricsConfiguration(), accessControl: AccessConfiguration = AccessConfiguration()) throws {
+         metrics: MetricsConfiguration = MetricsConfiguration(), accessControl: AccessConfiguration = AccessConfiguration(),
+         storeConfiguration: StoreConfiguration = StoreConfiguration()) throws {
         buffer = IngestBuffer(capacity: queueCapacity)
-        store = MetricsStore(clock: clock, buffer: buffer)
+        let catalog = MetricCatalog(maxNames: storeConfiguration.limits.customMetrics, familyPrefix: metrics.customPrefix, builtinPrefix: metrics.prefix)
+        store = MetricsStore(configuration: storeConfiguration, clock: clock, buffer: buffer, catalog: catalog)
         alertEngine = AlertEngine(rules: rules, store: store, monitor: monitor, clock: clock)
         access = AccessPolicy(accessControl)
         var configuration = DaemonConfiguration()
@@ -40,7 +42,7 @@ final class Harness: Sendable {
         let snapshots = SnapshotStatus()
         var routes = Routes()
         HealthRoutes.register(in: &routes, readiness: readiness)
-        IngestRoute(buffer: buffer, decoder: EventDecoder(maxAgeSeconds: 86_400), clock: clock, readiness: readiness, counters: counters)
+        IngestRoute(buffer: buffer, decoder: EventDecoder(maxAgeSeconds: 86_400, catalog: catalog), clock: clock, readiness: readiness, counters: counters)
             .register(in: &routes)
         PerformanceQueries(store: store, live: live, rules: rules, monitor: monitor,
                            alertEngine: alertEngine, counters: counters,

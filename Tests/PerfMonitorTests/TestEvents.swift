@@ -16,6 +16,11 @@ struct TestEvent {
     var value: Double?
     var sampleRate: Double?
     var metadata: [String: String] = [:]
+    /// A custom metric's kind, labels, gauge delta and set member (a string value).
+    var kind: String?
+    var labels: [String: String] = [:]
+    var delta: Bool?
+    var member: String?
 
     var json: JSONValue {
         var members: [(String, JSONValue)] = [("type", .string(type.rawValue)), ("timestamp", .double(timestamp))]
@@ -30,6 +35,10 @@ struct TestEvent {
         if let statusCode { members.append(("status_code", .int(statusCode))) }
         if let success { members.append(("success", .bool(success))) }
         if !metadata.isEmpty { members.append(("metadata", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))) }
+        if let kind { members.append(("kind", .string(kind))) }
+        if !labels.isEmpty { members.append(("labels", .object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))) }
+        if let delta { members.append(("delta", .bool(delta))) }
+        if let member { members.append(("value", .string(member))) }
         return .object(members)
     }
 }

@@ -23,6 +23,13 @@ public struct Aggregate: Sendable, Equatable {
     /// A custom metric's most recent value and when it was reported.
     public var lastValue: Double = 0
     public var lastValueAt: Double = -.infinity
+    /// A counter's increments, added up (weighted).
+    public var valueSum: Double = 0
+    /// A set's distinct members, exactly, up to `maxMembers`; past it new members are not kept
+    /// (the answer says the count is capped).
+    public var members: Set<String> = []
+    public var membersCapped = false
+    public static let maxMembers = 10_000
 
     public init() {}
 
@@ -57,6 +64,43 @@ public struct Aggregate: Sendable, Equatable {
         }
     }
 
+    /// Applies one custom metric event of a typed kind (values of a time unit already in ms).
+    mutating func recordMetric(_ update: MetricUpdate, at timestamp: Double, weight: Double) {
+        switch update {
+        case let .untyped(value):
+            recordValue(value, at: timestamp, weight: weight)
+        case let .counter(increment):
+            total += weight
+            valueSum += increment * weight
+            setLast(valueSum, at: timestamp)
+        case let .gauge(value):
+            total += weight
+            setLast(value, at: timestamp)
+            distribution.record(value, weight: weight)
+        case let .gaugeDelta(change):
+            total += weight
+            setLast(lastValue + change, at: Swift.max(timestamp, lastValueAt))
+            distribution.record(lastValue, weight: weight)
+        case let .histogram(value):
+            total += weight
+            distribution.record(value, weight: weight)
+        case let .set(member):
+            total += weight
+            insert(member)
+        }
+    }
+
+    private mutating func setLast(_ value: Double, at timestamp: Double) {
+        if timestamp >= lastValueAt {
+            lastValue = value
+            lastValueAt = timestamp
+        }
+    }
+
+    private mutating func insert(_ member: String) {
+        if members.count < Self.maxMembers { members.insert(member) } else if !members.contains(member) { membersCapped = true }
+    }
+
     public mutating func merge(_ other: Aggregate) {
         total += other.total
         successes += other.successes
@@ -77,12 +121,16 @@ public struct Aggregate: Sendable, Equatable {
             lastValue = other.lastValue
             lastValueAt = other.lastValueAt
         }
+        valueSum += other.valueSum
+        for member in other.members { insert(member) }
+        membersCapped = membersCapped || other.membersCapped
     }
 
     /// Approximate heap bytes (for `/performance/memory`).
     var heapBytes: Int {
         distribution.heapBytes + ttft.heapBytes + (statusCodes.isEmpty ? 0 : 48 + statusCodes.capacity * 24)
             + (errorTypes.isEmpty ? 0 : 48 + errorTypes.capacity * 32)
+            + (members.isEmpty ? 0 : 48 + members.reduce(members.capacity * 16) { $0 + $1.utf8.count })
     }
 }
 

@@ -349,14 +349,140 @@ public struct Failover: Sendable, Equatable {
     }
 }
 
+/// A custom metric's event (api.md §7): which series (name × labels), its unit, and what it does.
 public struct MetricSample: Sendable, Equatable {
     public var name: String
-    public var value: Double
+    public var update: MetricUpdate
     public var unit: String?
+    public var labels: MetricLabels
 
-    public init(name: String, value: Double, unit: String? = nil) {
+    public init(name: String, _ update: MetricUpdate, unit: String? = nil, labels: MetricLabels = .none) {
         self.name = name
-        self.value = value
+        self.update = update
         self.unit = unit
+        self.labels = labels
+    }
+
+    public var kind: MetricKind { update.kind }
+}
+
+/// What a custom metric event does to its series, one case per kind, so that a counter cannot be
+/// handed a set's member: an increment (≥ 0), a gauge's new value or change, an observation, a
+/// set's member (its text), or an untyped value (the last value and a distribution).
+public enum MetricUpdate: Sendable, Equatable {
+    case untyped(Double)
+    case counter(increment: Double)
+    case gauge(Double)
+    case gaugeDelta(Double)
+    case histogram(Double)
+    case set(member: String)
+
+    public var kind: MetricKind {
+        switch self {
+        case .untyped: .untyped
+        case .counter: .counter
+        case .gauge, .gaugeDelta: .gauge
+        case .histogram: .histogram
+        case .set: .set
+        }
+    }
+
+    /// The number sent, for the raw-event view (a set's member has none).
+    public var number: Double? {
+        switch self {
+        case let .untyped(value), let .counter(value), let .gauge(value), let .gaugeDelta(value), let .histogram(value): value
+        case .set: nil
+        }
+    }
+}
+
+/// The kinds of custom metric; `untyped` is a `metric` event without `kind` (last value and a
+/// distribution, as before kinds existed).
+public enum MetricKind: String, Sendable, CaseIterable {
+    case untyped, counter, gauge, histogram, set
+
+    /// The custom metric kind stored under a series kind; nil for the built-in kinds.
+    public static func of(_ kind: SeriesKind) -> MetricKind? {
+        allCases.first { $0.seriesKind == kind }
+    }
+
+    /// The series kind its series are stored under.
+    public var seriesKind: SeriesKind {
+        switch self {
+        case .untyped: .metric
+        case .counter: .counter
+        case .gauge: .gauge
+        case .histogram: .histogram
+        case .set: .set
+        }
+    }
+}
+
+/// A custom metric series' labels: at most `maxCount`, sorted by name, checked by the decoder.
+/// `key` is the one spelling a label set has in the store (`k="v",k2="v2"`, exposition escaping).
+public struct MetricLabels: Sendable, Hashable {
+    public static let maxCount = 8
+    public static let maxValueBytes = 128
+    /// Label names no custom metric may use: they mean something else to Prometheus.
+    public static let reserved: Set<String> = ["le", "quantile", "job", "instance"]
+    /// The label set a series folds into past the series limits.
+    public static let folded = MetricLabels(sorted: [("__other__", "true")])
+    public static let none = MetricLabels(sorted: [])
+
+    public let names: [String]
+    public let values: [String]
+
+    /// The pairs, sorted by name (a name given twice keeps its last value).
+    public init(_ pairs: [(String, String)]) {
+        var byName: [String: String] = [:]
+        for (name, value) in pairs { byName[name] = value }
+        self.init(sorted: byName.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+    }
+
+    private init(sorted pairs: [(String, String)]) {
+        names = pairs.map(\.0)
+        values = pairs.map(\.1)
+    }
+
+    public var pairs: [(String, String)] { Array(zip(names, values)) }
+    public var isEmpty: Bool { names.isEmpty }
+
+    /// The store's spelling: `name="value"` pairs in name order, values escaped as in the exposition format.
+    public var key: String {
+        zip(names, values).map { name, value in
+            name + "=\"" + value.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n") + "\""
+        }.joined(separator: ",")
+    }
+
+    /// Reads a store key back (the inverse of `key`); nil for a key it did not write.
+    public init?(key: String) {
+        var pairs: [(String, String)] = []
+        var rest = Substring(key)
+        while !rest.isEmpty {
+            guard let equals = rest.firstIndex(of: "="), rest[rest.index(after: equals)...].first == "\"" else { return nil }
+            let name = String(rest[..<equals])
+            var value = ""
+            var index = rest.index(equals, offsetBy: 2)
+            var closed = false
+            while index < rest.endIndex {
+                let character = rest[index]
+                if character == "\\" {
+                    index = rest.index(after: index)
+                    guard index < rest.endIndex else { return nil }
+                    value.append(rest[index] == "n" ? "\n" : rest[index])
+                } else if character == "\"" {
+                    closed = true
+                    break
+                } else {
+                    value.append(character)
+                }
+                index = rest.index(after: index)
+            }
+            guard closed else { return nil }
+            pairs.append((name, value))
+            rest = rest[rest.index(after: index)...]
+            if rest.first == "," { rest = rest.dropFirst() }
+        }
+        self.init(sorted: pairs)
     }
 }

@@ -3,9 +3,11 @@
 /// so that after a restart counters and windows continue where they were.
 ///
 /// File layout (little-endian): "PERFMOND", format version (u32), CRC-32 of the rest (u32), then
-/// the body. A bump of `formatVersion` makes older files incompatible: they are moved aside.
+/// the body. Version 2 added the custom metric kinds (a counter's sum, a set's members, each
+/// metric's unit); version 1 files are still read, and converted. Anything else is moved aside.
 public struct StoreSnapshot: Sendable {
-    public static let formatVersion: UInt32 = 1
+    public static let formatVersion: UInt32 = 2
+    static let readableVersions: ClosedRange<UInt32> = 1...2
     static let magic = Array("PERFMOND".utf8)
 
     /// Unix seconds when it was taken.
@@ -16,6 +18,8 @@ public struct StoreSnapshot: Sendable {
     var openProviderCalls: [String: OpenCalls.Call]
     /// Counters by name; the daemon adds its own (`ingest.accepted_events`…) before writing.
     public var counters: [String: Double]
+    /// Each custom metric's unit (the kind is its series kind).
+    var metricUnits: [String: String] = [:]
 
     public var seriesCount: Int { series.count }
 
@@ -64,6 +68,11 @@ public struct StoreSnapshot: Sendable {
                 }
             }
         }
+        body.count(metricUnits.count)
+        for (name, unit) in metricUnits.sorted(by: { $0.key < $1.key }) {
+            body.string(name)
+            body.string(unit)
+        }
         var file = SnapshotWriter(capacity: body.bytes.count + 16)
         for byte in Self.magic { file.u8(byte) }
         file.u32(Self.formatVersion)
@@ -75,8 +84,8 @@ public struct StoreSnapshot: Sendable {
         guard bytes.count >= 16, Array(bytes[0..<8]) == magic else { throw .damaged("not a perfmond snapshot (no PERFMOND header)") }
         var header = SnapshotReader(bytes, offset: 8)
         let version = try header.u32()
-        guard version == formatVersion else {
-            throw .incompatible("format version \(version); this perfmond reads version \(formatVersion)")
+        guard readableVersions.contains(version) else {
+            throw .incompatible("format version \(version); this perfmond reads versions \(readableVersions.lowerBound) to \(readableVersions.upperBound)")
         }
         let checksum = try header.u32()
         guard crc32(header.rest) == checksum else { throw .damaged("checksum mismatch (the file was cut short or changed)") }
@@ -111,21 +120,28 @@ public struct StoreSnapshot: Sendable {
             let key = SeriesKey(kind, try reader.string(), try reader.string())
             var value = Series(layout: layout, now: try reader.f64())
             value.lastSeen = try reader.f64()
-            value.cumulative = try Aggregate(from: &reader)
+            value.cumulative = try Aggregate(from: &reader, version: version)
             let tierCount = try reader.count(itemSize: 4)
             guard tierCount == layout.tiers.count else { throw .damaged("series \(key.first) has \(tierCount) tiers, the layout \(layout.tiers.count)") }
             for tier in 0..<tierCount {
                 for _ in 0..<(try reader.count(itemSize: 8)) {
                     let start = try reader.i64()
                     if let last = value.windows.tiers[tier].last, start <= last.start { throw .damaged("window buckets out of order") }
-                    value.windows.tiers[tier].append(TimeBuckets.Bucket(start: start, aggregate: try Aggregate(from: &reader)))
+                    value.windows.tiers[tier].append(TimeBuckets.Bucket(start: start, aggregate: try Aggregate(from: &reader, version: version)))
                 }
             }
             series[key] = value
         }
+        var metricUnits: [String: String] = [:]
+        if version >= 2 {
+            for _ in 0..<(try reader.count(itemSize: 8)) {
+                let name = try reader.string()
+                metricUnits[name] = try reader.string()
+            }
+        }
         guard reader.isAtEnd else { throw .damaged("\(bytes.count - reader.offset) bytes after the last series") }
         return StoreSnapshot(savedAt: savedAt, layout: layout, series: series, openRequests: openRequests,
-                             openProviderCalls: openProviderCalls, counters: counters)
+                             openProviderCalls: openProviderCalls, counters: counters, metricUnits: metricUnits)
     }
 }
 
@@ -163,9 +179,13 @@ extension Aggregate {
         }
         distribution.write(to: &writer)
         ttft.write(to: &writer)
+        writer.f64(valueSum)
+        writer.u8(membersCapped ? 1 : 0)
+        writer.count(members.count)
+        for member in members.sorted() { writer.string(member) }
     }
 
-    init(from reader: inout SnapshotReader) throws(SnapshotError) {
+    init(from reader: inout SnapshotReader, version: UInt32) throws(SnapshotError) {
         self.init()
         total = try reader.f64()
         successes = try reader.f64()
@@ -191,6 +211,10 @@ extension Aggregate {
         }
         distribution = try Distribution(from: &reader)
         ttft = try Distribution(from: &reader)
+        guard version >= 2 else { return }  // version 1 had untyped custom metrics only
+        valueSum = try reader.f64()
+        membersCapped = try reader.u8() == 1
+        for _ in 0..<(try reader.count(itemSize: 4)) { members.insert(try reader.string()) }
     }
 }
 

@@ -1,5 +1,8 @@
 /// Snapshots: the state to persist, and a persisted state added back after a restart.
 extension MetricsStore {
+    /// Snapshot counters of label sets folded, by custom metric name: this prefix, then the name.
+    static let foldedMetricCounter = "store.folded_metric."
+
     /// The state to persist, taken at once (the tables are copied on write, so this is cheap);
     /// the caller encodes and writes it off the actor.
     public func snapshot() -> StoreSnapshot {
@@ -10,11 +13,14 @@ extension MetricsStore {
             "store.abandoned_provider_calls": Double(status.abandonedProviderCalls),
             "store.dropped_starts": Double(status.droppedStarts),
             "store.unmatched_ends": Double(status.unmatchedEnds),
+            "store.dropped_metric_events": Double(status.droppedMetricEvents),
         ]
         for (type, count) in appliedCounts { counters["store.applied." + type.rawValue] = Double(count) }
         for (dimension, count) in limiter.folded { counters["store.folded." + dimension.rawValue] = count }
+        for (name, count) in status.foldedByMetric { counters[Self.foldedMetricCounter + name] = count }
+        let units = catalog.current.compactMapValues(\.unit)
         return StoreSnapshot(savedAt: clock.now(), layout: layout, series: series, openRequests: openCalls.requests,
-                             openProviderCalls: openCalls.providerCalls, counters: counters)
+                             openProviderCalls: openCalls.providerCalls, counters: counters, metricUnits: units)
     }
 
     /// Adds a snapshot's state to the store's: series it does not hold are taken whole, those it
@@ -49,6 +55,11 @@ extension MetricsStore {
         status.abandonedProviderCalls += snapshot.count("store.abandoned_provider_calls")
         status.droppedStarts += snapshot.count("store.dropped_starts")
         status.unmatchedEnds += snapshot.count("store.unmatched_ends")
+        status.droppedMetricEvents += snapshot.count("store.dropped_metric_events")
+        for (name, count) in counters where name.hasPrefix(Self.foldedMetricCounter) {
+            status.foldedByMetric[String(name.dropFirst(Self.foldedMetricCounter.count)), default: 0] += count
+        }
+        restoredUnits.merge(snapshot.metricUnits) { current, _ in current }
         for type in EventType.allCases { appliedByType[type.ordinal] += snapshot.count("store.applied." + type.rawValue) }
         var folded: [CardinalityLimiter.Dimension: Double] = [:]
         for dimension in CardinalityLimiter.Dimension.allCases { folded[dimension] = counters["store.folded." + dimension.rawValue] }

@@ -23,9 +23,18 @@ public actor MetricsStore {
     /// series (the usual batch) skip the limiter's three lookups per label; valid while the
     /// limiter only learns values, so it is forgotten whenever the limiter is rebuilt.
     var lastProviderKey: (provider: String, model: String?, key: SeriesKey)?
+    /// The custom metric names in use, shared with the decoder.
+    nonisolated public let catalog: MetricCatalog
+    /// Label sets per custom metric name and in all, for the series limits.
+    var customSeriesCounts: [String: Int] = [:]
+    var customSeriesTotal = 0
+    /// Units of custom metrics read from a snapshot, until their names are registered again.
+    var restoredUnits: [String: String] = [:]
 
-    public init(configuration: StoreConfiguration = StoreConfiguration(), clock: any StoreClock = SystemClock(), buffer: IngestBuffer? = nil) {
+    public init(configuration: StoreConfiguration = StoreConfiguration(), clock: any StoreClock = SystemClock(), buffer: IngestBuffer? = nil,
+                catalog: MetricCatalog? = nil) {
         self.configuration = configuration
+        self.catalog = catalog ?? MetricCatalog(maxNames: configuration.limits.customMetrics)
         self.layout = configuration.layout
         self.clock = clock
         self.buffer = buffer
@@ -100,9 +109,40 @@ public actor MetricsStore {
             let to = limiter.admit(failover.to, .provider)
             update(SeriesKey(.failover, from, to), at: at, now) { $0.total += weight }
         case let .metric(sample):
-            let name = limiter.admit(sample.name, .metric)
-            update(SeriesKey(.metric, name), at: at, now) { $0.recordValue(sample.value, at: at, weight: weight) }
+            applyMetric(sample, at: at, weight: weight, now: now)
         }
+    }
+
+    /// A custom metric event: its name registered (a kind conflict from a concurrent request is
+    /// dropped and counted), its label set folded into `{__other__="true"}` past the series limits
+    /// (counted by name), a gauge's delta resolved against the series' value, a time unit's
+    /// histogram value kept in milliseconds.
+    private func applyMetric(_ sample: MetricSample, at timestamp: Double, weight: Double, now: Double) {
+        guard catalog.register(sample) else {
+            status.droppedMetricEvents += 1
+            return
+        }
+        let kind = sample.kind.seriesKind
+        var key = SeriesKey(kind, sample.name, sample.labels.key)
+        if series[key] == nil {
+            let limits = configuration.limits
+            if customSeriesCounts[sample.name, default: 0] >= limits.seriesPerMetric || customSeriesTotal >= limits.customSeries {
+                key = SeriesKey(kind, sample.name, MetricLabels.folded.key)
+                status.foldedByMetric[sample.name, default: 0] += weight
+            }
+            if series[key] == nil {
+                customSeriesCounts[sample.name, default: 0] += 1
+                customSeriesTotal += 1
+            }
+        }
+        var change = sample.update
+        switch change {
+        case let .gaugeDelta(delta): change = .gauge((series[key]?.cumulative.lastValue ?? 0) + delta)
+        case let .histogram(value): if let unit = TimeUnit(sample.unit) { change = .histogram(value * unit.milliseconds) }
+        default: break
+        }
+        let resolved = change
+        update(key, at: timestamp, now) { $0.recordMetric(resolved, at: timestamp, weight: weight) }
     }
 
     private func providerKey(_ provider: String, _ model: String?) -> SeriesKey {
@@ -170,6 +210,7 @@ public actor MetricsStore {
             seriesWereRemovedOrRestored()
         }
         for index in series.indices { series.values[index].windows.roll(now: now, layout: layout) }
+        if stale.isEmpty { reconcileCatalog() }  // else done by seriesWereRemovedOrRestored
         let abandoned = openCalls.abandon(receivedBefore: now - configuration.requestTimeout.seconds)
         status.abandonedRequests += abandoned.requests
         status.abandonedProviderCalls += abandoned.providerCalls
@@ -181,6 +222,23 @@ public actor MetricsStore {
         limiter.rebuild(from: series.keys)
         lastProviderKey = nil
         sortedKeys = [:]
+        reconcileCatalog()
+    }
+
+    /// Recounts the custom series and keeps in the catalog only the names that have series (a name
+    /// registered by a request refused whole goes here), with their kinds and units.
+    func reconcileCatalog() {
+        customSeriesCounts = [:]
+        customSeriesTotal = 0
+        let current = catalog.current
+        var kinds: [String: (MetricKind, String?)] = [:]
+        for key in series.keys {
+            guard let kind = MetricKind.of(key.kind) else { continue }
+            customSeriesCounts[key.first, default: 0] += 1
+            customSeriesTotal += 1
+            kinds[key.first] = (kind, current[key.first]?.unit ?? restoredUnits[key.first])
+        }
+        catalog.replace(with: kinds)
     }
 
     /// Events applied so far, by type (the types with none left out).
@@ -216,7 +274,7 @@ extension CardinalityLimiter {
                 _ = fresh.admit(key.first, .component)
                 _ = fresh.admit(key.second, .operation, parent: key.first)
             case .cache: _ = fresh.admit(key.first, .cacheScope)
-            case .metric: _ = fresh.admit(key.first, .metric)
+            case .metric, .counter, .gauge, .histogram, .set: break  // names: the catalog; label sets: the series limits
             case .failover:
                 _ = fresh.admit(key.first, .provider)
                 _ = fresh.admit(key.second, .provider)

@@ -8,8 +8,10 @@ public enum SeriesKind: String, Sendable, CaseIterable {
     case component
     /// labels: scope (component or provider), —
     case cache
-    /// labels: metric name, —
+    /// labels: metric name, label set (`MetricLabels.key`): an untyped custom metric
     case metric
+    /// labels: metric name, label set: the custom metric kinds (api.md §7)
+    case counter, gauge, histogram, set
     /// labels: from provider, to provider
     case failover
     /// labels: "global", — : errors reported with no provider, endpoint or component

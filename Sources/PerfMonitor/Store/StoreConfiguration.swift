@@ -26,7 +26,12 @@ public struct CardinalityLimits: Sendable, Equatable {
     public var methodsPerEndpoint = 16
     public var components = 200
     public var operationsPerComponent = 200
+    /// Custom metric names: a name past it is refused, never folded.
     public var customMetrics = 500
+    /// Label sets of one custom metric; past it they fold into `{__other__="true"}`.
+    public var seriesPerMetric = 1000
+    /// Label sets of all custom metrics together; past it they fold the same way.
+    public var customSeries = 50_000
     public var cacheScopes = 200
 
     public init() {}

@@ -13,6 +13,11 @@ public struct StoreStatus: Sendable {
     public var droppedStarts = 0
     /// `request_end` events with neither a known start nor an endpoint: counted, not aggregated.
     public var unmatchedEnds = 0
+    /// Custom metric events dropped at apply: their name took another kind (or the name limit
+    /// filled) in a concurrent request after this one was checked.
+    public var droppedMetricEvents = 0
+    /// Custom metric events whose label set folded into `{__other__="true"}`, by metric name.
+    public var foldedByMetric: [String: Double] = [:]
     /// Series removed after a retention without events.
     public var removedSeries = 0
     public var appliedByType: [EventType: Int] = [:]

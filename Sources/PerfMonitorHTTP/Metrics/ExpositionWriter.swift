@@ -24,6 +24,7 @@ struct ExpositionWriter {
     private var boundRanges: [Range<Int>] = []
     /// The current histogram family's bounds in milliseconds, and a buffer its series reuse.
     private var boundsMs: [Double] = []
+    private var scale = 1000.0
     private var counts: [Double] = []
 
     init(format: Format, prefix: String, capacity: Int = 1 << 16) {
@@ -34,8 +35,10 @@ struct ExpositionWriter {
 
     /// Starts a family; the samples written next belong to it. `name` is without the prefix and
     /// counters end in `_total` (the OpenMetrics family name drops it, as that format requires).
-    mutating func family(_ name: String, _ type: FamilyType, _ help: String, bounds: [Double] = []) {
-        let sampleName = name.hasPrefix("process_") ? name : prefix + "_" + name
+    /// A histogram's `bounds` are in its unit; its distribution holds `scale` of them per unit
+    /// (1000: milliseconds in a family of seconds). `prefixed: false` for custom families.
+    mutating func family(_ name: String, _ type: FamilyType, _ help: String, bounds: [Double] = [], scale: Double = 1000, prefixed: Bool = true) {
+        let sampleName = !prefixed || name.hasPrefix("process_") ? name : prefix + "_" + name
         var familyName = sampleName
         if format == .openMetrics, type == .counter, familyName.hasSuffix("_total") { familyName.removeLast(6) }
         append("# HELP "); append(familyName); append(" "); appendEscaped(help, quotes: false); append("\n")
@@ -45,7 +48,8 @@ struct ExpositionWriter {
         sumName = self.name + Array("_sum".utf8)
         countName = self.name + Array("_count".utf8)
         // OpenMetrics wants le as a float (1.0); both formats accept it.
-        boundsMs = bounds.map { $0 * 1000 }
+        boundsMs = bounds.map { $0 * scale }
+        self.scale = scale
         boundLabels = []
         boundRanges = []
         for bound in bounds.map({ $0 == $0.rounded() && $0 < 1e15 ? String(Int64($0)) + ".0" : String($0) }) + ["+Inf"] {
@@ -85,7 +89,7 @@ struct ExpositionWriter {
     mutating func histogram(_ labels: SeriesLabels, _ distribution: Distribution) {
         distribution.cumulativeCounts(atOrBelow: boundsMs, into: &counts)
         counts.append(distribution.count)
-        let counts = self.counts, ranges = boundRanges
+        let counts = self.counts, ranges = boundRanges, scale = self.scale
         let bucketName = self.bucketName, sumName = self.sumName, countName = self.countName, boundLabels = self.boundLabels
         labels.bytes.withUnsafeBufferPointer { labels in
             bucketName.withUnsafeBufferPointer { name in
@@ -95,7 +99,7 @@ struct ExpositionWriter {
                     }
                 }
             }
-            sumName.withUnsafeBufferPointer { write($0, labels, nil, distribution.sum / 1000) }
+            sumName.withUnsafeBufferPointer { write($0, labels, nil, distribution.sum / scale) }
             countName.withUnsafeBufferPointer { write($0, labels, nil, distribution.count) }
         }
     }

@@ -80,6 +80,8 @@ public struct MetricsRoute: Sendable {
         var status = StoreStatus()
         var inFlightTotal = 0
         var inFlightByProvider: [String: Int] = [:]
+        /// Set series over the last 5 minutes (a set's gauge is its distinct members there).
+        var recentSets: [SeriesView] = []
     }
 
     func render(format: ExpositionWriter.Format) async -> [UInt8] {
@@ -88,6 +90,7 @@ public struct MetricsRoute: Sendable {
             for kind in SeriesKind.allCases { snapshot.series[kind] = store.series(kind) }
             snapshot.status = store.currentStatus()
             (snapshot.inFlightTotal, snapshot.inFlightByProvider) = store.inFlight()
+            snapshot.recentSets = store.series(.set, window: .fiveMinutes)
             return snapshot
         }
         let expected = lastSize.bytes.load(ordering: .relaxed)
@@ -211,15 +214,54 @@ public struct MetricsRoute: Sendable {
             for (type, count) in view.aggregate.errorTypes.sorted(by: { $0.key < $1.key }) { w.sample(.none, count, label: "error_type", type) }
         }
         let metrics = snapshot.series[.metric] ?? []
-        let labels = metrics.map { SeriesLabels([("name", $0.key.first)]) }
+        let labels = metrics.map { SeriesLabels([("name", $0.key.first)] + (MetricLabels(key: $0.key.second)?.pairs ?? [])) }
         w.family("custom_metric", .gauge, "The last value reported for each custom metric.")
         for index in metrics.indices { w.sample(labels[index], metrics[index].aggregate.lastValue) }
         w.family("custom_metric_observations_total", .counter, "Values reported for each custom metric.")
         for index in metrics.indices { w.sample(labels[index], metrics[index].aggregate.total) }
         w.family("custom_metric_sum_total", .counter, "Sum of the values reported for each custom metric.")
         for index in metrics.indices { w.sample(labels[index], metrics[index].aggregate.distribution.sum) }
+        writeCustom(snapshot, &w)
         w.family("requests_in_flight", .gauge, "Requests and provider calls started and not yet ended.")
         w.sample(.none, Double(snapshot.inFlightTotal))
+    }
+
+    /// Each typed custom metric as a family of its own (api.md §7), in name order: a counter's
+    /// sum as `_total`, a gauge's last value, a histogram, a set's distinct members over the last
+    /// 5 minutes as a gauge.
+    private func writeCustom(_ snapshot: Snapshot, _ w: inout ExpositionWriter) {
+        let catalog = store.catalog
+        var byName: [String: (MetricKind, [SeriesView])] = [:]
+        for kind in MetricKind.allCases where kind != .untyped {
+            for view in (kind == .set ? snapshot.recentSets : snapshot.series[kind.seriesKind]) ?? [] {
+                byName[view.key.first, default: (kind, [])].1.append(view)
+            }
+        }
+        let entries = catalog.current
+        for (name, (kind, views)) in byName.sorted(by: { $0.key < $1.key }) {
+            let unit = entries[name]?.unit
+            let family = catalog.familyName(name, kind, unit: unit)
+            let help = "Custom metric \(name) (\(kind.rawValue)\(unit.map { ", unit " + $0 } ?? ""))."
+            let labels = views.map { SeriesLabels(MetricLabels(key: $0.key.second)?.pairs ?? []) }
+            switch kind {
+            case .counter:
+                w.family(family.hasSuffix("_total") ? family : family + "_total", .counter, help, prefixed: false)
+                for index in views.indices { w.sample(labels[index], views[index].aggregate.valueSum) }
+            case .gauge:
+                w.family(family, .gauge, help, prefixed: false)
+                for index in views.indices { w.sample(labels[index], views[index].aggregate.lastValue) }
+            case .set:
+                w.family(family, .gauge, help + " Distinct members over the last 5 minutes.", prefixed: false)
+                for index in views.indices { w.sample(labels[index], Double(views[index].aggregate.members.count)) }
+            case .histogram:
+                let timed = TimeUnit(unit) != nil
+                w.family(family, .histogram, help, bounds: timed ? configuration.customSecondsBuckets : configuration.customBuckets,
+                         scale: timed ? 1000 : 1, prefixed: false)
+                for index in views.indices { w.histogram(labels[index], views[index].aggregate.distribution) }
+            case .untyped:
+                break
+            }
+        }
     }
 
     private func writeDaemon(_ snapshot: Snapshot, _ w: inout ExpositionWriter) {
@@ -249,6 +291,10 @@ public struct MetricsRoute: Sendable {
         for kind in SeriesKind.allCases { w.sample(.none, Double(status.seriesByKind[kind] ?? 0), label: "kind", kind.rawValue) }
         w.family("series_folded_total", .counter, "Events whose label value was folded into __other__ by a cardinality limit, by dimension.")
         for (dimension, count) in status.foldedByDimension.sorted(by: { $0.key < $1.key }) { w.sample(.none, count, label: "dimension", dimension) }
+        w.family("custom_metric_series_folded_total", .counter, "Custom metric events whose label set folded into {__other__=\"true\"} past max_series_per_metric or max_custom_series, by metric.")
+        for (metric, count) in status.foldedByMetric.sorted(by: { $0.key < $1.key }) { w.sample(.none, count, label: "metric", metric) }
+        w.family("custom_metric_events_dropped_total", .counter, "Custom metric events dropped when applied: their name took another kind in a concurrent request.")
+        w.sample(.none, Double(status.droppedMetricEvents))
         w.family("series_removed_total", .counter, "Series removed after a retention without events.")
         w.sample(.none, Double(status.removedSeries))
         w.family("requests_abandoned_total", .counter, "Starts whose end did not arrive within request_timeout.")

@@ -62,6 +62,7 @@ public struct PerformanceQueries: Sendable {
         route(&routes, "GET", "recommendations", recommendations)
         route(&routes, "GET", "export", export)
         route(&routes, "GET", "events", events)
+        route(&routes, "GET", "metrics", metrics)
         route(&routes, "GET", "/dashboard", access: .pageOrData, dashboard)
     }
 

@@ -16,12 +16,13 @@ struct QueryParameters {
     let request: Request
     let retention: TimeSpan
 
-    init(_ request: Request, accepts names: [String], retention: TimeSpan) throws(QueryFailure) {
+    /// `prefixes` admit families of names (`label.KEY`).
+    init(_ request: Request, accepts names: [String], prefixes: [String] = [], retention: TimeSpan) throws(QueryFailure) {
         self.request = request
         self.retention = retention
         let allowed = ["window"] + names
-        for (name, _) in request.query where !allowed.contains(name) {
-            throw .badRequest("unknown query parameter '\(name)'; \(request.path) accepts: \(allowed.joined(separator: ", "))")
+        for (name, _) in request.query where !allowed.contains(name) && !prefixes.contains(where: { name.hasPrefix($0) && name.count > $0.count }) {
+            throw .badRequest("unknown query parameter '\(name)'; \(request.path) accepts: \((allowed + prefixes.map { $0 + "KEY" }).joined(separator: ", "))")
         }
         _ = try window()
     }

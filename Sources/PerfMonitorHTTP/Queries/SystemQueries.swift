@@ -47,6 +47,8 @@ extension PerformanceQueries {
                 ("abandoned_requests", .int(status.abandonedRequests + status.abandonedProviderCalls)),
                 ("dropped_starts", .int(status.droppedStarts)),
                 ("unmatched_ends", .int(status.unmatchedEnds)),
+                ("folded_by_metric", Aggregate.counts(status.foldedByMetric)),
+                ("dropped_metric_events", .int(status.droppedMetricEvents)),
             ])),
             ("ingest", .object([
                 ("accepted_events", .int(ingest.acceptedEvents)),

@@ -25,8 +25,13 @@ public struct EventDecoder: Sendable {
     /// Label values (provider, model, endpoint…) longer than this are refused.
     public static let maxLabelBytes = 256
 
-    public init(maxAgeSeconds: Double) {
+    /// The custom metric names in use: a `metric` event that would change a name's kind, pass
+    /// the name limit or collide on `/metrics` is refused (nil: no such checks, for tools and tests).
+    public let catalog: MetricCatalog?
+
+    public init(maxAgeSeconds: Double, catalog: MetricCatalog? = nil) {
         self.maxAgeSeconds = maxAgeSeconds
+        self.catalog = catalog
     }
 
     public func decode(_ body: [UInt8], form: BodyForm, now: Double) -> DecodedBatch {

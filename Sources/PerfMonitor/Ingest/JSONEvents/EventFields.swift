@@ -35,6 +35,9 @@ struct EventFields {
     var metadata: JSONValue?
     var sampleRate: JSONValue?
     var success: JSONValue?
+    var kind: JSONValue?
+    var labels: JSONValue?
+    var delta: JSONValue?
 
     init() {}
 
@@ -58,10 +61,12 @@ struct EventFields {
         switch key.count {
         case 4:
             if `is`("type") { keep(&type) } else if `is`("cost") { keep(&cost) } else if `is`("unit") { keep(&unit) }
+            else if `is`("kind") { keep(&kind) }
         case 5:
             if `is`("model") { keep(&model) } else if `is`("error") { keep(&error) } else if `is`("value") { keep(&value) }
+            else if `is`("delta") { keep(&delta) }
         case 6:
-            if `is`("method") { keep(&method) } else if `is`("metric") { keep(&metric) }
+            if `is`("method") { keep(&method) } else if `is`("metric") { keep(&metric) } else if `is`("labels") { keep(&labels) }
         case 7:
             if `is`("ttft_ms") { keep(&ttftMs) } else if `is`("success") { keep(&success) }
         case 8:
@@ -117,7 +122,11 @@ struct EventFields {
         outcome.requestBytes = try count(requestBytes, "request_bytes", alias: inputSize, "input_size")
         outcome.responseBytes = try count(responseBytes, "response_bytes", alias: responseSize, "response_size")
         let metricName = try string(metric, "metric").flatMap { $0.isEmpty ? nil : $0 }
-        let metricValue = try number(value, "value")
+        let metricKind = try metricKindValue()
+        // A set's member may be a string; every other value is a number.
+        var memberAsText = false
+        if metricKind == .set, case .string? = value { memberAsText = true }
+        let metricValue = memberAsText ? nil : try number(value, "value")
         let unit = try label(unit, "unit")
         let metadata = try metadataValues()
         var rate = SampleRate.all
@@ -172,18 +181,95 @@ struct EventFields {
             kind = .failover(Failover(from: from, to: try need(metadata["to_provider"].flatMap { $0.isEmpty ? nil : $0 }, "metadata.to_provider"),
                                       model: model))
         case .metric:
-            let name = try need(metricName, "metric")
-            guard Self.isMetricName(name) else {
-                throw EventError("field 'metric': expected a name matching [a-zA-Z_][a-zA-Z0-9_]*, got \"\(name)\"")
-            }
-            kind = .metric(MetricSample(name: name, value: try need(metricValue, "value"), unit: unit))
+            let sample = try metricSample(name: try need(metricName, "metric"), kind: metricKind, number: metricValue, unit: unit)
+            if let problem = decoder.catalog?.admit(sample) { throw EventError(problem) }
+            kind = .metric(sample)
         }
         return Event(kind, at: timestamp, sampleRate: rate, metadata: metadata)
     }
 
+    /// A custom metric name (api.md §7): letters, digits, `_`, `.` and `-`, first a letter or `_`.
     static func isMetricName(_ name: String) -> Bool {
-        guard let first = name.utf8.first, first == 95 || (65...90).contains(first) || (97...122).contains(first) else { return false }
-        return name.utf8.allSatisfy { $0 == 95 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
+        guard let first = name.utf8.first, isLabelStart(first), name.utf8.count <= EventDecoder.maxLabelBytes else { return false }
+        return name.utf8.allSatisfy { isLabelByte($0) || $0 == 46 || $0 == 45 }
+    }
+
+    /// A label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
+    static func isLabelName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, isLabelStart(first) else { return false }
+        return name.utf8.allSatisfy(isLabelByte)
+    }
+
+    private static func isLabelStart(_ byte: UInt8) -> Bool { byte == 95 || (65...90).contains(byte) || (97...122).contains(byte) }
+    private static func isLabelByte(_ byte: UInt8) -> Bool { isLabelStart(byte) || (48...57).contains(byte) }
+
+    /// `kind`, absent for an untyped metric.
+    private func metricKindValue() throws(EventError) -> MetricKind {
+        guard let text = try string(kind, "kind") else { return .untyped }
+        guard let parsed = MetricKind(rawValue: text.lowercased()), parsed != .untyped else {
+            throw EventError("field 'kind': expected counter, gauge, histogram or set, got \"\(text)\"")
+        }
+        return parsed
+    }
+
+    /// A `metric` event's sample: its name, labels and what it does by kind.
+    private func metricSample(name: String, kind metricKind: MetricKind, number: Double?, unit: String?) throws(EventError) -> MetricSample {
+        guard Self.isMetricName(name) else {
+            throw EventError("field 'metric': expected a name matching [a-zA-Z_][a-zA-Z0-9_.-]* of at most \(EventDecoder.maxLabelBytes) bytes, got \"\(name)\"")
+        }
+        let isDelta = try bool(delta, "delta") ?? false
+        if isDelta, metricKind != .gauge {
+            throw EventError("field 'delta': only a gauge takes delta (this metric is \(metricKind == .untyped ? "untyped" : "a " + metricKind.rawValue))")
+        }
+        let update: MetricUpdate
+        switch metricKind {
+        case .set:
+            switch value {
+            case let .string(member)?: update = .set(member: member)
+            case let .number(_, text)?: update = .set(member: text)
+            default: throw EventError("field 'value': required for metric events (a set's member: a number or a string)")
+            }
+        case .counter:
+            let increment = try need(number, "value")
+            guard increment >= 0 else { throw EventError("field 'value': a counter's value is an increment, ≥ 0; got \(value?.quoted ?? "")") }
+            update = .counter(increment: increment)
+        case .gauge: update = isDelta ? .gaugeDelta(try need(number, "value")) : .gauge(try need(number, "value"))
+        case .histogram: update = .histogram(try need(number, "value"))
+        case .untyped: update = .untyped(try need(number, "value"))
+        }
+        return MetricSample(name: name, update, unit: unit, labels: try labelSet())
+    }
+
+    private func need<T>(_ value: T?, _ field: String) throws(EventError) -> T {
+        guard let value else { throw EventError("field '\(field)': required for metric events") }
+        return value
+    }
+
+    /// `labels`: at most 8, names `[a-zA-Z_][a-zA-Z0-9_]*` (not `__…`, `le`, `quantile`, `job`,
+    /// `instance`), values strings of at most 128 bytes.
+    private func labelSet() throws(EventError) -> MetricLabels {
+        switch labels {
+        case nil, .null?: return .none
+        case let .object(members)?:
+            guard members.count <= MetricLabels.maxCount else {
+                throw EventError("field 'labels': at most \(MetricLabels.maxCount) labels, got \(members.count)")
+            }
+            var pairs: [(String, String)] = []
+            for (name, member) in members {
+                guard Self.isLabelName(name) else { throw EventError("field 'labels.\(name)': a label name matches [a-zA-Z_][a-zA-Z0-9_]*") }
+                guard !name.hasPrefix("__") else { throw EventError("field 'labels.\(name)': label names starting with __ are reserved") }
+                guard !MetricLabels.reserved.contains(name) else {
+                    throw EventError("field 'labels.\(name)': le, quantile, job and instance are reserved label names")
+                }
+                guard case let .string(text) = member else { throw wrongType("labels.\(name)", "a string", member) }
+                guard text.utf8.count <= MetricLabels.maxValueBytes else {
+                    throw EventError("field 'labels.\(name)': longer than \(MetricLabels.maxValueBytes) bytes")
+                }
+                pairs.append((name, text))
+            }
+            return MetricLabels(pairs)
+        case let other?: throw wrongType("labels", "an object of label names to strings", other)
+        }
     }
 
     private func wrongType(_ field: String, _ expected: String, _ value: JSONValue) -> EventError {
