@@ -95,6 +95,20 @@ extension AlertThreshold {
         if let value = field("scope") {
             if case let .object(scopeMembers) = value {
                 for (key, member) in scopeMembers {
+                    if key == "labels" {
+                        guard case let .object(labels) = member else {
+                            problems.append("\(path).scope.labels: expected an object of label names to strings, got \(member.quoted)")
+                            continue
+                        }
+                        for (name, value) in labels {
+                            guard case let .string(text) = value else {
+                                problems.append("\(path).scope.labels.\(name): expected a string, got \(value.quoted)")
+                                continue
+                            }
+                            scope.labels[name] = text
+                        }
+                        continue
+                    }
                     guard case let .string(text) = member, !text.isEmpty else {
                         problems.append("\(path).scope.\(key): expected a non-empty string, got \(member.quoted)")
                         continue
@@ -104,12 +118,18 @@ extension AlertThreshold {
                     case "model": scope.model = text
                     case "endpoint": scope.endpoint = text
                     case "component": scope.component = text
-                    default: problems.append("\(path).scope.\(key): unknown; a scope names provider, model, endpoint or component")
+                    default: problems.append("\(path).scope.\(key): unknown; a scope names provider, model, endpoint, component or labels")
                     }
                 }
             } else {
                 problems.append("\(path).scope: expected an object, got \(value.quoted)")
             }
+        }
+        if !scope.labels.isEmpty, let metric, metric.isEventStatistic || metric.isSampled {
+            problems.append("\(path).scope.labels: only a custom metric has labels; \(metric.name) is perfmond's own")
+        }
+        if let stat, [.count, .sum, .last].contains(stat), let metric, metric.isEventStatistic || metric.isSampled {
+            problems.append("\(path).stat: \(stat.rawValue) is for custom metrics; \(metric.name) takes avg, p50, p95 or p99")
         }
         guard problems.isEmpty, let metric, let threshold, let comparison, let severity else {
             return .failure(ThresholdProblems(problems))
@@ -137,6 +157,9 @@ extension AlertThreshold {
         if let model = scope.model { scopeMembers.append(("model", .string(model))) }
         if let endpoint = scope.endpoint { scopeMembers.append(("endpoint", .string(endpoint))) }
         if let component = scope.component { scopeMembers.append(("component", .string(component))) }
+        if !scope.labels.isEmpty {
+            scopeMembers.append(("labels", .object(scope.labels.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) })))
+        }
         if !scopeMembers.isEmpty { members.append(("scope", .object(scopeMembers))) }
         if let message { members.append(("message", .string(message))) }
         return .object(members)

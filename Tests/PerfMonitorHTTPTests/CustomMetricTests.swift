@@ -171,4 +171,29 @@ import TestSupport
         #expect(json.at("metrics", "odd", "series")?.arrayValue?.first?["labels"] == .object([("v", .string("a\"b\\c\nd é ✓"))]))
         await harness.stop()
     }
+
+    /// A threshold on a custom metric judges each series on its own, or only those with all of
+    /// `scope.labels`; counters by `count`, `sum` or `last`.
+    @Test func thresholdsJudgeLabelledSeries() async throws {
+        let harness = try Harness()
+        let rules = #"{"alert_thresholds": [{"metric": "llm.errors", "comparison": ">", "threshold": 5, "severity": "warning", "stat": "sum", "min_samples": 1, "scope": {"labels": {"route": "chat"}}}]}"#
+        #expect(try await harness.request("POST", "/performance/config", body: rules).status == 200)
+        try await harness.post([
+            #"{"type":"metric","metric":"llm.errors","kind":"counter","value":4,"labels":{"route":"chat","region":"eu"}}"#,
+            #"{"type":"metric","metric":"llm.errors","kind":"counter","value":3,"labels":{"route":"chat","region":"eu"}}"#,
+            #"{"type":"metric","metric":"llm.errors","kind":"counter","value":9,"labels":{"route":"embed"}}"#,
+        ])
+        await harness.alertEngine.evaluate()
+        let alerts = try await harness.json("/performance/alerts")
+        guard case let .array(active)? = alerts["active"] else { Issue.record("no alerts: \(alerts)"); return }
+        #expect(active.count == 1, "only the chat series: \(active)")
+        #expect(active.first?["scope"] == .object([("metric", .string("llm.errors")), ("region", .string("eu")), ("route", .string("chat"))]))
+        #expect(active.first?["current_value"]?.numberValue == 7)
+        let refused = try await harness.request("POST", "/performance/config",
+                                                body: #"{"alert_thresholds": [{"metric": "response_time_ms", "comparison": ">", "threshold": 1, "severity": "warning", "stat": "sum", "scope": {"labels": {"a": "b"}}}]}"#)
+        #expect(refused.status == 400)
+        #expect(refused.text.contains("scope.labels: only a custom metric has labels; response_time_ms is perfmond's own"))
+        #expect(refused.text.contains("stat: sum is for custom metrics; response_time_ms takes avg, p50, p95 or p99"))
+        await harness.stop()
+    }
 }

@@ -63,7 +63,7 @@ public final class AlertEngine: Sendable {
         // Only the kinds some threshold can judge (providers always: degradation uses them).
         var kinds: Set<SeriesKind> = [.provider]
         for threshold in thresholds where !threshold.metric.isSampled {
-            if !threshold.metric.isEventStatistic { kinds.insert(.metric) }
+            if !threshold.metric.isEventStatistic { kinds.formUnion(MetricKind.allCases.map(\.seriesKind)) }
             else if threshold.scope.component != nil { kinds.insert(.component) }
             else if threshold.scope.isEmpty || threshold.scope.endpoint != nil { kinds.insert(.endpoint) }
         }
@@ -123,7 +123,17 @@ public final class AlertEngine: Sendable {
             if wantsEndpoint || scope.isEmpty { consider(views[.endpoint]) { scope.endpoint == nil || $0.first == scope.endpoint } }
             if wantsComponent { consider(views[.component]) { $0.first == scope.component } }
         } else {
-            consider(views[.metric]) { $0.first == threshold.metric.name }
+            // A custom metric, of whichever kind its series are: each series judged on its own,
+            // those with all of scope.labels when the threshold names some.
+            let name = threshold.metric.name, wanted = threshold.scope.labels
+            for kind in MetricKind.allCases {
+                consider(views[kind.seriesKind]) { key in
+                    guard key.first == name else { return false }
+                    guard !wanted.isEmpty else { return true }
+                    let labels = MetricLabels(key: key.second) ?? .none
+                    return wanted.allSatisfy { want in zip(labels.names, labels.values).contains { $0 == want.key && $1 == want.value } }
+                }
+            }
         }
         return observations
     }
@@ -131,6 +141,9 @@ public final class AlertEngine: Sendable {
     /// The metric's value for one series over the threshold's window; nil below `min_samples`.
     private func eventValue(_ threshold: AlertThreshold, _ view: borrowing SeriesView) -> Double? {
         let minimum = Double(threshold.minSamples)
+        if let kind = MetricKind.of(view.key.kind), kind != .histogram, kind != .untyped {
+            return Self.customValue(threshold, kind: kind, aggregate: view.aggregate)
+        }
         // The sample count first: most series of a quiet window are below min_samples, and a
         // percentile costs a walk over the buckets.
         switch threshold.metric {
@@ -146,6 +159,9 @@ public final class AlertEngine: Sendable {
             case .p50: distribution.quantile(0.5)
             case .p95: distribution.quantile(0.95)
             case .p99: distribution.quantile(0.99)
+            case .count: distribution.count
+            case .sum: distribution.sum
+            case .last: aggregate.lastValue
             }
         }
         let samples: Double
@@ -161,6 +177,24 @@ public final class AlertEngine: Sendable {
         default: (samples, value) = (aggregate.distribution.count, stat(aggregate.distribution))  // a custom metric
         }
         return samples >= Double(threshold.minSamples) ? value : nil
+    }
+
+    /// A counter, gauge or set judged by `count`, `sum` or `last` (a set: distinct members); a
+    /// gauge by its distribution's stats too; nil for a stat the kind does not have.
+    static func customValue(_ threshold: AlertThreshold, kind: MetricKind, aggregate: Aggregate) -> Double? {
+        guard aggregate.total >= Double(threshold.minSamples) else { return nil }
+        switch (kind, threshold.stat) {
+        case (_, .count): return kind == .set ? Double(aggregate.members.count) : aggregate.total
+        case (.counter, .sum), (.counter, .last): return aggregate.valueSum
+        case (.gauge, .last): return aggregate.lastValue
+        case (.gauge, .sum): return aggregate.distribution.sum
+        case (.set, .last), (.set, .sum): return Double(aggregate.members.count)
+        case (.gauge, .avg): return aggregate.distribution.mean
+        case (.gauge, .p50): return aggregate.distribution.quantile(0.5)
+        case (.gauge, .p95): return aggregate.distribution.quantile(0.95)
+        case (.gauge, .p99): return aggregate.distribution.quantile(0.99)
+        default: return nil
+        }
     }
 
     private func sampledValue(_ metric: AlertMetric, inFlight: Int) -> Double? {
@@ -258,6 +292,7 @@ public final class AlertEngine: Sendable {
         case .provider: [("provider", key.first), ("model", key.second)]
         case .endpoint: [("endpoint", key.first), ("method", key.second)]
         case .component: [("component", key.first), ("operation", key.second)]
+        case .metric, .counter, .gauge, .histogram, .set: [("metric", key.first)] + (MetricLabels(key: key.second)?.pairs ?? [])
         default: [("metric", key.first)]
         }
     }

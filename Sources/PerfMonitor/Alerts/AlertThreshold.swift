@@ -6,8 +6,10 @@ public struct AlertThreshold: Sendable, Equatable {
         case greater = ">", greaterOrEqual = ">=", less = "<", lessOrEqual = "<=", equal = "=="
     }
 
+    /// What of a window is compared: a distribution's mean or percentile, or (for custom
+    /// metrics) the count of events, their sum, or the last value (a set: its distinct members).
     public enum Stat: String, Sendable, CaseIterable {
-        case avg, p50, p95, p99
+        case avg, p50, p95, p99, count, sum, last
     }
 
     /// Which series the rule watches; all nil: each series of the metric separately.
@@ -16,15 +18,19 @@ public struct AlertThreshold: Sendable, Equatable {
         public var model: String?
         public var endpoint: String?
         public var component: String?
+        /// A custom metric's labels: a series is judged when it has all of them.
+        public var labels: [String: String] = [:]
 
-        public init(provider: String? = nil, model: String? = nil, endpoint: String? = nil, component: String? = nil) {
+        public init(provider: String? = nil, model: String? = nil, endpoint: String? = nil, component: String? = nil,
+                    labels: [String: String] = [:]) {
             self.provider = provider
             self.model = model
             self.endpoint = endpoint
             self.component = component
+            self.labels = labels
         }
 
-        public var isEmpty: Bool { provider == nil && model == nil && endpoint == nil && component == nil }
+        public var isEmpty: Bool { provider == nil && model == nil && endpoint == nil && component == nil && labels.isEmpty }
     }
 
     public var metric: AlertMetric
