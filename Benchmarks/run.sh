@@ -174,6 +174,11 @@ echo "idle: $idle_json" >&2
 # /metrics against the Prometheus Pushgateway holding the same samples.
 pushgateway_json=$(Benchmarks/pushgateway.sh .build/release/perfmond 286 1000 10000)
 
+# Custom metrics: labelled metric ingest beside provider events, memory per labelled series,
+# /metrics at 10,000 labelled histograms.
+custom_json=$(Benchmarks/custom-metrics.py .build/release/perfmond "$ROUNDS" "${BENCH_BATCH_DURATION:-5}")
+echo "custom metrics: $custom_json" >&2
+
 # Persistence: snapshot size and write time, SIGTERM to exit, restart to ready, at 10,000 series.
 snapshot_json=$(Benchmarks/snapshot-cost.sh .build/release/perfmond 10000)
 echo "snapshot: $snapshot_json" >&2
@@ -195,7 +200,7 @@ jq -n --arg date "$date" --arg tool "wrk -t2 -c$CONNECTIONS -d$DURATION" --argjs
     --argjson series "$MEMORY_SERIES" --argjson before "$rss_before" --argjson after "$rss_after" --argjson per "$bytes_per_series" \
     --argjson qp "$P99_PROVIDERS" --argjson qr "$P99_REALTIME" --argjson qe "$PACED_EVENTS" --argjson metrics "$metrics_json" --argjson idle "$idle_json" \
     --argjson snapshot "$snapshot_json" --argjson batchedm "$batched_json" --argjson accuracy "$accuracy_json" \
-    --argjson cardinality "$cardinality_json" --argjson pushgateway "$pushgateway_json" '{
+    --argjson cardinality "$cardinality_json" --argjson pushgateway "$pushgateway_json" --argjson custom "$custom_json" '{
       date: $date, machine: {cores: $cores}, tool: $tool,
       single: {
         health_get: {rounds: {raw_c: $hr, perfmond: $ho}, median_rps: {raw_c: $HR, perfmond: $HO}, ratio: ($HO / $HR), target_ratio: 0.8},
@@ -211,7 +216,8 @@ jq -n --arg date "$date" --arg tool "wrk -t2 -c$CONNECTIONS -d$DURATION" --argjs
       queries: {provider_model_series: 1000, ingest_events_per_second_during: $qe, p99_ms: {providers: $qp, real_time: $qr}, target_p99_ms: 10},
       metrics: ($metrics + {target_ms_plain_at_10000: 5, pushgateway_comparison: $pushgateway}),
       periodic_work: $idle,
-      persistence: $snapshot
+      persistence: $snapshot,
+      custom_metrics: $custom
     }' >"$RESULTS/$date.json"
 cp "$RESULTS/$date.json" "$RESULTS/latest.json"
 {
@@ -228,6 +234,9 @@ cp "$RESULTS/$date.json" "$RESULTS/latest.json"
     echo "| cardinality attack: $(jq -r .distinct_models_sent <<<"$cardinality_json") distinct models | – | $(jq -r .models_kept <<<"$cardinality_json") kept, $(jq -r .folded_events <<<"$cardinality_json") folded (match: $(jq -r .fold_counts_match <<<"$cardinality_json")) | RSS +$(jq -r .rss_growth_kib <<<"$cardinality_json") KiB | bounded by the limits |"
     echo "| idle, nothing stored: CPU, RSS | – | $(jq -r .empty_cpu_percent_of_one_core <<<"$idle_json") % of a core | RSS $(jq -r .idle_rss_kib_at_start <<<"$idle_json") KiB, of which private $(jq -r .idle_anonymous_kib <<<"$idle_json") KiB | ≤ 0.5 %, ≤ 16,384 KiB |"
     echo "| memory per provider × model series (2 events, 24 h) | – | $bytes_per_series B | RSS $rss_before → $rss_after KiB over $MEMORY_SERIES series | ≤ 4096 B |"
+    echo "| labelled metric events (5 labels, 1,000 series) beside provider events, batches of 100 | – | $(jq -r '.ingest.labelled_metric_events_per_second' <<<"$custom_json") vs $(jq -r '.ingest.provider_events_per_second' <<<"$custom_json") events/s | $(jq -r '.ingest.ratio' <<<"$custom_json") | ≥ 0.8 |"
+    echo "| memory per labelled counter / histogram series (2 events, 24 h) | – | $(jq -r '.memory_counter.bytes_per_series' <<<"$custom_json") / $(jq -r '.memory_histogram.bytes_per_series' <<<"$custom_json") B | over 10,000 series | ≤ 1024 / 4096 B |"
+    echo "| /metrics at 10,000 labelled histogram series | – | $(jq -r '.metrics_at_10000_labelled_histograms.median_ms' <<<"$custom_json") ms | $(jq -r '.metrics_at_10000_labelled_histograms.bytes' <<<"$custom_json") bytes | |"
     echo "| p99 /performance/providers, 1,000 series, under $PACED_EVENTS events/s | – | $P99_PROVIDERS ms | | ≤ 10 ms |"
     echo "| p99 /performance/real-time, same load | – | $P99_REALTIME ms | | ≤ 10 ms |"
     echo "| periodic work (roll-up, pruning, sampling, alerts) at 10,000 series, idle | – | $(jq -r .cpu_percent_of_one_core <<<"$idle_json") % of a core | idle RSS $(jq -r .idle_rss_kib_at_start <<<"$idle_json") KiB | < 1 % |"

@@ -432,11 +432,20 @@ public struct MetricLabels: Sendable, Hashable {
     public let names: [String]
     public let values: [String]
 
-    /// The pairs, sorted by name (a name given twice keeps its last value).
+    /// The pairs, sorted by name (a name given twice keeps its last value). At most a few
+    /// pairs: an insertion sort, no dictionary (this runs for every labelled event).
     public init(_ pairs: [(String, String)]) {
-        var byName: [String: String] = [:]
-        for (name, value) in pairs { byName[name] = value }
-        self.init(sorted: byName.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        var sorted: [(String, String)] = []
+        sorted.reserveCapacity(pairs.count)
+        for pair in pairs {
+            if let same = sorted.firstIndex(where: { $0.0 == pair.0 }) {
+                sorted[same].1 = pair.1
+                continue
+            }
+            let position = sorted.firstIndex { $0.0 > pair.0 } ?? sorted.count
+            sorted.insert(pair, at: position)
+        }
+        self.init(sorted: sorted)
     }
 
     private init(sorted pairs: [(String, String)]) {
@@ -449,9 +458,20 @@ public struct MetricLabels: Sendable, Hashable {
 
     /// The store's spelling: `name="value"` pairs in name order, values escaped as in the exposition format.
     public var key: String {
-        zip(names, values).map { name, value in
-            name + "=\"" + value.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n") + "\""
-        }.joined(separator: ",")
+        var key = ""
+        for (index, (name, value)) in zip(names, values).enumerated() {
+            if index > 0 { key += "," }
+            key += name
+            key += "=\""
+            // Most values need no escaping: checked on the bytes before any copy.
+            if value.utf8.contains(where: { $0 == 0x5C || $0 == 0x22 || $0 == 0x0A }) {
+                key += value.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n")
+            } else {
+                key += value
+            }
+            key += "\""
+        }
+        return key
     }
 
     /// Reads a store key back (the inverse of `key`); nil for a key it did not write.

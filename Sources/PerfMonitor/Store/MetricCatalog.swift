@@ -34,6 +34,12 @@ public final class MetricCatalog: Sendable {
     /// events still wait in the ingest buffer; a name registered by a request then refused whole
     /// (queue full) goes at the next maintenance tick, which keeps only names with series.
     public func admit(_ sample: MetricSample) -> String? {
+        // The usual case, a known name: one lookup, nothing computed.
+        let known = entries.withLock { $0[sample.name]?.kind }
+        if let known {
+            return known == sample.kind ? nil
+                : "field 'kind': metric '\(sample.name)' is a \(known.rawValue), not a \(sample.kind.rawValue); a name keeps its first kind"
+        }
         let names = sampleNames(sample.name, sample.kind, unit: sample.unit)
         return entries.withLock { entries in
             if let entry = entries[sample.name] {
