@@ -424,28 +424,35 @@ public struct MetricLabels: Sendable, Hashable {
     public static let maxCount = 8
     public static let maxValueBytes = 128
     /// Label names no custom metric may use: they mean something else to Prometheus.
-    public static let reserved: Set<String> = ["le", "quantile", "job", "instance"]
+    public static let reserved = ["le", "quantile", "job", "instance"]
+
+    /// Compared one by one: four short strings cost less than hashing each label name.
+    public static func isReserved(_ name: String) -> Bool { reserved.contains { $0 == name } }
     /// The label set a series folds into past the series limits.
     public static let folded = MetricLabels(sorted: [("__other__", "true")])
     public static let none = MetricLabels(sorted: [])
 
-    public let names: [String]
-    public let values: [String]
+    public private(set) var names: [String]
+    public private(set) var values: [String]
 
     /// The pairs, sorted by name (a name given twice keeps its last value). At most a few
     /// pairs: an insertion sort, no dictionary (this runs for every labelled event).
     public init(_ pairs: [(String, String)]) {
-        var sorted: [(String, String)] = []
-        sorted.reserveCapacity(pairs.count)
-        for pair in pairs {
-            if let same = sorted.firstIndex(where: { $0.0 == pair.0 }) {
-                sorted[same].1 = pair.1
-                continue
-            }
-            let position = sorted.firstIndex { $0.0 > pair.0 } ?? sorted.count
-            sorted.insert(pair, at: position)
+        var labels = MetricLabels.none
+        for (name, value) in pairs { labels.set(name, value) }
+        self = labels
+    }
+
+    /// Sets one label, keeping the names sorted (parallel arrays, no tuples: generic tuple
+    /// handling was a tenth of applying a labelled event).
+    public mutating func set(_ name: String, _ value: String) {
+        if let same = names.firstIndex(of: name) {
+            values[same] = value
+            return
         }
-        self.init(sorted: sorted)
+        let position = names.firstIndex { $0 > name } ?? names.count
+        names.insert(name, at: position)
+        values.insert(value, at: position)
     }
 
     private init(sorted pairs: [(String, String)]) {
@@ -458,20 +465,25 @@ public struct MetricLabels: Sendable, Hashable {
 
     /// The store's spelling: `name="value"` pairs in name order, values escaped as in the exposition format.
     public var key: String {
-        var key = ""
-        for (index, (name, value)) in zip(names, values).enumerated() {
-            if index > 0 { key += "," }
-            key += name
-            key += "=\""
-            // Most values need no escaping: checked on the bytes before any copy.
-            if value.utf8.contains(where: { $0 == 0x5C || $0 == 0x22 || $0 == 0x0A }) {
-                key += value.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n")
-            } else {
-                key += value
+        // Built as bytes, sized once: this runs for every labelled event.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(names.indices.reduce(0) { $0 + names[$1].utf8.count + values[$1].utf8.count + 4 })
+        for index in names.indices {
+            if index > 0 { bytes.append(0x2C) }
+            bytes.append(contentsOf: names[index].utf8)
+            bytes.append(0x3D)
+            bytes.append(0x22)
+            for byte in values[index].utf8 {
+                switch byte {
+                case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
+                case 0x22: bytes.append(0x5C); bytes.append(0x22)
+                case 0x0A: bytes.append(0x5C); bytes.append(0x6E)
+                default: bytes.append(byte)
+                }
             }
-            key += "\""
+            bytes.append(0x22)
         }
-        return key
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Reads a store key back (the inverse of `key`); nil for a key it did not write.

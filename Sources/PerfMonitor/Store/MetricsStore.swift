@@ -124,20 +124,22 @@ public actor MetricsStore {
         }
         let kind = sample.kind.seriesKind
         var key = SeriesKey(kind, sample.name, sample.labels.key)
-        if series[key] == nil {
+        var current = series[key]?.cumulative.lastValue
+        if current == nil {
             let limits = configuration.limits
             if customSeriesCounts[sample.name, default: 0] >= limits.seriesPerMetric || customSeriesTotal >= limits.customSeries {
                 key = SeriesKey(kind, sample.name, MetricLabels.folded.key)
                 status.foldedByMetric[sample.name, default: 0] += weight
+                current = series[key]?.cumulative.lastValue
             }
-            if series[key] == nil {
+            if current == nil {
                 customSeriesCounts[sample.name, default: 0] += 1
                 customSeriesTotal += 1
             }
         }
         var change = sample.update
         switch change {
-        case let .gaugeDelta(delta): change = .gauge((series[key]?.cumulative.lastValue ?? 0) + delta)
+        case let .gaugeDelta(delta): change = .gauge((current ?? 0) + delta)
         case let .histogram(value): if let unit = TimeUnit(sample.unit) { change = .histogram(value * unit.milliseconds) }
         default: break
         }

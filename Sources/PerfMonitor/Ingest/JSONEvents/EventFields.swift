@@ -206,7 +206,8 @@ struct EventFields {
     /// `kind`, absent for an untyped metric.
     private func metricKindValue() throws(EventError) -> MetricKind {
         guard let text = try string(kind, "kind") else { return .untyped }
-        guard let parsed = MetricKind(rawValue: text.lowercased()), parsed != .untyped else {
+        // As sent first, the usual case: no lowercased copy.
+        guard let parsed = MetricKind(rawValue: text) ?? MetricKind(rawValue: text.lowercased()), parsed != .untyped else {
             throw EventError("field 'kind': expected counter, gauge, histogram or set, got \"\(text)\"")
         }
         return parsed
@@ -254,20 +255,20 @@ struct EventFields {
             guard members.count <= MetricLabels.maxCount else {
                 throw EventError("field 'labels': at most \(MetricLabels.maxCount) labels, got \(members.count)")
             }
-            var pairs: [(String, String)] = []
+            var labels = MetricLabels.none
             for (name, member) in members {
                 guard Self.isLabelName(name) else { throw EventError("field 'labels.\(name)': a label name matches [a-zA-Z_][a-zA-Z0-9_]*") }
                 guard !name.hasPrefix("__") else { throw EventError("field 'labels.\(name)': label names starting with __ are reserved") }
-                guard !MetricLabels.reserved.contains(name) else {
+                guard !MetricLabels.isReserved(name) else {
                     throw EventError("field 'labels.\(name)': le, quantile, job and instance are reserved label names")
                 }
                 guard case let .string(text) = member else { throw wrongType("labels.\(name)", "a string", member) }
                 guard text.utf8.count <= MetricLabels.maxValueBytes else {
                     throw EventError("field 'labels.\(name)': longer than \(MetricLabels.maxValueBytes) bytes")
                 }
-                pairs.append((name, text))
+                labels.set(name, text)
             }
-            return MetricLabels(pairs)
+            return labels
         case let other?: throw wrongType("labels", "an object of label names to strings", other)
         }
     }
