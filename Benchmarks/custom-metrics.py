@@ -5,6 +5,7 @@
   events/s of each and the ratio (target ≥ 0.8);
 - memory per labelled series, counter and histogram apart, with the 24 h windows: RSS growth over
   10,000 series fed 2 events each, 12 h apart (targets ≤ 1 KiB and ≤ 4 KiB);
+- the same for 100 histogram series of 10,000 observations each, spread over the 24 h;
 - /metrics at 10,000 labelled series (histograms): median time of 5 scrapes and the bytes.
 Every request is bounded in time; prints one JSON object.
 Usage: custom-metrics.py BINARY [ROUNDS=3] [SECONDS=5]"""
@@ -121,8 +122,35 @@ def memory(kind, series=10_000):
             "bytes_per_series": (after - before) * 1024 // series}, scrape
 
 
+def memory_full_day(series=100, observations=10_000):
+    """RSS growth per histogram series holding `observations` values spread over the 24 h."""
+    process, port = start({"PERFMOND_MAX_SERIES_PER_METRIC": "100000"})
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    time.sleep(0.5)
+    before = rss_kib(process.pid)
+    now = time.time()
+    events = ({"type": "metric", "metric": "bench.day", "kind": "histogram", "unit": "ms", "value": 5 + (i * 7919 + j) % 5000,
+               "timestamp": now - 86_000 * j / observations, "labels": {"series": str(i), "app": "gateway"}}
+              for j in range(observations) for i in range(series))
+    batch = []
+    for event in events:
+        batch.append(event)
+        if len(batch) == 2000:
+            assert post(connection, json.dumps(batch)) == 202
+            batch = []
+    connection.request("GET", "/performance/memory")
+    connection.getresponse().read()
+    time.sleep(1)
+    after = rss_kib(process.pid)
+    process.terminate()
+    process.wait()
+    return {"series": series, "events_per_series": observations, "spread_hours": 24, "rss_before_kib": before,
+            "rss_after_kib": after, "bytes_per_series": (after - before) * 1024 // series}
+
+
 result["memory_counter"], _ = memory("counter")
 result["memory_counter"]["target_bytes_per_series"] = 1024
 result["memory_histogram"], result["metrics_at_10000_labelled_histograms"] = memory("histogram")
 result["memory_histogram"]["target_bytes_per_series"] = 4096
+result["memory_histogram_full_day"] = memory_full_day()
 print(json.dumps(result))
