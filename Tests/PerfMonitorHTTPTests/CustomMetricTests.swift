@@ -70,6 +70,10 @@ import TestSupport
             #"{"type":"metric","metric":"hits","kind":"counter","value":1,"labels":{"cache":"b"}}"#,
             #"{"type":"metric","metric":"misses","kind":"counter","value":1}"#,
         ])
+        let export = try await harness.json("/performance/export")
+        let hits = export["series"]?.arrayValue?.filter { $0["name"] == .string("hits") } ?? []
+        #expect(hits.map { $0["labels"] } == [.object([("cache", .string("a"))]), .object([("cache", .string("b"))])], "the export carries the labels")
+        #expect(hits.first?["subname"] == .string(#"cache="a""#))
         let one = try await harness.json("/performance/metrics?name=hits&label.cache=b")
         #expect(one["metrics_count"]?.numberValue == 1)
         #expect(one.at("metrics", "hits", "series")?.arrayValue?.first?["labels"] == .object([("cache", .string("b"))]))

@@ -112,6 +112,12 @@ def check_providers(status, out, err, scratch, port):
         fail(f"/providers?window=1h does not show the call just reported: {out[:300]}")
 
 
+def check_custom_metric(status, out, err, scratch, port):
+    series = json_of(out, "/performance/metrics").get("metrics", {}).get("llm.cache.lookups", {}).get("series", [])
+    if status != "200" or len(series) != 1 or series[0].get("labels") != {"cache": "semantic"} or series[0].get("sum") != 1:
+        fail(f"/performance/metrics?name=llm.cache.lookups does not show the counter just reported: {out[:300]}")
+
+
 def check_recommendations(status, out, err, scratch, port):
     answer = json_of(out, "/performance/recommendations")
     if status != "200" or not isinstance(answer.get("recommendations"), list):
@@ -153,6 +159,7 @@ def check_post_health(status, out, err, scratch, port):
 # (pattern of the command as the README writes it, check); a command matching none fails.
 CHECKS = [
     (r"/providers\?window=", check_providers),
+    (r"/performance/metrics\?name=", check_custom_metric),
     (r"/performance/recommendations", check_recommendations),
     (r"export\?format=csv", check_export),
     (r"^perfmond loadgen", check_loadgen),

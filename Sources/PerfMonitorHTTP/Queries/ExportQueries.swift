@@ -37,7 +37,7 @@ extension PerformanceQueries {
             return answer([
                 ("window_seconds", .double(window?.seconds ?? 0)),
                 ("series_count", .int(rows.count)),
-                ("series", .array(rows.map { row in .object(zip(ExportTable.columns, ExportTable.values(row)).map { ($0.0, $0.1) }) })),
+                ("series", .array(rows.map(ExportTable.jsonRow))),
             ])
         }
     }
@@ -65,6 +65,16 @@ enum ExportTable {
                 .double(a.distribution.quantile(0.99)), .double(a.ttft.quantile(0.95)),
                 .double(a.costUSD), .double(a.inputTokens), .double(a.outputTokens), .double(a.rateLimitHits),
                 .double(a.cacheHits), .double(a.cacheMisses), .double(a.lastValueAt.isFinite ? a.lastValue : 0)]
+    }
+
+    /// A row as the JSON export shows it: the columns, and a custom metric's labels as an object
+    /// (CSV and Prometheus keep them in `subname`, as `name="value"` pairs).
+    static func jsonRow(_ row: SeriesView) -> JSONValue {
+        var members = zip(columns, values(row)).map { ($0.0, $0.1) }
+        if MetricKind.of(row.key.kind) != nil, let labels = MetricLabels(key: row.key.second), !labels.isEmpty {
+            members.append(("labels", .object(labels.pairs.map { ($0.0, JSONValue.string($0.1)) })))
+        }
+        return .object(members)
     }
 
     /// RFC 4180: CRLF line ends, a header row, fields quoted when they hold a comma, quote or line break.
