@@ -93,6 +93,7 @@ test: test-deps  ## install what the tests need, then run the whole suite
 	Tests/build/link-packages-test.py
 	Tests/docs/layout-test.py
 	Tests/docs/readme-test.py
+	Tests/hostile/hostile-test.py
 	Tests/ui/dashboard-test.sh
 	$(SWIFT) test --skip-build
 

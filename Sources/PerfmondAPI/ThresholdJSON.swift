@@ -17,7 +17,7 @@ extension AlertThreshold {
             case let .failure(found): problems += found.messages
             }
         }
-        return problems.isEmpty ? .success(thresholds) : .failure(ThresholdProblems(problems))
+        return problems.isEmpty ? .success(thresholds) : .failure(ThresholdProblems(capped: problems))
     }
 
     static func parse(_ value: JSONValue, path: String) -> Result<AlertThreshold, ThresholdProblems> {
@@ -168,6 +168,15 @@ extension AlertThreshold {
 
 /// Every problem found in a threshold set, each naming its place.
 public struct ThresholdProblems: Error, Sendable, Equatable {
+    /// At most this many are listed (a set of 10,000 bad thresholds must not answer megabytes).
+    public static let maxListed = 100
+
     public let messages: [String]
     public init(_ messages: [String]) { self.messages = messages }
+
+    /// The first `maxListed` problems, then one line counting the rest.
+    init(capped problems: [String]) {
+        messages = problems.count <= Self.maxListed ? problems
+            : Array(problems.prefix(Self.maxListed)) + ["… and \(problems.count - Self.maxListed) more problems"]
+    }
 }

@@ -197,8 +197,8 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
         ("/performance/export?since=1&window=1h", 400, "give window or since, not both"),
         ("/performance/export?since=1", 400, "since is older than the retention (24h); data that old is no longer kept"),
         ("/performance/export?component=nope", 404, "unknown component 'nope'"),
-        ("/performance/events?limit=0", 400, "invalid limit '0': expected an integer from 1 to 100000"),
-        ("/performance/events?limit=many", 400, "invalid limit 'many': expected an integer from 1 to 100000"),
+        ("/performance/events?limit=0", 400, "invalid limit '0': expected an integer from 1 to 10000"),
+        ("/performance/events?limit=many", 400, "invalid limit 'many': expected an integer from 1 to 10000"),
     ])
     func refusalsAreClearJSONErrors(target: String, status: Int, message: String) async throws {
         let harness = try Harness()

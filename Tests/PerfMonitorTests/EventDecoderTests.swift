@@ -133,6 +133,18 @@ func endpoint(_ event: Event) -> String? {
         (#"{"type": "request", "endpoint": "/a", "timestamp": 1e300}"#, "field 'timestamp': 1e+300 s is more than 300 s in the future (milliseconds? perfmond wants Unix seconds)"),
         (#"{"type": "request", "endpoint": "/a", "timestamp": -1e300}"#, "field 'timestamp': -1e+300 s is older than the retention (24h)"),
         ("[1]", "expected an event object, got 1"),
+        (#"{"type": "provider_request", "provider": "a", "duration_ms": 86400001}"#,
+         "field 'duration_ms': 86400001 is more than 86400000 (a day), the largest perfmond keeps"),
+        (#"{"type": "provider_request", "provider": "a", "cost_usd": 1.7e308}"#,
+         "field 'cost_usd': 1.7e308 is more than 1000000 (US dollars), the largest perfmond keeps"),
+        (#"{"type": "provider_request", "provider": "a", "input_tokens": 2000000000}"#,
+         "field 'input_tokens': 2000000000 is more than 1000000000 (tokens), the largest perfmond keeps"),
+        (#"{"type": "metric", "metric": "m", "value": -2e15}"#, "field 'value': -2e15 is more than 1e15 (in magnitude), the largest perfmond keeps"),
+        (#"{"type": "provider_request", "provider": "a", "sample_rate": 1e-7}"#,
+         "field 'sample_rate': 1e-7 is below 1e-06, the smallest rate kept (one event in a million)"),
+        (#"{"type": "request_start", "request_id": "\#(String(repeating: "r", count: 257))"}"#, "field 'request_id': longer than 256 bytes"),
+        (#"{"type": "operation", "component": "c", "metadata": {"\#(String(repeating: "k", count: 65))": "v"}}"#,
+         #"field 'metadata': a key longer than 64 bytes ("kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk…")"#),
     ])
     func refusesWithOneClearError(json: String, message: String) {
         #expect(errorOf(json) == message)
@@ -147,6 +159,17 @@ func endpoint(_ event: Event) -> String? {
     @Test func metadataScalarsAreKeptAsText() throws {
         let event = try decodeOne(#"{"type": "operation", "component": "router", "operation": "route", "duration_ms": 3, "metadata": {"benchmark": true, "shard": 7, "ratio": 0.25, "gone": null, "tier": "gold"}}"#).get()
         #expect(event.metadata == ["benchmark": "true", "shard": "7", "ratio": "0.25", "tier": "gold"])
+    }
+
+    /// Free text is cut, with … at the end, so that a long message does not cost the event.
+    @Test func longMessagesAndMetadataValuesAreCut() throws {
+        let long = String(repeating: "é", count: 2000)
+        let event = try decodeOne(#"{"type": "operation", "component": "c", "error": "\#(long)", "metadata": {"trace": "\#(long)"}}"#).get()
+        let message = try #require(event.kind.outcome?.errorMessage)
+        #expect(message.utf8.count <= 1024 && message.hasSuffix("…") && message.hasPrefix("éé"))
+        let trace = try #require(event.metadata["trace"])
+        #expect(trace.utf8.count <= 256 && trace.hasSuffix("…"))
+        #expect(EventLimits.cut("short", to: 10) == "short")
     }
 
     @Test func aliasesAreTheSameType() throws {

@@ -42,10 +42,13 @@ extension PerformanceQueries {
         }
     }
 
+    /// At most this many raw events an answer: with every string bounded, about 10 MB.
+    static let maxEventsLimit = 10_000
+
     /// `/performance/events?since=&limit=`: the newest raw events kept, oldest first.
     func events(_ request: Request) async throws(QueryFailure) -> Response {
         let parameters = try QueryParameters(request, accepts: ["since", "limit"], retention: retention)
-        let limit = try parameters.integer("limit", in: 1...100_000) ?? 100
+        let limit = try parameters.integer("limit", in: 1...Self.maxEventsLimit) ?? 100
         let events = await store.recentEvents(since: try parameters.time("since"), limit: limit)
         return answer([("count", .int(events.count)), ("events", .array(events.map(\.json)))])
     }

@@ -24,6 +24,13 @@ struct QueryParameters {
         for (name, _) in request.query where !allowed.contains(name) && !prefixes.contains(where: { name.hasPrefix($0) && name.count > $0.count }) {
             throw .badRequest("unknown query parameter '\(name)'; \(request.path) accepts: \((allowed + prefixes.map { $0 + "KEY" }).joined(separator: ", "))")
         }
+        // Each parameter takes one value: a second one, or an empty one, would be silently lost.
+        var seen: [String: Int] = [:]
+        for (name, value) in request.query {
+            seen[name, default: 0] += 1
+            if seen[name] == 2 { throw .badRequest("query parameter '\(name)' is given more than once; give it once") }
+            if value.isEmpty { throw .badRequest("query parameter '\(name)' is empty; give a value or leave it out") }
+        }
         _ = try window()
     }
 

@@ -99,10 +99,10 @@ struct EventFields {
     func event(now: Double, decoder: EventDecoder) throws(EventError) -> Event {
         guard let typeName = try string(type, "type") else { throw EventError("field 'type': required") }
         guard let eventType = EventType(name: typeName) else {
-            throw EventError("field 'type': unknown event type \"\(typeName)\"; expected one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw EventError("field 'type': unknown event type \(JSONValue.string(typeName).quoted); expected one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let timestamp = try time(now: now, decoder: decoder)
-        let requestID = try string(requestId, "request_id")
+        let requestID = try identifier(requestId, "request_id")
         let provider = try label(provider, "provider")
         let model = try label(model, "model")
         let endpoint = try label(endpoint, "endpoint")
@@ -110,28 +110,32 @@ struct EventFields {
         let component = try label(component, "component")
         let operation = try label(operation, "operation")
         var outcome = CallOutcome()
-        outcome.durationMs = try number(durationMs, "duration_ms", atLeast: 0)
-        outcome.ttftMs = try number(ttftMs, "ttft_ms", atLeast: 0)
+        typealias Limits = EventLimits
+        outcome.durationMs = try bounded(number(durationMs, "duration_ms", atLeast: 0), "duration_ms", Limits.maxMilliseconds, "a day", raw: durationMs)
+        outcome.ttftMs = try bounded(number(ttftMs, "ttft_ms", atLeast: 0), "ttft_ms", Limits.maxMilliseconds, "a day", raw: ttftMs)
         outcome.statusCode = try integer(statusCode, "status_code", in: 100...599)
         outcome.errorType = try label(errorType, "error_type")
-        outcome.errorMessage = try string(error, "error").flatMap { $0.isEmpty ? nil : $0 }
-        outcome.costUSD = try number(costUsd, "cost_usd", atLeast: 0)
-        if outcome.costUSD == nil { outcome.costUSD = try number(cost, "cost", atLeast: 0) }
-        outcome.inputTokens = try count(inputTokens, "input_tokens")
-        outcome.outputTokens = try count(outputTokens, "output_tokens")
-        outcome.requestBytes = try count(requestBytes, "request_bytes", alias: inputSize, "input_size")
-        outcome.responseBytes = try count(responseBytes, "response_bytes", alias: responseSize, "response_size")
+        outcome.errorMessage = try string(error, "error").flatMap { $0.isEmpty ? nil : Limits.cut($0, to: Limits.maxMessageBytes) }
+        outcome.costUSD = try bounded(number(costUsd, "cost_usd", atLeast: 0), "cost_usd", Limits.maxCostUSD, "US dollars", raw: costUsd)
+        if outcome.costUSD == nil { outcome.costUSD = try bounded(number(cost, "cost", atLeast: 0), "cost", Limits.maxCostUSD, "US dollars", raw: cost) }
+        outcome.inputTokens = try bounded(count(inputTokens, "input_tokens"), "input_tokens", Limits.maxTokens, "tokens", raw: inputTokens)
+        outcome.outputTokens = try bounded(count(outputTokens, "output_tokens"), "output_tokens", Limits.maxTokens, "tokens", raw: outputTokens)
+        outcome.requestBytes = try bounded(count(requestBytes, "request_bytes", alias: inputSize, "input_size"), "request_bytes", Limits.maxBytes, "bytes", raw: requestBytes ?? inputSize)
+        outcome.responseBytes = try bounded(count(responseBytes, "response_bytes", alias: responseSize, "response_size"), "response_bytes", Limits.maxBytes, "bytes", raw: responseBytes ?? responseSize)
         let metricName = try string(metric, "metric").flatMap { $0.isEmpty ? nil : $0 }
         let metricKind = try metricKindValue()
         // A set's member may be a string; every other value is a number.
         var memberAsText = false
         if metricKind == .set, case .string? = value { memberAsText = true }
-        let metricValue = memberAsText ? nil : try number(value, "value")
+        let metricValue = memberAsText ? nil : try bounded(number(value, "value"), "value", Limits.maxMetricMagnitude, "in magnitude", raw: value, symmetric: true)
         let unit = try label(unit, "unit")
         let metadata = try metadataValues()
         var rate = SampleRate.all
         if let sent = try number(sampleRate, "sample_rate") {
             guard let valid = SampleRate(sent) else { throw wrongType("sample_rate", "a number in (0, 1]", sampleRate ?? .null) }
+            guard sent >= Limits.minSampleRate else {
+                throw EventError("field 'sample_rate': \(sampleRate?.quoted ?? "") is below \(Limits.minSampleRate), the smallest rate kept (one event in a million)")
+            }
             rate = valid
         }
         if let explicit = try bool(success, "success") {
@@ -285,6 +289,27 @@ struct EventFields {
         }
     }
 
+    /// An identifier (`request_id`): a string of at most `maxLabelBytes`, refused above.
+    private func identifier(_ value: JSONValue?, _ field: String) throws(EventError) -> String? {
+        guard let text = try string(value, field) else { return nil }
+        guard text.utf8.count <= EventDecoder.maxLabelBytes else {
+            throw EventError("field '\(field)': longer than \(EventDecoder.maxLabelBytes) bytes")
+        }
+        return text
+    }
+
+    /// `value` when at most `maximum` (in magnitude, when `symmetric`); refused above, saying the limit.
+    /// The value is quoted as sent (`raw`), the limit as written in the docs.
+    private func bounded(_ value: Double?, _ field: String, _ maximum: Double, _ unit: String, raw: JSONValue?,
+                         symmetric: Bool = false) throws(EventError) -> Double? {
+        guard let value else { return nil }
+        guard (symmetric ? abs(value) : value) <= maximum else {
+            let limit = maximum >= 1e15 ? "1e15" : JSONNumber.format(maximum)
+            throw EventError("field '\(field)': \(raw?.quoted ?? JSONNumber.format(value)) is more than \(limit) (\(unit)), the largest perfmond keeps")
+        }
+        return value
+    }
+
     /// A label value: a string, "" meaning not set, at most `maxLabelBytes` long.
     private func label(_ value: JSONValue?, _ field: String) throws(EventError) -> String? {
         guard let text = try string(value, field), !text.isEmpty else { return nil }
@@ -333,12 +358,19 @@ struct EventFields {
         switch metadata {
         case nil, .null?: return [:]
         case let .object(members)?:
+            guard members.count <= EventLimits.maxMetadataKeys else {
+                throw EventError("field 'metadata': at most \(EventLimits.maxMetadataKeys) keys, got \(members.count)")
+            }
             var result: [String: String] = [:]
             for (key, value) in members {
+                guard key.utf8.count <= EventLimits.maxMetadataKeyBytes else {
+                    throw EventError("field 'metadata': a key longer than \(EventLimits.maxMetadataKeyBytes) bytes (\(JSONValue.string(key).quoted))")
+                }
+                let cut = { (text: String) in EventLimits.cut(text, to: EventLimits.maxMetadataValueBytes) }
                 switch value {
                 case .null: continue
-                case let .string(text): result[key] = text
-                case let .number(_, text): result[key] = text
+                case let .string(text): result[key] = cut(text)
+                case let .number(_, text): result[key] = cut(text)
                 case let .bool(flag): result[key] = flag ? "true" : "false"
                 case .array, .object: throw wrongType("metadata.\(key)", "a string, number or boolean", value)
                 }

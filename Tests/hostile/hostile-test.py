@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Part of `make test`: what a hostile or broken client does to perfmond (issue 24), replayed
+against the real daemon on 127.0.0.1 over raw sockets, each attack bounded in count and time.
+Each check failed on the binary before its fix. Covered so far: strings kept whole (item 4),
+float overflow and absurd sample rates (item 6), repeated or empty query parameters (item 11),
+an unbounded problem list (item 12).
+Usage: hostile-test.py [PERFMOND_BINARY]"""
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+root = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+binary = os.path.realpath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, ".build/debug/perfmond"))
+failures = []
+
+
+def fail(message):
+    failures.append(message)
+    print(f"hostile-test: FAIL: {message}", file=sys.stderr)
+
+
+def request(port, method, target, body=b"", headers=None):
+    """One HTTP/1.1 request on its own connection; (status, body bytes). Times out after 10 s."""
+    head = [f"{method} {target} HTTP/1.1", "Host: 127.0.0.1", "Connection: close", f"Content-Length: {len(body)}"]
+    head += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        data = b""
+        while chunk := connection.recv(65536):
+            data += chunk
+    status = int(data.split(b" ", 2)[1])
+    return status, data.split(b"\r\n\r\n", 1)[1]
+
+
+def post_events(port, events):
+    return request(port, "POST", "/events", json.dumps(events).encode(), {"Content-Type": "application/json"})
+
+
+def rss_kib(pid):
+    return int(re.search(r"VmRSS:\s+(\d+)", open(f"/proc/{pid}/status").read()).group(1))
+
+
+log = tempfile.NamedTemporaryFile("w+", delete=False)
+daemon = subprocess.Popen([binary, "--port", "0"], stdout=log, stderr=subprocess.STDOUT)
+try:
+    for _ in range(400):
+        found = re.search(r"port=(\d+)", open(log.name).read())
+        if found:
+            break
+        time.sleep(0.025)
+    else:
+        sys.exit("hostile-test: FAIL: the daemon did not start")
+    port = int(found.group(1))
+
+    # Item 4: strings an attacker controls are bounded. A 1 MB error message is cut to 1 KiB (the
+    # event kept), 200 of them do not grow the process by 200 MB, a 1 MB request id is refused.
+    before = rss_kib(daemon.pid)
+    for _ in range(200):
+        status, _ = post_events(port, [{"type": "error", "error": "E" * 1_040_000}])
+        if status != 202:
+            fail(f"a long error message was answered {status}")
+            break
+    request(port, "GET", "/performance/memory")
+    growth = (rss_kib(daemon.pid) - before) // 1024
+    if growth > 40:
+        fail(f"200 events with a 1 MB error message grew the process by {growth} MiB (strings kept whole)")
+    status, body = request(port, "GET", "/performance/events?limit=1")
+    message = json.loads(body)["events"][0].get("error", "")
+    if len(message.encode()) > 1024 or not message.endswith("…"):
+        fail(f"a 1 MB error message is kept as {len(message.encode())} bytes, not cut to 1 KiB with …")
+    status, body = post_events(port, [{"type": "request_start", "request_id": "r" * 1_000_000}])
+    if status != 400 or b"field 'request_id': longer than 256 bytes" not in body:
+        fail(f"a 1 MB request id: {status} {body[:200]!r}")
+    status, body = request(port, "GET", "/performance/events?limit=100000")
+    if status != 400:
+        fail(f"/performance/events?limit=100000 answered {status}: an answer of up to 100,000 events")
+
+    # Item 6: numbers past a sane range are refused, so sums cannot overflow into a wrong 0.
+    post_events(port, [{"type": "provider_request", "provider": "real", "model": "m", "duration_ms": 100, "cost_usd": 1.0}])
+    for field, value in [("duration_ms", 1.7e308), ("cost_usd", 1.7e308), ("input_tokens", 10**18)]:
+        status, body = post_events(port, [{"type": "provider_request", "provider": "real", "model": "m", field: value}])
+        if status != 400 or f"field '{field}'".encode() not in body:
+            fail(f"{field} {value}: {status} {body[:200]!r}")
+    status, body = post_events(port, [{"type": "provider_request", "provider": "real", "model": "m", "sample_rate": 1e-300}])
+    if status != 400 or b"sample_rate" not in body:
+        fail(f"sample_rate 1e-300: {status} {body[:200]!r}")
+    status, body = request(port, "GET", "/performance/providers?provider=real")
+    provider = json.loads(body)["providers"]["real"]
+    if provider["total_cost_usd"] != 1.0 or provider["total_requests"] != 1 or provider["average_response_time_ms"] != 100:
+        fail(f"the real provider's figures changed: {provider}")
+
+    # Item 11: a parameter given twice, or empty, is a 400 naming it, not a value silently dropped.
+    for target, name in [("/performance/providers?window=5m&window=garbage", "window"),
+                         ("/performance/providers?provider=a&provider=b", "provider"),
+                         ("/performance/providers?provider=", "provider")]:
+        status, body = request(port, "GET", target)
+        if status != 400 or f"'{name}'".encode() not in body:
+            fail(f"{target}: {status} {body[:200]!r}")
+
+    # Item 12: 10,000 bad thresholds get a bounded answer.
+    thresholds = [{"metric": "nope", "comparison": "~", "threshold": "x", "severity": "loud"}] * 10_000
+    status, body = request(port, "POST", "/performance/config", json.dumps({"alert_thresholds": thresholds}).encode(),
+                           {"Content-Type": "application/json"})
+    if status != 400 or len(body) > 50_000 or b"more problems" not in body:
+        fail(f"10,000 bad thresholds: {status}, {len(body)} bytes")
+finally:
+    daemon.terminate()
+    daemon.wait(timeout=20)
+if failures:
+    sys.exit(1)
+print("hostile-test: long strings, overflowing numbers, repeated parameters and huge problem lists all bounded; passed")
