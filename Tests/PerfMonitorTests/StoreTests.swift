@@ -311,4 +311,19 @@ func allSeries(_ store: MetricsStore) async -> [SeriesKey: Aggregate] {
         #expect(status.bytesEstimate / status.seriesCount < 4096, "estimate per series: \(status.bytesEstimate / status.seriesCount) bytes")
         _ = store
     }
+
+    /// `bytes_estimate` counts what the kept raw events' strings and the open starts hold.
+    @Test func theByteEstimateCountsTheStringsHeld() async {
+        let clock = ManualClock()
+        let store = MetricsStore(clock: clock)
+        let empty = await store.currentStatus().bytesEstimate
+        let message = String(repeating: "m", count: 1000)
+        await store.ingest((0..<100).map { index in
+            event(.error, at: clock.now()) { $0.errorType = "boom"; $0.errorMessage = message }
+        } + (0..<100).map { index in
+            event(.requestStart, at: clock.now()) { $0.requestID = "request-\(index)-" + String(repeating: "i", count: 200) }
+        })
+        let grown = await store.currentStatus().bytesEstimate - empty
+        #expect(grown >= 100 * 1000 + 100 * 200, "the estimate grew by \(grown) bytes for 100 kB of messages and 20 kB of ids")
+    }
 }

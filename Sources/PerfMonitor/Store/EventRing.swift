@@ -54,4 +54,52 @@ struct EventRing: Sendable {
         }
         return result.reversed()
     }
+
+    /// The heap bytes the kept events' strings and metadata hold, beyond the events themselves.
+    var stringBytes: Int {
+        var bytes = 0
+        for batch in batches[first...] {
+            for event in batch { bytes += event.heapBytes }
+        }
+        return bytes
+    }
+}
+
+extension Event {
+    /// About what this event's strings and metadata hold on the heap (a string of more than 15
+    /// bytes is stored out of line, with a 32-byte header): what `bytes_estimate` counts.
+    var heapBytes: Int {
+        let held = Self.held
+        var bytes = metadata.isEmpty ? 0 : 64 + metadata.reduce(0) { $0 + held($1.key) + held($1.value) + 32 }
+        switch kind {
+        case let .providerCall(call): bytes += held(call.provider) + held(call.model) + held(call.requestID) + call.outcome.heapBytes
+        case let .providerStart(start): bytes += held(start.requestID) + held(start.provider) + held(start.model)
+        case let .requestStart(start): bytes += held(start.requestID) + held(start.endpoint) + held(start.method) + held(start.provider) + held(start.model)
+        case let .requestEnd(end): bytes += held(end.requestID) + held(end.endpoint) + held(end.provider) + held(end.model) + end.outcome.heapBytes
+        case let .request(call): bytes += held(call.endpoint) + held(call.provider) + held(call.model) + call.outcome.heapBytes
+        case let .operation(sample): bytes += held(sample.component) + held(sample.operation) + sample.outcome.heapBytes
+        case let .cache(lookup): bytes += held(lookup.component) + held(lookup.provider)
+        case let .error(report):
+            bytes += held(report.errorType) + held(report.message) + held(report.provider) + held(report.model) + held(report.endpoint)
+                + held(report.component) + held(report.operation)
+        case let .rateLimit(hit): bytes += held(hit.provider) + held(hit.model)
+        case let .failover(failover): bytes += held(failover.from) + held(failover.to) + held(failover.model)
+        case let .metric(sample):
+            bytes += held(sample.name) + held(sample.unit) + sample.labels.names.reduce(0) { $0 + held($1) + 16 }
+                + sample.labels.values.reduce(0) { $0 + held($1) + 16 }
+            if case let .set(member) = sample.update { bytes += held(member) }
+        }
+        return bytes
+    }
+
+    /// What a string holds out of line: nothing up to 15 bytes (stored in place), else its bytes
+    /// and a 32-byte header.
+    static func held(_ text: String?) -> Int {
+        guard let count = text?.utf8.count, count > 15 else { return 0 }
+        return count + 32
+    }
+}
+
+extension CallOutcome {
+    var heapBytes: Int { Event.held(errorType) + Event.held(errorMessage) }
 }

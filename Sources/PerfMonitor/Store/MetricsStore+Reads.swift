@@ -81,7 +81,14 @@ extension MetricsStore {
         }
         result.appliedByType = appliedCounts
         result.rawEvents = recent.count
-        result.bytesEstimate = bytes + recent.held * MemoryLayout<Event>.stride
+        // What is really held: the kept raw events with their strings, and the open starts'.
+        var openBytes = 0
+        for table in [openCalls.requests, openCalls.providerCalls] {
+            for (id, call) in table {
+                openBytes += 64 + Event.held(id) + Event.held(call.endpoint) + Event.held(call.method) + Event.held(call.provider) + Event.held(call.model)
+            }
+        }
+        result.bytesEstimate = bytes + recent.held * MemoryLayout<Event>.stride + recent.stringBytes + openBytes
         result.foldedByDimension = Dictionary(uniqueKeysWithValues: limiter.folded.map { ($0.key.rawValue, $0.value) })
         result.openRequests = openCalls.requests.count
         result.openProviderCalls = openCalls.providerCalls.count
