@@ -112,6 +112,12 @@ struct Serve: AsyncParsableCommand {
         // How long the stop took, from the signal to the end (the contract: 2 s when idle).
         let stopMilliseconds = http.stopStarted.instant.map { (ContinuousClock.now - $0).milliseconds } ?? 0
         logger.info("stopped", metadata: ["milliseconds": "\(stopMilliseconds)"])
+        // A stop that lost data says so in its exit status, so that systemd shows the unit failed.
+        if stateService.lastWriteFailed.value {
+            logger.critical("the last snapshot could not be written: what was counted since the one before is lost",
+                            metadata: ["state_file": "\(settings.stateFile)"])
+            throw ExitCode.failure
+        }
     }
 }
 

@@ -48,9 +48,15 @@ struct SnapshotKeeper: Sendable {
         }
     }
 
-    func write() async {
+    /// Writes the snapshot; false when it could not be written (counted and logged).
+    @discardableResult
+    func write() async -> Bool {
         var snapshot = await store.snapshot()
         snapshot.counters.merge(counters.named) { _, ingest in ingest }
+        // Accepted events as the store counts them at this same instant (everything it applied),
+        // not as the route counted them a moment later: after a kill -9 the restored counter and
+        // the restored store then agree, instead of the counter running ahead by what was in flight.
+        snapshot.counters["ingest.accepted_events"] = snapshot.appliedEvents
         let clock = ContinuousClock()
         let started = clock.now
         let bytes = snapshot.encoded()
@@ -64,9 +70,11 @@ struct SnapshotKeeper: Sendable {
                 figures.lastSeconds = seconds
             }
             logger.debug("snapshot written", metadata: ["bytes": "\(bytes.count)", "series": "\(snapshot.seriesCount)"])
+            return true
         } catch {
             status.update { $0.failures += 1 }
             logger.error("cannot write the snapshot", metadata: ["error": "\(error)"])
+            return false
         }
     }
 }

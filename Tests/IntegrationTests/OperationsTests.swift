@@ -111,6 +111,39 @@ extension DaemonProcess {
         #expect(try await restarted.halt()?.status == 0)
     }
 
+    /// After a kill -9 under load, the restored events counter and the restored store agree: both
+    /// come from the same instant of the last snapshot (issue 24, item 14).
+    @Test func afterKillNineTheCounterAndTheStoreAgree() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let state = directory.appendingPathComponent("state.bin").path
+        let config = try writeTemporary("state_file: \(state)\nsnapshot_interval: 1s\n")
+        let daemon = try await DaemonProcess.launch(["--config", config])
+        try await onThread {
+            let deadline = Date().addingTimeInterval(2.5)
+            while Date() < deadline { _ = try daemon.post(providerCalls(200)) }
+        }
+        #expect(try await daemon.halt(signal: SIGKILL)?.status == SIGKILL)
+        let restarted = try await DaemonProcess.launch(["--config", config])
+        let (stored, counted) = try await onThread { () throws -> (Double, Double?) in
+            let metrics = try RawHTTPClient(port: restarted.port).get("/metrics").text
+            let line = metrics.split(separator: "\n").first { $0.hasPrefix("perfmond_events_received_total ") }
+            return (try restarted.providerTotal(), line.flatMap { Double($0.split(separator: " ")[1]) })
+        }
+        #expect(stored > 0 && counted == stored, "restored: \(stored) events in the store, \(counted ?? -1) counted as received")
+        #expect(try await restarted.halt()?.status == 0)
+    }
+
+    /// A stop whose last snapshot cannot be written exits 1 and says so (systemd shows the unit
+    /// failed), instead of 0 (issue 24, item 13).
+    @Test func aStopThatCannotWriteItsSnapshotExitsOne() async throws {
+        let config = try writeTemporary("state_file: /nonexistent/perfmond/state.bin\n")
+        let daemon = try await DaemonProcess.launch(["--config", config])
+        #expect(try await onThread { try daemon.post(providerCalls(10)).status } == 202)
+        #expect(try await daemon.halt()?.status == 1)
+        #expect(daemon.log.contains("the last snapshot could not be written"), "\(daemon.log)")
+    }
+
     @Test func sigtermUnderLoadLosesNoAcceptedEvent() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

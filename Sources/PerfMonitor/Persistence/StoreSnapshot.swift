@@ -23,6 +23,11 @@ public struct StoreSnapshot: Sendable {
 
     public var seriesCount: Int { series.count }
 
+    /// Events the store had applied when it was taken (its `store.applied.<type>` counters).
+    public var appliedEvents: Double {
+        counters.reduce(0) { $0 + ($1.key.hasPrefix("store.applied.") ? $1.value : 0) }
+    }
+
     /// A counter as a whole number: 0 when absent, negative, or not a count at all.
     public func count(_ name: String) -> Int {
         guard let value = counters[name], value.isFinite, value >= 0, value < 9e15 else { return 0 }
