@@ -7,7 +7,6 @@ import PerfMonitorHTTP
 import PerfmondConfig
 import PerfMonitor
 import ServiceLifecycle
-import Synchronization
 import UnixSignals
 
 /// `perfmond serve`: loads the configuration, starts the HTTP server and runs until SIGTERM/SIGINT.
@@ -72,8 +71,8 @@ struct Serve: AsyncParsableCommand {
         IngestRoute(buffer: buffer, decoder: decoder, clock: clock, readiness: readiness, counters: counters)
             .register(in: &routes)
         // The queries report the server's own refusals; the server needs the routes first.
-        let serverBox = ServerReference()
-        let bodiesTooLarge: @Sendable () -> Int = { serverBox.server?.bodiesTooLarge ?? 0 }
+        let serverBox = SharedValue<HTTPServer?>(nil)  // routes built before the server read its counters
+        let bodiesTooLarge: @Sendable () -> Int = { serverBox.value?.bodiesTooLarge ?? 0 }
         MetricsRoute(store: store, configuration: settings.metrics, counters: counters, buffer: buffer,
                      bodiesTooLarge: bodiesTooLarge, monitor: monitor, alertEngine: alertEngine, dispatcher: dispatcher,
                      access: access, live: live, snapshots: snapshots, startedAt: startedAt)
@@ -83,7 +82,7 @@ struct Serve: AsyncParsableCommand {
                            clock: clock, startedAt: startedAt)
             .register(in: &routes)
         let server = HTTPServer(configuration: settings.serverConfiguration, router: access.router(for: routes), logger: logger)
-        serverBox.server = server
+        serverBox.value = server
         do {
             try server.start()
         } catch {
@@ -110,7 +109,7 @@ struct Serve: AsyncParsableCommand {
                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
         // How long the stop took, from the signal to the end (the contract: 2 s when idle).
-        let stopMilliseconds = http.stopStarted.instant.map { (ContinuousClock.now - $0).milliseconds } ?? 0
+        let stopMilliseconds = http.stopStarted.value.map { (ContinuousClock.now - $0).milliseconds } ?? 0
         logger.info("stopped", metadata: ["milliseconds": "\(stopMilliseconds)"])
         // A stop that lost data says so in its exit status, so that systemd shows the unit failed.
         if stateService.lastWriteFailed.value {
@@ -118,14 +117,5 @@ struct Serve: AsyncParsableCommand {
                             metadata: ["state_file": "\(settings.stateFile)"])
             throw ExitCode.failure
         }
-    }
-}
-
-/// Lets routes built before the server read its counters once it exists.
-final class ServerReference: Sendable {
-    private let stored = Mutex<HTTPServer?>(nil)
-    var server: HTTPServer? {
-        get { stored.withLock { $0 } }
-        set { stored.withLock { $0 = newValue } }
     }
 }

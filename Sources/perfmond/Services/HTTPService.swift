@@ -2,13 +2,12 @@ import Logging
 import MicroHTTPD
 import PerfMonitorHTTP
 import ServiceLifecycle
-import Synchronization
 
 /// Runs the HTTP server inside the service group and stops it gracefully when asked.
 struct HTTPService: Service {
     let server: HTTPServer
     /// When the stop began (set once the signal arrives).
-    let stopStarted = StopInstant()
+    let stopStarted = SharedValue<ContinuousClock.Instant?>(nil)
     let readiness: Readiness
     let notifier: SystemdNotifier
     let gracePeriod: Duration
@@ -21,19 +20,10 @@ struct HTTPService: Service {
         // whoever acts on this line can stop the daemon gracefully.
         logger.info("listening", metadata: announcement)
         try? await gracefulShutdown()
-        stopStarted.instant = ContinuousClock.now
+        stopStarted.value = ContinuousClock.now
         readiness.enter(.stopping)
         notifier.stopping()
         logger.info("stopping", metadata: ["requests_in_flight": "\(server.requestsInFlight)"])
         await server.shutdown(gracePeriod: gracePeriod)
-    }
-}
-
-/// The moment a stop began, shared between the HTTP service and the end of `serve`.
-final class StopInstant: Sendable {
-    private let stored = Mutex<ContinuousClock.Instant?>(nil)
-    var instant: ContinuousClock.Instant? {
-        get { stored.withLock { $0 } }
-        set { stored.withLock { $0 = newValue } }
     }
 }
