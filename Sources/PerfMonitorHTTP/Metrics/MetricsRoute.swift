@@ -231,14 +231,10 @@ public struct MetricsRoute: Sendable {
     /// 5 minutes as a gauge.
     private func writeCustom(_ snapshot: Snapshot, _ w: inout ExpositionWriter) {
         let catalog = store.catalog
-        var byName: [String: (MetricKind, [SeriesView])] = [:]
-        for kind in MetricKind.allCases where kind != .untyped {
-            for view in (kind == .set ? snapshot.recentSets : snapshot.series[kind.seriesKind]) ?? [] {
-                byName[view.key.first, default: (kind, [])].1.append(view)
-            }
-        }
+        var typed: [SeriesView] = snapshot.recentSets
+        for kind in [MetricKind.counter, .gauge, .histogram] { typed += snapshot.series[kind.seriesKind] ?? [] }
         let entries = catalog.current
-        for (name, (kind, views)) in byName.sorted(by: { $0.key < $1.key }) {
+        for (name, kind, views) in PerformanceQueries.customMetrics(typed) {
             let unit = entries[name]?.unit
             let family = catalog.familyName(name, kind, unit: unit)
             let help = "Custom metric \(name) (\(kind.rawValue)\(unit.map { ", unit " + $0 } ?? ""))."

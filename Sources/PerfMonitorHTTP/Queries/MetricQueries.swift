@@ -11,29 +11,39 @@ extension PerformanceQueries {
         let name = parameters.value("name")
         let wanted = request.query.filter { $0.name.hasPrefix("label.") }.map { (String($0.name.dropFirst(6)), $0.value) }
         let catalog = store.catalog.current
-        var byName: [String: (kind: MetricKind, series: [SeriesView])] = [:]
+        var views: [SeriesView] = []
         for kind in MetricKind.allCases {
-            for view in await store.series(kind.seriesKind, window: window) where name == nil || view.key.first == name {
-                byName[view.key.first, default: (kind, [])].series.append(view)
-            }
+            views += await store.series(kind.seriesKind, window: window).filter { name == nil || $0.key.first == name }
         }
-        if let name, byName[name] == nil { throw .notFound("unknown custom metric '\(name)'") }
+        let groups = Self.customMetrics(views)
+        if let name, groups.isEmpty { throw .notFound("unknown custom metric '\(name)'") }
         var metrics: [(String, JSONValue)] = []
-        for (metric, entry) in byName.sorted(by: { $0.key < $1.key }) {
+        for (metric, kind, views) in groups {
             let unit = catalog[metric]?.unit
-            let series = entry.series.compactMap { view -> JSONValue? in
+            let series = views.compactMap { view -> JSONValue? in
                 let labels = MetricLabels(key: view.key.second) ?? .none
                 let pairs = labels.pairs
                 guard wanted.allSatisfy({ want in pairs.contains { $0 == want } }) else { return nil }
-                return Self.seriesJSON(view, kind: entry.kind, labels: pairs, unit: unit)
+                return Self.seriesJSON(view, kind: kind, labels: pairs, unit: unit)
             }
             guard !series.isEmpty else { continue }
-            var members: [(String, JSONValue)] = [("kind", .string(entry.kind.rawValue))]
+            var members: [(String, JSONValue)] = [("kind", .string(kind.rawValue))]
             if let unit { members.append(("unit", .string(unit))) }
             members.append(("series", .array(series)))
             metrics.append((metric, .object(members)))
         }
         return answer([("metrics_count", .int(metrics.count)), ("metrics", .object(metrics))])
+    }
+
+    /// Custom metric series grouped by name, in name order, each name with its kind (the one
+    /// grouping the JSON answer and `/metrics` share).
+    static func customMetrics(_ views: [SeriesView]) -> [(name: String, kind: MetricKind, series: [SeriesView])] {
+        var byName: [String: (kind: MetricKind, series: [SeriesView])] = [:]
+        for view in views {
+            guard let kind = MetricKind.of(view.key.kind) else { continue }
+            byName[view.key.first, default: (kind, [])].series.append(view)
+        }
+        return byName.sorted { $0.key < $1.key }.map { ($0.key, $0.value.kind, $0.value.series) }
     }
 
     /// One series: the fields its kind has, values in the unit they were sent in.
