@@ -144,10 +144,7 @@ struct EventFields {
             outcome.success = !((outcome.statusCode ?? 0) >= 400 || outcome.errorType != nil)
         }
 
-        func need<T>(_ value: T?, _ field: String) throws(EventError) -> T {
-            guard let value else { throw EventError("field '\(field)': required for \(eventType.rawValue) events") }
-            return value
-        }
+        func need<T>(_ value: T?, _ field: String) throws(EventError) -> T { try Self.required(value, field, for: eventType) }
         let kind: EventKind
         switch eventType {
         case .providerRequest:
@@ -245,8 +242,11 @@ struct EventFields {
         return MetricSample(name: name, update, unit: unit, labels: try labelSet())
     }
 
-    private func need<T>(_ value: T?, _ field: String) throws(EventError) -> T {
-        guard let value else { throw EventError("field '\(field)': required for metric events") }
+    private func need<T>(_ value: T?, _ field: String) throws(EventError) -> T { try Self.required(value, field, for: .metric) }
+
+    /// What a kind cannot do without: `field 'provider': required for provider_request events`.
+    private static func required<T>(_ value: T?, _ field: String, for type: EventType) throws(EventError) -> T {
+        guard let value else { throw EventError("field '\(field)': required for \(type.rawValue) events") }
         return value
     }
 
