@@ -15,15 +15,15 @@ import json
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 root = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 binary = os.path.realpath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, ".build/debug/perfmond"))
+sys.path.insert(0, os.path.join(root, "Tests/lib"))
+from daemon import start_daemon  # noqa: E402
 
 
 def fail(message):
@@ -61,17 +61,10 @@ def try_it_commands():
 
 def free_daemon(scratch):
     log_path = os.path.join(scratch, "daemon.log")
-    log = open(log_path, "w")
-    daemon = subprocess.Popen([binary, "--config", os.path.join(root, "Config/perfmond.yaml"), "--port", "0"],
-                              stdout=log, stderr=subprocess.STDOUT)
-    for _ in range(400):
-        match = re.search(r"port=(\d+)", open(log_path).read())
-        if match:
-            return daemon, int(match.group(1))
-        if daemon.poll() is not None:
-            break
-        time.sleep(0.025)
-    fail(f"the daemon did not start with Config/perfmond.yaml: {open(log_path).read()}")
+    daemon, port = start_daemon(binary, ["--config", os.path.join(root, "Config/perfmond.yaml")], log_path)
+    if port is None:
+        fail(f"the daemon did not start with Config/perfmond.yaml: {open(log_path).read()}")
+    return daemon, port
 
 
 def adapt(command, port):

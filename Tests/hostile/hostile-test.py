@@ -9,13 +9,13 @@ import json
 import os
 import re
 import socket
-import subprocess
 import sys
 import tempfile
-import time
 
 root = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 binary = os.path.realpath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, ".build/debug/perfmond"))
+sys.path.insert(0, os.path.join(root, "Tests/lib"))
+from daemon import start_daemon  # noqa: E402
 failures = []
 
 
@@ -45,17 +45,11 @@ def rss_kib(pid):
     return int(re.search(r"VmRSS:\s+(\d+)", open(f"/proc/{pid}/status").read()).group(1))
 
 
-log = tempfile.NamedTemporaryFile("w+", delete=False)
-daemon = subprocess.Popen([binary, "--port", "0"], stdout=log, stderr=subprocess.STDOUT)
+log_path = os.path.join(tempfile.mkdtemp(), "daemon.log")
+daemon, port = start_daemon(binary, [], log_path)
 try:
-    for _ in range(400):
-        found = re.search(r"port=(\d+)", open(log.name).read())
-        if found:
-            break
-        time.sleep(0.025)
-    else:
-        sys.exit("hostile-test: FAIL: the daemon did not start")
-    port = int(found.group(1))
+    if port is None:
+        sys.exit(f"hostile-test: FAIL: the daemon did not start: {open(log_path).read()}")
 
     # Item 4: strings an attacker controls are bounded. A 1 MB error message is cut to 1 KiB (the
     # event kept), 200 of them do not grow the process by 200 MB, a 1 MB request id is refused.
