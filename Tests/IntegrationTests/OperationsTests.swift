@@ -87,13 +87,21 @@ extension DaemonProcess {
         #expect(FileManager.default.fileExists(atPath: state), "the shutdown wrote a good snapshot in its place")
     }
 
-    @Test func killNineLosesAtMostOneSnapshotInterval() async throws {
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
+    /// A daemon with a state file written every second, loaded by `load`, killed with SIGKILL (no
+    /// last snapshot), and started again on the same file; the caller stops the restarted one.
+    func restartedAfterKillNine(_ directory: URL, load: @escaping @Sendable (DaemonProcess) throws -> Void) async throws -> DaemonProcess {
         let state = directory.appendingPathComponent("state.bin").path
         let config = try writeTemporary("state_file: \(state)\nsnapshot_interval: 1s\n")
         let daemon = try await DaemonProcess.launch(["--config", config])
-        try await onThread {
+        try await onThread { try load(daemon) }
+        #expect(try await daemon.halt(signal: SIGKILL)?.status == SIGKILL)
+        return try await DaemonProcess.launch(["--config", config])
+    }
+
+    @Test func killNineLosesAtMostOneSnapshotInterval() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let restarted = try await restartedAfterKillNine(directory) { daemon in
             #expect(try daemon.post(providerCalls(100)).status == 202)
             // Wait for a snapshot written after the post.
             let posted = Date().timeIntervalSince1970
@@ -104,8 +112,6 @@ extension DaemonProcess {
             }
             #expect(try daemon.post(providerCalls(50)).status == 202)
         }
-        #expect(try await daemon.halt(signal: SIGKILL)?.status == SIGKILL)
-        let restarted = try await DaemonProcess.launch(["--config", config])
         let total = try await onThread { try restarted.providerTotal() }
         #expect(total >= 100 && total <= 150, "\(total)")
         #expect(try await restarted.halt()?.status == 0)
@@ -116,15 +122,10 @@ extension DaemonProcess {
     @Test func afterKillNineTheCounterAndTheStoreAgree() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let state = directory.appendingPathComponent("state.bin").path
-        let config = try writeTemporary("state_file: \(state)\nsnapshot_interval: 1s\n")
-        let daemon = try await DaemonProcess.launch(["--config", config])
-        try await onThread {
+        let restarted = try await restartedAfterKillNine(directory) { daemon in
             let deadline = Date().addingTimeInterval(2.5)
             while Date() < deadline { _ = try daemon.post(providerCalls(200)) }
         }
-        #expect(try await daemon.halt(signal: SIGKILL)?.status == SIGKILL)
-        let restarted = try await DaemonProcess.launch(["--config", config])
         let (stored, counted) = try await onThread { () throws -> (Double, Double?) in
             let metrics = try RawHTTPClient(port: restarted.port).get("/metrics").text
             let line = metrics.split(separator: "\n").first { $0.hasPrefix("perfmond_events_received_total ") }
