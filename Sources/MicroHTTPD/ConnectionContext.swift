@@ -9,8 +9,8 @@ final class ConnectionContext: Sendable {
     let maxBodyBytes: Int
     let logger: Logger
     let inFlight = Atomic<Int>(0)
-    /// Requests refused with `413` because their body was over the limit.
-    let bodiesTooLarge = Atomic<Int>(0)
+    /// Requests refused with `413` because their body was over the limit, by path.
+    private let tooLarge = Mutex<[String: Int]>([:])
     /// Set when a stop begins: answers from then on close their connection.
     private let closing = Atomic<Bool>(false)
     private let pending = Mutex<[ObjectIdentifier: PendingResponse]>([:])
@@ -21,6 +21,12 @@ final class ConnectionContext: Sendable {
         self.maxBodyBytes = maxBodyBytes
         self.logger = logger
     }
+
+    func countTooLarge(_ path: String) {
+        tooLarge.withLock { $0[path, default: 0] += 1 }
+    }
+
+    var bodiesTooLarge: [String: Int] { tooLarge.withLock { $0 } }
 
     var isClosing: Bool { closing.load(ordering: .relaxed) }
 

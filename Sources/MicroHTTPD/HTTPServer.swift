@@ -40,7 +40,7 @@ public final class HTTPServer: Sendable {
     public var requestsInFlight: Int { connections.inFlight.load(ordering: .relaxed) }
 
     /// Requests answered `413` since start (their bodies were never kept).
-    public var bodiesTooLarge: Int { connections.bodiesTooLarge.load(ordering: .relaxed) }
+    public var bodiesTooLarge: [String: Int] { connections.bodiesTooLarge }
 
     /// Binds and starts serving; throws with the reason when it cannot.
     public func start() throws {

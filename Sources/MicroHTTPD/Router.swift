@@ -5,6 +5,8 @@ public struct Router: Sendable {
     public enum Handler: Sendable {
         case sync(@Sendable (Request) -> Response)
         case async(@Sendable (Request) async -> Response)
+        /// Reads the body as it arrives, up to the stream's own limit.
+        case streaming(BodyStream)
     }
 
     /// What routing found for a request.
@@ -43,9 +45,28 @@ public struct Router: Sendable {
         switch found {
         case let .handler(.sync(handle)): return handle(request)
         case let .handler(.async(handle)): return await handle(request)
+        case let .handler(.streaming(stream)):
+            guard request.body.count <= stream.maxBodyBytes else { return .payloadTooLarge(limit: stream.maxBodyBytes) }
+            let consumer = stream.start(request)
+            // In pieces, as a socket delivers them, so that tests cross piece boundaries.
+            var start = 0
+            request.body.withUnsafeBytes { body in
+                repeat {
+                    let end = Swift.min(body.count, start + Self.harnessPieceBytes)
+                    consumer.consume(UnsafeRawBufferPointer(rebasing: body[start..<end]))
+                    start = end
+                } while start < body.count
+            }
+            switch consumer.finish() {
+            case let .now(response): return response
+            case let .later(respond): return await respond()
+            }
         case .notFound, .methodNotAllowed: return Self.answer(found, method: request.method, path: request.path)
         }
     }
+
+    /// The piece size `respond(to:)` feeds a streaming route (a prime, so pieces end anywhere).
+    static let harnessPieceBytes = 4093
 
     /// What a request without a handler is answered: `404`, or `405` with `Allow`.
     static func answer(_ match: Match, method: String, path: String) -> Response {

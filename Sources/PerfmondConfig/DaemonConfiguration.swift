@@ -18,6 +18,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var logLevel = LogLevelName.info
     /// Events waiting between the server threads and the store; past it `POST /events` gets `429`.
     public var ingestQueueCapacity = 200_000
+    /// `POST /ingest/litellm`: its body limit (read as a stream, never held), how long a batch
+    /// waits for room in a full queue before `503`, and which payload member names the model.
+    public var litellm = LiteLLMConfiguration()
     /// Intervals, retention and limits of the in-memory store.
     public var store = StoreConfiguration()
     /// Names and histogram buckets of `/metrics`.
@@ -33,6 +36,15 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Bearer tokens per class of endpoint.
     public var access = AccessConfiguration()
     public var tls = TLSConfiguration()
+
+    public init() {}
+}
+
+/// How `POST /ingest/litellm` reads LiteLLM's batches (api.md §6.1).
+public struct LiteLLMConfiguration: Sendable, Equatable {
+    public var maxBodyBytes = 64 << 20
+    public var queueWait = TimeSpan.seconds(5)
+    public var modelField = LiteLLMMapping.ModelField.model
 
     public init() {}
 }

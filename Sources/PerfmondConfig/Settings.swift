@@ -47,6 +47,19 @@ extension Setting {
         duration("connection_timeout", .seconds(1)...TimeSpan.seconds(3600), \.connectionTimeout),
         duration("shutdown_grace_period", .seconds(0)...TimeSpan.seconds(60), \.shutdownGracePeriod),
         integer("ingest_queue_capacity", 1000...10_000_000, \.ingestQueueCapacity),
+        Setting(key: "litellm_max_body_bytes", allowed: ByteSize.syntax + ", from 1KiB to 4GiB",
+                apply: { config, text in
+                    guard let bytes = ByteSize.parse(text), (1024...(1 << 32)).contains(bytes) else { return false }
+                    config.litellm.maxBodyBytes = bytes
+                    return true
+                }, render: { ByteSize.format($0.litellm.maxBodyBytes) }),
+        duration("litellm_queue_wait", .seconds(0)...TimeSpan.seconds(60), \.litellm.queueWait),
+        Setting(key: "litellm_model_field", allowed: "one of " + LiteLLMMapping.ModelField.allCases.map(\.rawValue).joined(separator: ", "),
+                apply: { config, text in
+                    guard let field = LiteLLMMapping.ModelField(rawValue: text.trimmingSpaces) else { return false }
+                    config.litellm.modelField = field
+                    return true
+                }, render: { $0.litellm.modelField.rawValue }),
         duration("collection_interval", .seconds(1)...TimeSpan.seconds(60), \.store.collectionInterval),
         duration("retention", .seconds(300)...TimeSpan.seconds(30 * 86_400), \.store.retention),
         duration("request_timeout", .seconds(1)...TimeSpan.seconds(86_400), \.store.requestTimeout),

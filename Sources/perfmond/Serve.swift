@@ -70,12 +70,17 @@ struct Serve: AsyncParsableCommand {
         let dispatcher = AlertDispatcher(sinks: settings.alertSinks.sinks, retries: settings.alertSinks.retries, logger: logger)
         IngestRoute(buffer: buffer, decoder: decoder, clock: clock, readiness: readiness, counters: counters)
             .register(in: &routes)
+        let queueWaits = QueueWaits()
+        LiteLLMRoute(buffer: buffer, decoder: decoder, mapping: LiteLLMMapping(modelField: settings.litellm.modelField), clock: clock,
+                     readiness: readiness, counters: counters, maxBodyBytes: settings.litellm.maxBodyBytes,
+                     queueWait: settings.litellm.queueWait, waits: queueWaits)
+            .register(in: &routes)
         // The queries report the server's own refusals; the server needs the routes first.
         let serverBox = SharedValue<HTTPServer?>(nil)  // routes built before the server read its counters
-        let bodiesTooLarge: @Sendable () -> Int = { serverBox.value?.bodiesTooLarge ?? 0 }
+        let bodiesTooLarge: @Sendable () -> [String: Int] = { serverBox.value?.bodiesTooLarge ?? [:] }
         MetricsRoute(store: store, configuration: settings.metrics, counters: counters, buffer: buffer,
                      bodiesTooLarge: bodiesTooLarge, monitor: monitor, alertEngine: alertEngine, dispatcher: dispatcher,
-                     access: access, live: live, snapshots: snapshots, startedAt: startedAt)
+                     access: access, live: live, snapshots: snapshots, startedAt: startedAt, queueWaits: queueWaits)
             .register(in: &routes)
         PerformanceQueries(store: store, live: live, rules: rules, monitor: monitor, alertEngine: alertEngine,
                            counters: counters, buffer: buffer, bodiesTooLarge: bodiesTooLarge, snapshots: snapshots,

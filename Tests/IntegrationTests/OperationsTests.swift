@@ -54,7 +54,7 @@ extension DaemonProcess {
         }
         #expect(try await first.halt()?.status == 0)
         #expect(FileManager.default.fileExists(atPath: state))
-        #expect(metricsBefore.contains("perfmond_events_received_total 320"))
+        #expect(metricsBefore.contains("perfmond_events_received_total{route=\"events\"} 320"))
 
         let second = try await DaemonProcess.launch(["--config", try writeTemporary("state_file: \(state)\n")])
         let (after, metricsAfter) = try await onThread {
@@ -67,7 +67,7 @@ extension DaemonProcess {
                 #expect(old != nil && new == old, "\(provider) \(key)")
             }
         }
-        #expect(metricsAfter.contains("perfmond_events_received_total 320"), "counters continue")
+        #expect(metricsAfter.contains("perfmond_events_received_total{route=\"events\"} 320"), "counters continue")
         #expect(try await second.halt()?.status == 0)
     }
 
@@ -128,7 +128,7 @@ extension DaemonProcess {
         }
         let (stored, counted) = try await onThread { () throws -> (Double, Double?) in
             let metrics = try RawHTTPClient(port: restarted.port).get("/metrics").text
-            let line = metrics.split(separator: "\n").first { $0.hasPrefix("perfmond_events_received_total ") }
+            let line = metrics.split(separator: "\n").first { $0.hasPrefix("perfmond_events_received_total{route=\"events\"} ") }
             return (try restarted.providerTotal(), line.flatMap { Double($0.split(separator: " ")[1]) })
         }
         #expect(stored > 0 && counted == stored, "restored: \(stored) events in the store, \(counted ?? -1) counted as received")

@@ -18,6 +18,7 @@ func makeServer(_ configuration: ServerConfiguration = ServerConfiguration()) th
     router.add("POST", "/echo", handler: .sync { request in
         Response(status: 200, headers: HTTPHeaders([("Content-Type", "application/octet-stream")]), body: request.body)
     })
+    router.add("POST", "/stream", handler: .streaming(BodyStream(maxBodyBytes: 5000) { _ in PieceCounter() }))
     router.get("/query") { request in
         let pairs = request.query.map { JSONString.quoted($0.name) + ":" + JSONString.quoted($0.value) }
         return .json("[" + pairs.map { "{\($0)}" }.joined(separator: ",") + "]")
@@ -229,7 +230,7 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
             #expect(reply.status == 413)
             #expect(reply.text == #"{"error":"request body is larger than the limit of 1000 bytes","status":413}"#)
             #expect(closed)
-            #expect(server.bodiesTooLarge == 1)
+            #expect(server.bodiesTooLarge.values.reduce(0, +) == 1)
         }
     }
 
@@ -239,6 +240,21 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
             let reply = try await onThread { try RawHTTPClient(port: server.port).request("POST", "/echo", body: body) }
             #expect(reply.status == 200)
             #expect(reply.body.count == 1000)
+        }
+    }
+
+    /// A streaming route has a limit of its own, above the server's, and sees its body in pieces.
+    @Test func aStreamingRouteReadsPastTheServerLimitUpToItsOwn() async throws {
+        try await withServer(ServerConfiguration(maxBodyBytes: 1000)) { server in
+            let (fits, over) = try await onThread {
+                (try RawHTTPClient(port: server.port).request("POST", "/stream", body: [UInt8](repeating: 65, count: 4000)),
+                 try RawHTTPClient(port: server.port).request("POST", "/stream", body: [UInt8](repeating: 65, count: 5001)))
+            }
+            #expect(fits.status == 200)
+            #expect(fits.text.hasPrefix("4000 bytes in "), "\(fits.text)")
+            #expect(over.status == 413)
+            #expect(over.text.contains("larger than the limit of 5000 bytes"))
+            #expect(server.bodiesTooLarge == ["/stream": 1])
         }
     }
 
@@ -254,7 +270,7 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
             }
             #expect(reply.status == 413)
             #expect(reply.text.contains("larger than the limit of 1000 bytes"))
-            #expect(server.bodiesTooLarge == 1)
+            #expect(server.bodiesTooLarge.values.reduce(0, +) == 1)
         }
     }
 
@@ -378,5 +394,19 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
         #expect(before == JSONString.quoted(identity))
         let after = try await onThread { try? RawHTTPClient(port: port).get("/identity").text }
         #expect(after != JSONString.quoted(identity), "the stopped server still answered")
+    }
+}
+
+/// Answers how many bytes its body had and in how many pieces they came.
+final class PieceCounter: BodyConsumer {
+    var bytes = 0, pieces = 0
+
+    func consume(_ piece: UnsafeRawBufferPointer) {
+        bytes += piece.count
+        pieces += 1
+    }
+
+    func finish() -> BodyReply {
+        .now(.json(#"\#(bytes) bytes in \#(pieces) pieces"#))
     }
 }

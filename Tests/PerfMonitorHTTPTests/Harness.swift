@@ -18,6 +18,7 @@ final class Harness: Sendable {
     let buffer: IngestBuffer
     let store: MetricsStore
     let counters = IngestCounters()
+    let queueWaits = QueueWaits()
     let readiness = Readiness()
     let rules = AlertRules(AlertThreshold.defaults)
     let monitor = SystemMonitor(retention: .seconds(86_400), interval: .seconds(5))
@@ -30,7 +31,7 @@ final class Harness: Sendable {
 
     init(live isLive: Bool = false, queueCapacity: Int = 200_000, maxBodyBytes: Int = 1 << 20,
          metrics: MetricsConfiguration = MetricsConfiguration(), accessControl: AccessConfiguration = AccessConfiguration(),
-         storeConfiguration: StoreConfiguration = StoreConfiguration()) throws {
+         storeConfiguration: StoreConfiguration = StoreConfiguration(), litellmQueueWait: TimeSpan = .seconds(5)) throws {
         buffer = IngestBuffer(capacity: queueCapacity)
         let catalog = MetricCatalog(maxNames: storeConfiguration.limits.customMetrics, familyPrefix: metrics.customPrefix, builtinPrefix: metrics.prefix)
         store = MetricsStore(configuration: storeConfiguration, clock: clock, buffer: buffer, catalog: catalog)
@@ -42,16 +43,20 @@ final class Harness: Sendable {
         let snapshots = SnapshotStatus()
         var routes = Routes()
         HealthRoutes.register(in: &routes, readiness: readiness)
-        IngestRoute(buffer: buffer, decoder: EventDecoder(maxAgeSeconds: 86_400, catalog: catalog), clock: clock, readiness: readiness, counters: counters)
+        let decoder = EventDecoder(maxAgeSeconds: 86_400, catalog: catalog)
+        IngestRoute(buffer: buffer, decoder: decoder, clock: clock, readiness: readiness, counters: counters)
+            .register(in: &routes)
+        LiteLLMRoute(buffer: buffer, decoder: decoder, mapping: LiteLLMMapping(), clock: clock, readiness: readiness, counters: counters,
+                     maxBodyBytes: 64 << 20, queueWait: litellmQueueWait, waits: queueWaits)
             .register(in: &routes)
         PerformanceQueries(store: store, live: live, rules: rules, monitor: monitor,
                            alertEngine: alertEngine, counters: counters,
-                           buffer: buffer, bodiesTooLarge: { 0 }, snapshots: snapshots, clock: clock, startedAt: clock.now())
+                           buffer: buffer, bodiesTooLarge: { [:] }, snapshots: snapshots, clock: clock, startedAt: clock.now())
             .register(in: &routes)
-        MetricsRoute(store: store, configuration: metrics, counters: counters, buffer: buffer, bodiesTooLarge: { 0 },
+        MetricsRoute(store: store, configuration: metrics, counters: counters, buffer: buffer, bodiesTooLarge: { [:] },
                      monitor: monitor, alertEngine: alertEngine,
                      dispatcher: AlertDispatcher(sinks: [], logger: Logger(label: "test")), access: access, live: live,
-                     snapshots: snapshots, startedAt: 1_700_000_000)
+                     snapshots: snapshots, startedAt: 1_700_000_000, queueWaits: queueWaits)
             .register(in: &routes)
         GrafanaDashboards.register(in: &routes)
         let router = access.router(for: routes)

@@ -110,7 +110,7 @@ cat "$scratch/send.txt"
 grep -q "^accepted 5000, rejected 0" "$scratch/send.txt" || fail "send did not deliver everything"
 retries=$(grep -o 'retries [0-9]*' "$scratch/send.txt" | cut -d' ' -f2)
 [ "$retries" -gt 0 ] || fail "send was never refused, so the test proved nothing"
-refused=$(curl -fsS "http://127.0.0.1:$small/metrics" | awk '/^perfmond_ingest_requests_rejected_total\{reason="queue_full"\}/ {print $2}')
+refused=$(curl -fsS "http://127.0.0.1:$small/metrics" | awk '/^perfmond_ingest_requests_rejected_total\{route="events",reason="queue_full"\}/ {print $2}')
 [ "$refused" = "$retries" ] || fail "the daemon counted $refused queue-full refusals, send $retries retries"
 total=$(curl -fsS "http://127.0.0.1:$small/performance/providers" | jq .summary.total_requests)
 [ "$total" = 5100 ] || fail "the daemon counted $total, not 5100"

@@ -183,12 +183,31 @@ public struct ProviderCall: Sendable, Equatable {
     /// Ends the `provider_start` of the same id.
     public var requestID: String?
     public var outcome: CallOutcome
+    /// What the provider said was left of its rate limits after this call (LiteLLM's headers).
+    public var rateLimitRemaining: RateLimitRemaining?
 
-    public init(provider: String, model: String? = nil, requestID: String? = nil, outcome: CallOutcome = CallOutcome()) {
+    public init(provider: String, model: String? = nil, requestID: String? = nil, outcome: CallOutcome = CallOutcome(),
+                rateLimitRemaining: RateLimitRemaining? = nil) {
         self.provider = provider
         self.model = model
         self.requestID = requestID
         self.outcome = outcome
+        self.rateLimitRemaining = rateLimitRemaining
+    }
+}
+
+/// Requests and tokens a provider's rate limit still allowed, as its response headers said
+/// (`x-ratelimit-remaining-requests`, `…-tokens`): the latest seen is a gauge per provider × model.
+public struct RateLimitRemaining: Sendable, Equatable {
+    public var requests: Double?
+    public var tokens: Double?
+    /// When it was reported (the call's timestamp): the latest report wins.
+    public var at: Double = 0
+
+    public init(requests: Double?, tokens: Double?, at: Double = 0) {
+        self.requests = requests
+        self.tokens = tokens
+        self.at = at
     }
 }
 

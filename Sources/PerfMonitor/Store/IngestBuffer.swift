@@ -49,6 +49,19 @@ public final class IngestBuffer: Sendable {
         return outcome.0
     }
 
+    /// Appends `events` once there is room for them, waiting at most `seconds`: for clients that
+    /// do not retry a refusal. While full it wakes the drainer and looks again every few
+    /// milliseconds (a drain frees the whole buffer at once, so a finer signal would not wait less).
+    public func append(_ events: [Event], waitingUpTo seconds: Double) async -> Outcome {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while true {
+            let outcome = append(events)
+            guard outcome == .full, events.count <= capacity, ContinuousClock.now < deadline else { return outcome }
+            wakeUp.yield()
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
     /// Every batch buffered, oldest first; the buffer is left empty.
     public func takeAll() -> [[Event]] {
         state.withLock { state in

@@ -52,6 +52,12 @@ extension MetricsStore {
         }
     }
 
+    /// The latest remaining rate limits per provider × model series, sorted by key.
+    public func rateLimitsRemaining() -> [(key: SeriesKey, remaining: RateLimitRemaining)] {
+        drain()
+        return rateLimitRemaining.sorted { $0.key < $1.key }.map { (key: $0.key, remaining: $0.value) }
+    }
+
     /// Events applied per second over the last minute (by arrival).
     public func eventsPerSecondLastMinute() -> Double {
         drain()

@@ -30,6 +30,9 @@ public actor MetricsStore {
     var customSeriesTotal = 0
     /// Units of custom metrics read from a snapshot, until their names are registered again.
     var restoredUnits: [String: String] = [:]
+    /// The latest remaining rate limits reported per provider × model series (not persisted: the
+    /// next call reports them again), removed with their series.
+    var rateLimitRemaining: [SeriesKey: RateLimitRemaining] = [:]
 
     public init(configuration: StoreConfiguration = StoreConfiguration(), clock: any StoreClock = SystemClock(), buffer: IngestBuffer? = nil,
                 catalog: MetricCatalog? = nil) {
@@ -75,7 +78,11 @@ public actor MetricsStore {
         switch event.kind {
         case let .providerCall(call):
             if let id = call.requestID { openCalls.endProviderCall(id) }
-            record(CallFacts(call.outcome, weight: weight), in: providerKey(call.provider, call.model), at: at, now)
+            let key = providerKey(call.provider, call.model)
+            record(CallFacts(call.outcome, weight: weight), in: key, at: at, now)
+            if let remaining = call.rateLimitRemaining, remaining.at >= rateLimitRemaining[key]?.at ?? -.infinity {
+                rateLimitRemaining[key] = remaining
+            }
         case let .providerStart(start):
             open(start.requestID, OpenCalls.Call(timestamp: at, receivedAt: now, endpoint: nil, method: nil, provider: start.provider, model: start.model),
                  providerCall: true)
@@ -207,7 +214,10 @@ public actor MetricsStore {
         // Remove only what is stale (copying the whole table every tick cost more than the work).
         let stale = series.compactMap { $0.value.lastSeen < now - retention ? $0.key : nil }
         if !stale.isEmpty {
-            for key in stale { series[key] = nil }
+            for key in stale {
+                series[key] = nil
+                rateLimitRemaining[key] = nil
+            }
             status.removedSeries += stale.count
             seriesWereRemovedOrRestored()
         }

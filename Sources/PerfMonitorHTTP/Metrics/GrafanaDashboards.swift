@@ -69,8 +69,8 @@ public enum GrafanaDashboards {
         ]),
         Dashboard(file: "perfmond-daemon.json", uid: "perfmond-daemon", title: "perfmond — daemon health", panels: [
             Panel(title: "Events received and rejected per second", unit: "short", queries: [
-                ("rate(perfmond_events_received_total[5m])", "received"),
-                ("sum by (reason) (rate(perfmond_events_rejected_total[5m]))", "rejected: {{reason}}")]),
+                ("sum by (route) (rate(perfmond_events_received_total[5m]))", "received: {{route}}"),
+                ("sum by (route, reason) (rate(perfmond_events_rejected_total[5m]))", "rejected: {{route}} {{reason}}")]),
             Panel(title: "Ingest queue depth", unit: "short", queries: [
                 ("perfmond_ingest_queue_depth", "depth"), ("perfmond_ingest_queue_capacity", "capacity")]),
             Panel(title: "Series by kind", unit: "short", queries: [("perfmond_series", "{{kind}}")]),

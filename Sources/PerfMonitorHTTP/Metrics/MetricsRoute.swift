@@ -13,7 +13,8 @@ public struct MetricsRoute: Sendable {
     public let configuration: MetricsConfiguration
     public let counters: IngestCounters
     public let buffer: IngestBuffer
-    public let bodiesTooLarge: @Sendable () -> Int
+    /// Requests refused `413` by the server, by path.
+    public let bodiesTooLarge: @Sendable () -> [String: Int]
     public let monitor: SystemMonitor
     public let alertEngine: AlertEngine
     public let dispatcher: AlertDispatcher
@@ -21,14 +22,17 @@ public struct MetricsRoute: Sendable {
     public let live: LiveConfiguration
     public let snapshots: SnapshotStatus
     public let startedAt: Double
+    /// How long LiteLLM batches waited for room in the ingest queue.
+    public let queueWaits: QueueWaits
     /// The size of the last scrape: the next one reserves that much (and an eighth more) at once
     /// instead of doubling its way there, copying and faulting in pages at every step.
     private let lastSize = SizeHint()
 
     public init(store: MetricsStore, configuration: MetricsConfiguration, counters: IngestCounters, buffer: IngestBuffer,
-                bodiesTooLarge: @escaping @Sendable () -> Int, monitor: SystemMonitor, alertEngine: AlertEngine,
+                bodiesTooLarge: @escaping @Sendable () -> [String: Int], monitor: SystemMonitor, alertEngine: AlertEngine,
                 dispatcher: AlertDispatcher, access: AccessPolicy, live: LiveConfiguration, snapshots: SnapshotStatus,
-                startedAt: Double) {
+                startedAt: Double, queueWaits: QueueWaits) {
+        self.queueWaits = queueWaits
         self.store = store
         self.configuration = configuration
         self.counters = counters
@@ -82,7 +86,10 @@ public struct MetricsRoute: Sendable {
         var inFlightByProvider: [String: Int] = [:]
         /// Set series over the last 5 minutes (a set's gauge is its distinct members there).
         var recentSets: [SeriesView] = []
+        var rateLimits: [(key: SeriesKey, remaining: RateLimitRemaining)] = []
     }
+
+    static let queueWaitBuckets = [0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30]
 
     func render(format: ExpositionWriter.Format) async -> [UInt8] {
         let snapshot = await store.read { store in
@@ -91,6 +98,7 @@ public struct MetricsRoute: Sendable {
             snapshot.status = store.currentStatus()
             (snapshot.inFlightTotal, snapshot.inFlightByProvider) = store.inFlight()
             snapshot.recentSets = store.series(.set, window: .fiveMinutes)
+            snapshot.rateLimits = store.rateLimitsRemaining()
             return snapshot
         }
         let expected = lastSize.bytes.load(ordering: .relaxed)
@@ -123,6 +131,12 @@ public struct MetricsRoute: Sendable {
         for index in providers.indices { w.sample(labels[index], providers[index].aggregate.costUSD) }
         w.family("provider_rate_limit_hits_total", .counter, "Rate-limit responses reported by provider and model.")
         for index in providers.indices { w.sample(labels[index], providers[index].aggregate.rateLimitHits) }
+        w.family("provider_ratelimit_remaining", .gauge, "Requests or tokens the provider's rate limit still allowed, as its last response said (LiteLLM).")
+        for (key, remaining) in snapshot.rateLimits {
+            let labels = SeriesLabels([("provider", key.first), ("model", key.second)])
+            if let requests = remaining.requests { w.sample(labels, requests, extra: #"kind="requests""#) }
+            if let tokens = remaining.tokens { w.sample(labels, tokens, extra: #"kind="tokens""#) }
+        }
         w.family("provider_failovers_total", .counter, "Failovers from one provider to another.")
         for view in snapshot.series[.failover] ?? [] {
             w.sample(SeriesLabels([("from_provider", view.key.first), ("to_provider", view.key.second)]), view.aggregate.total)
@@ -261,19 +275,27 @@ public struct MetricsRoute: Sendable {
     }
 
     private func writeDaemon(_ snapshot: Snapshot, _ w: inout ExpositionWriter) {
-        let ingest = counters.current
         let status = snapshot.status
-        w.family("events_received_total", .counter, "Events accepted by POST /events.")
-        w.sample(.none, Double(ingest.acceptedEvents))
-        w.family("events_rejected_total", .counter, "Events refused by POST /events, by reason.")
-        for reason in IngestCounters.Reason.allCases {
-            w.sample(.none, Double(ingest.rejectedEvents[reason] ?? 0), label: "reason", reason.rawValue)
+        let tooLarge = bodiesTooLarge()
+        let routes = IngestCounters.Route.allCases.map { ($0, counters.totals($0)) }
+        w.family("events_received_total", .counter, "Events accepted, by way in (route=litellm: LiteLLM payloads).")
+        for (route, totals) in routes { w.sample(.none, Double(totals.acceptedEvents), label: "route", route.rawValue) }
+        w.family("events_rejected_total", .counter, "Events (LiteLLM: payloads) refused, by way in and reason.")
+        for (route, totals) in routes {
+            for reason in IngestCounters.Reason.allCases {
+                w.sample(SeriesLabels([("route", route.rawValue)]), Double(totals.rejectedEvents[reason] ?? 0), label: "reason", reason.rawValue)
+            }
         }
-        w.family("ingest_requests_rejected_total", .counter, "POST /events requests refused whole, by reason.")
-        for reason in IngestCounters.Reason.allCases {
-            w.sample(.none, Double(ingest.rejectedRequests[reason] ?? 0), label: "reason", reason.rawValue)
+        w.family("ingest_requests_rejected_total", .counter, "Ingest requests refused whole, by way in and reason.")
+        for (route, totals) in routes {
+            for reason in IngestCounters.Reason.allCases {
+                w.sample(SeriesLabels([("route", route.rawValue)]), Double(totals.rejectedRequests[reason] ?? 0), label: "reason", reason.rawValue)
+            }
+            w.sample(SeriesLabels([("route", route.rawValue)]), Double(tooLarge[route.path] ?? 0), extra: #"reason="too_large""#)
         }
-        w.sample(.none, Double(bodiesTooLarge()), extra: #"reason="too_large""#)
+        w.family("litellm_queue_wait_seconds", .histogram, "Time LiteLLM batches waited for room in a full ingest queue (litellm_queue_wait).",
+                 bounds: Self.queueWaitBuckets)
+        w.histogram(.none, queueWaits.distribution)
         w.family("http_unauthorized_total", .counter, "Requests refused 401 for a missing or wrong bearer token, by the access asked for.")
         let refused = access.refusedByAccess
         for kind in AccessPolicy.Access.allCases where kind != .open {

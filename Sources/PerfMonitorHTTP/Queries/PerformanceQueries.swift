@@ -16,14 +16,15 @@ public struct PerformanceQueries: Sendable {
     public let counters: IngestCounters
     public let buffer: IngestBuffer
     /// Requests refused `413` by the server, read when asked.
-    public let bodiesTooLarge: @Sendable () -> Int
+    /// Requests refused `413` by the server, by path.
+    public let bodiesTooLarge: @Sendable () -> [String: Int]
     /// The store's clock: every time in an answer (timestamps, `since`, uptime) is on it.
     public let clock: any StoreClock
     public let startedAt: Double
     public let snapshots: SnapshotStatus
 
     public init(store: MetricsStore, live: LiveConfiguration, rules: AlertRules,
-                monitor: SystemMonitor, alertEngine: AlertEngine, counters: IngestCounters, buffer: IngestBuffer, bodiesTooLarge: @escaping @Sendable () -> Int,
+                monitor: SystemMonitor, alertEngine: AlertEngine, counters: IngestCounters, buffer: IngestBuffer, bodiesTooLarge: @escaping @Sendable () -> [String: Int],
                 snapshots: SnapshotStatus, clock: any StoreClock, startedAt: Double) {
         self.store = store
         self.live = live

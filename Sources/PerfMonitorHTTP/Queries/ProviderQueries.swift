@@ -53,10 +53,11 @@ extension PerformanceQueries {
 
     /// One object per provider, sorted by name; with the total in flight and the event rate.
     func providerObjects(window: TimeSpan?) async -> (objects: [ProviderObject], inFlight: Int, eventsPerSecond: Double) {
-        let (views, failovers, inFlightTotal, inFlight, rate) = await store.read { store in
+        let (views, failovers, inFlightTotal, inFlight, rate, rateLimits) = await store.read { store in
             let inFlight = store.inFlight()
             return (store.series(.provider, window: window), store.series(.failover, window: window),
-                    inFlight.total, inFlight.byProvider, store.eventsPerSecondLastMinute())
+                    inFlight.total, inFlight.byProvider, store.eventsPerSecondLastMinute(),
+                    Dictionary(uniqueKeysWithValues: store.rateLimitsRemaining().map { ($0.key, $0.remaining) }))
         }
         let objects = Dictionary(grouping: views, by: \.key.first).sorted { $0.key < $1.key }.map { name, models in
             let aggregate = Aggregate.merged(models)
@@ -82,15 +83,16 @@ extension PerformanceQueries {
                 ("error_types", Aggregate.counts(aggregate.errorTypes)),
                 ("rate_limit_hits", .double(aggregate.rateLimitHits)),
                 ("failovers", .object(ownFailovers.sorted { $0.0 < $1.0 }.map { ($0.0, .double($0.1)) })),
-                ("model_stats", .object(models.map { ($0.key.second, modelJSON($0.aggregate)) })),
+                ("model_stats", .object(models.map { ($0.key.second, modelJSON($0.aggregate, rateLimits[$0.key])) })),
             ]
             return ProviderObject(name: name, aggregate: aggregate, json: .object(fields))
         }
         return (objects, inFlightTotal, rate)
     }
 
-    private func modelJSON(_ aggregate: Aggregate) -> JSONValue {
-        .object([
+    /// A model's stats; the remaining rate limits only when its provider has reported them.
+    private func modelJSON(_ aggregate: Aggregate, _ remaining: RateLimitRemaining?) -> JSONValue {
+        var fields: [(String, JSONValue)] = [
             ("total_operations", .double(aggregate.total)),
             ("successful_operations", .double(aggregate.successes)),
         ] + durationFields(aggregate.distribution, average: "avg_duration_ms", minMax: false) + [
@@ -99,6 +101,9 @@ extension PerformanceQueries {
             ("cost_usd", .double(aggregate.costUSD)),
             ("input_tokens", .double(aggregate.inputTokens)),
             ("output_tokens", .double(aggregate.outputTokens)),
-        ])
+        ]
+        if let requests = remaining?.requests { fields.append(("ratelimit_remaining_requests", .double(requests))) }
+        if let tokens = remaining?.tokens { fields.append(("ratelimit_remaining_tokens", .double(tokens))) }
+        return .object(fields)
     }
 }

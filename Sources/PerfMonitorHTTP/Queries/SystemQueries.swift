@@ -13,6 +13,7 @@ extension PerformanceQueries {
         let trends = monitor.trends
         let status = await store.currentStatus()
         let ingest = counters.current
+        let tooLarge = bodiesTooLarge()
         let mb = { (bytes: Double) in JSONValue.double(bytes / ByteCount.mebibyte) }
         return answer([
             ("current", .object([
@@ -50,17 +51,26 @@ extension PerformanceQueries {
                 ("folded_by_metric", Aggregate.counts(status.foldedByMetric)),
                 ("dropped_metric_events", .int(status.droppedMetricEvents)),
             ])),
-            ("ingest", .object([
-                ("accepted_events", .int(ingest.acceptedEvents)),
-                ("rejected_events", .object(IngestCounters.Reason.allCases.map { ($0.rawValue, .int(ingest.rejectedEvents[$0] ?? 0)) })),
-                ("rejected_requests", .object(IngestCounters.Reason.allCases.map { ($0.rawValue, .int(ingest.rejectedRequests[$0] ?? 0)) }
-                    + [("too_large", .int(bodiesTooLarge()))])),
+            // `/events` at the top (as before routes), every way in under `by_route`.
+            ("ingest", .object(Self.ingestFields(ingest, tooLarge: tooLarge[IngestCounters.Route.events.path] ?? 0) + [
+                ("by_route", .object(IngestCounters.Route.allCases.map { route in
+                    (route.rawValue, .object(Self.ingestFields(counters.totals(route), tooLarge: tooLarge[route.path] ?? 0)))
+                })),
                 ("queue_depth", .int(buffer.depth)),
                 ("queue_capacity", .int(buffer.capacity)),
             ])),
             ("persistence", persistence()),
             ("alerts", .array(alertEngine.snapshot.firing.filter { AlertMetric.memoryMetrics.contains($0.metric) }.map { .string($0.text) })),
         ])
+    }
+
+    private static func ingestFields(_ totals: IngestCounters.Totals, tooLarge: Int) -> [(String, JSONValue)] {
+        [
+            ("accepted_events", .int(totals.acceptedEvents)),
+            ("rejected_events", .object(IngestCounters.Reason.allCases.map { ($0.rawValue, .int(totals.rejectedEvents[$0] ?? 0)) })),
+            ("rejected_requests", .object(IngestCounters.Reason.allCases.map { ($0.rawValue, .int(totals.rejectedRequests[$0] ?? 0)) }
+                + [("too_large", .int(tooLarge))])),
+        ]
     }
 
     /// The snapshot's state: where it goes and how writing it has gone.
