@@ -179,6 +179,10 @@ pushgateway_json=$(Benchmarks/pushgateway.sh .build/release/perfmond 286 1000 10
 custom_json=$(Benchmarks/custom-metrics.py .build/release/perfmond "$ROUNDS" "${BENCH_BATCH_DURATION:-5}")
 echo "custom metrics: $custom_json" >&2
 
+# POST /ingest/litellm: LiteLLM batches of 512 payloads beside the raw server discarding the same bodies.
+litellm_json=$(Benchmarks/litellm.py .build/release/perfmond Benchmarks/raw-mhd-server "$ROUNDS" "${BENCH_BATCH_DURATION:-5}")
+echo "litellm: $litellm_json" >&2
+
 # Persistence: snapshot size and write time, SIGTERM to exit, restart to ready, at 10,000 series.
 snapshot_json=$(Benchmarks/snapshot-cost.sh .build/release/perfmond 10000)
 echo "snapshot: $snapshot_json" >&2
@@ -200,7 +204,8 @@ jq -n --arg date "$date" --arg tool "wrk -t2 -c$CONNECTIONS -d$DURATION" --argjs
     --argjson series "$MEMORY_SERIES" --argjson before "$rss_before" --argjson after "$rss_after" --argjson per "$bytes_per_series" \
     --argjson qp "$P99_PROVIDERS" --argjson qr "$P99_REALTIME" --argjson qe "$PACED_EVENTS" --argjson metrics "$metrics_json" --argjson idle "$idle_json" \
     --argjson snapshot "$snapshot_json" --argjson batchedm "$batched_json" --argjson accuracy "$accuracy_json" \
-    --argjson cardinality "$cardinality_json" --argjson pushgateway "$pushgateway_json" --argjson custom "$custom_json" '{
+    --argjson cardinality "$cardinality_json" --argjson pushgateway "$pushgateway_json" --argjson custom "$custom_json" \
+    --argjson litellm "$litellm_json" '{
       date: $date, machine: {cores: $cores}, tool: $tool,
       single: {
         health_get: {rounds: {raw_c: $hr, perfmond: $ho}, median_rps: {raw_c: $HR, perfmond: $HO}, ratio: ($HO / $HR), target_ratio: 0.8},
@@ -217,7 +222,8 @@ jq -n --arg date "$date" --arg tool "wrk -t2 -c$CONNECTIONS -d$DURATION" --argjs
       metrics: ($metrics + {target_ms_plain_at_10000: 5, pushgateway_comparison: $pushgateway}),
       periodic_work: $idle,
       persistence: $snapshot,
-      custom_metrics: $custom
+      custom_metrics: $custom,
+      litellm: ($litellm + {target_payloads_per_second_small: 50000, target_ratio_to_discard_large: 0.5, target_rss_above_mib: 16})
     }' >"$RESULTS/$date.json"
 cp "$RESULTS/$date.json" "$RESULTS/latest.json"
 {
@@ -236,6 +242,9 @@ cp "$RESULTS/$date.json" "$RESULTS/latest.json"
     echo "| memory per provider × model series (2 events, 24 h) | – | $bytes_per_series B | RSS $rss_before → $rss_after KiB over $MEMORY_SERIES series | ≤ 4096 B |"
     echo "| labelled metric events (5 labels, 1,000 series) beside provider events, batches of 100 | – | $(jq -r '.ingest.labelled_metric_events_per_second' <<<"$custom_json") vs $(jq -r '.ingest.provider_events_per_second' <<<"$custom_json") events/s | $(jq -r '.ingest.ratio' <<<"$custom_json") | ≥ 0.8 |"
     echo "| memory per labelled counter / histogram series (2 events, 24 h) | – | $(jq -r '.memory_counter.bytes_per_series' <<<"$custom_json") / $(jq -r '.memory_histogram.bytes_per_series' <<<"$custom_json") B | over 10,000 series | ≤ 1024 / 4096 B |"
+    echo "| POST /ingest/litellm, 512 × $(jq -r '.small.payload_bytes' <<<"$litellm_json") B payloads | $(jq -r '.small.discard_mb_per_second' <<<"$litellm_json") MB/s discarded | $(jq -r '.small.payloads_per_second' <<<"$litellm_json") payloads/s ($(jq -r '.small.mb_per_second' <<<"$litellm_json") MB/s) | $(jq -r '.small.ratio_to_discard' <<<"$litellm_json") | ≥ 50,000 payloads/s |"
+    echo "| POST /ingest/litellm, 512 × $(jq -r '.large.payload_bytes' <<<"$litellm_json") B payloads | $(jq -r '.large.discard_mb_per_second' <<<"$litellm_json") MB/s discarded | $(jq -r '.large.payloads_per_second' <<<"$litellm_json") payloads/s ($(jq -r '.large.mb_per_second' <<<"$litellm_json") MB/s) | $(jq -r '.large.ratio_to_discard' <<<"$litellm_json") | ≥ 0.5 |"
+    echo "| RSS during a 50 MB LiteLLM batch | – | +$(jq -r '.rss_during_50mb_batch.above_before_mib' <<<"$litellm_json") MiB | $(jq -r '.rss_during_50mb_batch.before_kib' <<<"$litellm_json") KiB before | ≤ 16 MiB above |"
     echo "| /metrics at 10,000 labelled histogram series | – | $(jq -r '.metrics_at_10000_labelled_histograms.median_ms' <<<"$custom_json") ms | $(jq -r '.metrics_at_10000_labelled_histograms.bytes' <<<"$custom_json") bytes | |"
     echo "| p99 /performance/providers, 1,000 series, under $PACED_EVENTS events/s | – | $P99_PROVIDERS ms | | ≤ 10 ms |"
     echo "| p99 /performance/real-time, same load | – | $P99_REALTIME ms | | ≤ 10 ms |"
