@@ -115,7 +115,7 @@ public final class HTTPServer: Sendable {
             thread_pool_size: UInt32(threads),
             connection_limit: UInt32(configuration.connectionLimit),
             connection_timeout_seconds: UInt32(configuration.connectionTimeoutSeconds),
-            connection_memory_limit: 0,
+            connection_memory_limit: configuration.connectionMemoryBytes,
             accept_policy: acceptPolicy,
             access_handler: accessHandler,
             request_completed: requestCompleted,
