@@ -12,6 +12,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var threads = server.threads
     public var maxBodyBytes = server.maxBodyBytes
     public var connectionLimit = server.connectionLimit
+    /// libmicrohttpd's memory per connection (`connection_memory`): larger reads of large bodies.
+    public var connectionMemoryBytes = server.connectionMemoryBytes
     public var connectionTimeout = TimeSpan.seconds(Int64(server.connectionTimeoutSeconds))
     /// How long a stop waits for requests in flight before it closes their connections.
     public var shutdownGracePeriod = TimeSpan.seconds(5)

@@ -44,6 +44,12 @@ extension Setting {
                     return true
                 }, render: { ByteSize.format($0.maxBodyBytes) }),
         integer("connection_limit", 1...1_000_000, \.connectionLimit),
+        Setting(key: "connection_memory", allowed: ByteSize.syntax + ", from 16KiB to 1MiB",
+                apply: { config, text in
+                    guard let bytes = ByteSize.parse(text), ((16 << 10)...(1 << 20)).contains(bytes) else { return false }
+                    config.connectionMemoryBytes = bytes
+                    return true
+                }, render: { ByteSize.format($0.connectionMemoryBytes) }),
         duration("connection_timeout", .seconds(1)...TimeSpan.seconds(3600), \.connectionTimeout),
         duration("shutdown_grace_period", .seconds(0)...TimeSpan.seconds(60), \.shutdownGracePeriod),
         integer("ingest_queue_capacity", 1000...10_000_000, \.ingestQueueCapacity),

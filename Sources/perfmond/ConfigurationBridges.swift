@@ -7,7 +7,7 @@ extension DaemonConfiguration {
         ServerConfiguration(
             host: host, port: port, threads: threads, maxBodyBytes: maxBodyBytes,
             connectionLimit: connectionLimit,
-            connectionTimeoutSeconds: Int((connectionTimeout.milliseconds + 999) / 1000),
+            connectionTimeoutSeconds: Int((connectionTimeout.milliseconds + 999) / 1000), connectionMemoryBytes: connectionMemoryBytes,
             tlsKeyPEM: tls.keyPEM, tlsCertificatePEM: tls.certificatePEM)
     }
 }
