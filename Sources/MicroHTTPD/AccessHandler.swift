@@ -36,7 +36,7 @@ final class RequestState {
 /// libmicrohttpd calls this at least twice per request: once when the headers are in, once per
 /// piece of body, and once more when the upload is complete. We answer only on that last call,
 /// which keeps the connection alive; an early answer (the `413`) makes it close.
-let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadSize, stateSlot in
+let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, version, uploadData, uploadSize, stateSlot in
     guard let cls, let connection, let stateSlot, let uploadSize else { return .NO }
     let context = Unmanaged<ConnectionContext>.fromOpaque(cls).takeUnretainedValue()
 
@@ -47,6 +47,11 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
             connection: connection)
         stateSlot.pointee = Unmanaged.passRetained(state).toOpaque()
         context.inFlight.add(1, ordering: .relaxed)
+        if let problem = RequestFraming.problem(version: version.map { String(cString: $0) } ?? "", headers: state.headers) {
+            state.refusal = problem.response
+            context.countFramingRefusal(problem)
+            return queue(problem.response, on: connection, context)
+        }
         if let admission = context.router.admission, let refusal = admission(state.method, state.path, state.headers) {
             state.refusal = refusal
             return queue(refusal, on: connection, context)

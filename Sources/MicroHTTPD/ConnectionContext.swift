@@ -22,6 +22,18 @@ final class ConnectionContext: Sendable {
         self.logger = logger
     }
 
+    /// Requests refused for their framing (RFC 9112), by problem.
+    private let framing = Mutex<[RequestFraming.Problem: Int]>([:])
+
+    func countFramingRefusal(_ problem: RequestFraming.Problem) {
+        framing.withLock { $0[problem, default: 0] += 1 }
+    }
+
+    /// By `RequestFraming.Problem` raw value.
+    var framingRefusals: [String: Int] {
+        Dictionary(uniqueKeysWithValues: framing.withLock { $0 }.map { ($0.key.rawValue, $0.value) })
+    }
+
     func countTooLarge(_ path: String) {
         tooLarge.withLock { $0[path, default: 0] += 1 }
     }

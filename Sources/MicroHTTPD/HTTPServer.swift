@@ -39,8 +39,10 @@ public final class HTTPServer: Sendable {
     /// Requests received whose answer has not been sent completely yet.
     public var requestsInFlight: Int { connections.inFlight.load(ordering: .relaxed) }
 
-    /// Requests answered `413` since start (their bodies were never kept).
-    public var bodiesTooLarge: [String: Int] { connections.bodiesTooLarge }
+    /// What the server refused itself, before any route: `413`s and framing problems.
+    public var refusals: ServerRefusals {
+        ServerRefusals(tooLargeByPath: connections.bodiesTooLarge, framing: connections.framingRefusals)
+    }
 
     /// Binds and starts serving; throws with the reason when it cannot.
     public func start() throws {

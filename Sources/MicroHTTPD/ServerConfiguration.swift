@@ -43,6 +43,23 @@ public struct ServerConfiguration: Sendable, Equatable {
     }
 }
 
+/// The requests a server refused itself, since it started; none of their bodies was kept.
+public struct ServerRefusals: Sendable, Equatable {
+    /// Answered `413` (body over its route's limit), by path.
+    public var tooLargeByPath: [String: Int] = [:]
+    /// Answered `400`/`501` for how the body was framed (both Content-Length and
+    /// Transfer-Encoding, conflicting lengths, a coding other than chunked, HTTP/1.1 without
+    /// Host), by reason.
+    public var framing: [String: Int] = [:]
+    /// Every framing reason, in order (for answers that show each, zeros included).
+    public static let framingReasons = RequestFraming.Problem.allCases.map(\.rawValue)
+
+    public init(tooLargeByPath: [String: Int] = [:], framing: [String: Int] = [:]) {
+        self.tooLargeByPath = tooLargeByPath
+        self.framing = framing
+    }
+}
+
 /// Why a server could not start.
 public struct ServerError: Error, CustomStringConvertible, Sendable {
     public let description: String

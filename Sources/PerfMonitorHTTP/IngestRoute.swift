@@ -35,7 +35,7 @@ public struct IngestRoute: Sendable {
             counters.refused(.unsupportedMediaType, events: 0)
             let sent = request.headers["Content-Type"] ?? ""
             let hint = sent.hasPrefix("application/x-www-form-urlencoded") ? " (curl -d sends form data: add -H 'Content-Type: application/json')" : ""
-            return .error(415, "unsupported Content-Type '\(sent)'; send application/json (one event or an array of events) or application/x-ndjson (one event per line)" + hint)
+            return .error(415, "unsupported Content-Type '\(sent)'; send application/json (one event or an array of events) or application/x-ndjson (one event per line), in UTF-8" + hint)
         }
         let batch = decoder.decode(request.body, form: form, now: clock.now())
         if let syntax = batch.syntaxError {
@@ -63,10 +63,17 @@ public struct IngestRoute: Sendable {
         }
     }
 
+    /// The body form a `Content-Type` names, or nil for one perfmond does not read — a charset
+    /// other than UTF-8 included (JSON is UTF-8, RFC 8259 §8.1: a Latin-1 body would be misread).
     static func bodyForm(_ contentType: String?) -> EventDecoder.BodyForm? {
         guard let contentType else { return .json }
         if contentType == "application/json" { return .json }  // the usual case, without parsing
-        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { String($0).trimmingSpaces.lowercased() } ?? ""
+        let parts = contentType.split(separator: ";").map { String($0).trimmingSpaces.lowercased() }
+        for parameter in parts.dropFirst() where parameter.hasPrefix("charset=") {
+            let charset = parameter.dropFirst("charset=".count).filter { $0 != "\"" }
+            guard charset == "utf-8" || charset == "utf8" else { return nil }
+        }
+        let mediaType = parts.first ?? ""
         switch mediaType {
         case "application/json", "": return .json
         case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines": return .ndjson

@@ -77,13 +77,13 @@ struct Serve: AsyncParsableCommand {
             .register(in: &routes)
         // The queries report the server's own refusals; the server needs the routes first.
         let serverBox = SharedValue<HTTPServer?>(nil)  // routes built before the server read its counters
-        let bodiesTooLarge: @Sendable () -> [String: Int] = { serverBox.value?.bodiesTooLarge ?? [:] }
+        let serverRefusals: @Sendable () -> ServerRefusals = { serverBox.value?.refusals ?? ServerRefusals() }
         MetricsRoute(store: store, configuration: settings.metrics, counters: counters, buffer: buffer,
-                     bodiesTooLarge: bodiesTooLarge, monitor: monitor, alertEngine: alertEngine, dispatcher: dispatcher,
+                     serverRefusals: serverRefusals, monitor: monitor, alertEngine: alertEngine, dispatcher: dispatcher,
                      access: access, live: live, snapshots: snapshots, startedAt: startedAt, queueWaits: queueWaits)
             .register(in: &routes)
         PerformanceQueries(store: store, live: live, rules: rules, monitor: monitor, alertEngine: alertEngine,
-                           counters: counters, buffer: buffer, bodiesTooLarge: bodiesTooLarge, snapshots: snapshots,
+                           counters: counters, buffer: buffer, serverRefusals: serverRefusals, snapshots: snapshots,
                            clock: clock, startedAt: startedAt)
             .register(in: &routes)
         let server = HTTPServer(configuration: settings.serverConfiguration, router: access.router(for: routes), logger: logger)

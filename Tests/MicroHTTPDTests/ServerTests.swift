@@ -230,7 +230,7 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
             #expect(reply.status == 413)
             #expect(reply.text == #"{"error":"request body is larger than the limit of 1000 bytes","status":413}"#)
             #expect(closed)
-            #expect(server.bodiesTooLarge.values.reduce(0, +) == 1)
+            #expect(server.refusals.tooLargeByPath.values.reduce(0, +) == 1)
         }
     }
 
@@ -240,6 +240,26 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
             let reply = try await onThread { try RawHTTPClient(port: server.port).request("POST", "/echo", body: body) }
             #expect(reply.status == 200)
             #expect(reply.body.count == 1000)
+        }
+    }
+
+    /// Framing RFC 9112 allows still passes: one length sent twice, chunked alone, HTTP/1.0 without Host.
+    @Test func unambiguousFramingIsServed() async throws {
+        try await withServer { server in
+            let replies = try await onThread { () throws -> [HTTPReply] in
+                try [
+                    "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+                    "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\nConnection: close\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+                    "GET /hello HTTP/1.0\r\n\r\n",
+                ].map { head in
+                    let client = try RawHTTPClient(port: server.port)
+                    try client.send(head)
+                    return try client.readReply()
+                }
+            }
+            #expect(replies.map(\.status) == [200, 200, 200])
+            #expect(replies[0].text == "hi" && replies[1].text == "hi")
+            #expect(server.refusals.framing.isEmpty)
         }
     }
 
@@ -254,7 +274,7 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
             #expect(fits.text.hasPrefix("4000 bytes in "), "\(fits.text)")
             #expect(over.status == 413)
             #expect(over.text.contains("larger than the limit of 5000 bytes"))
-            #expect(server.bodiesTooLarge == ["/stream": 1])
+            #expect(server.refusals.tooLargeByPath == ["/stream": 1])
         }
     }
 
@@ -270,7 +290,7 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
             }
             #expect(reply.status == 413)
             #expect(reply.text.contains("larger than the limit of 1000 bytes"))
-            #expect(server.bodiesTooLarge.values.reduce(0, +) == 1)
+            #expect(server.refusals.tooLargeByPath.values.reduce(0, +) == 1)
         }
     }
 

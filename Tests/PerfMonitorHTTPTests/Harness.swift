@@ -51,9 +51,9 @@ final class Harness: Sendable {
             .register(in: &routes)
         PerformanceQueries(store: store, live: live, rules: rules, monitor: monitor,
                            alertEngine: alertEngine, counters: counters,
-                           buffer: buffer, bodiesTooLarge: { [:] }, snapshots: snapshots, clock: clock, startedAt: clock.now())
+                           buffer: buffer, serverRefusals: { ServerRefusals() }, snapshots: snapshots, clock: clock, startedAt: clock.now())
             .register(in: &routes)
-        MetricsRoute(store: store, configuration: metrics, counters: counters, buffer: buffer, bodiesTooLarge: { [:] },
+        MetricsRoute(store: store, configuration: metrics, counters: counters, buffer: buffer, serverRefusals: { ServerRefusals() },
                      monitor: monitor, alertEngine: alertEngine,
                      dispatcher: AlertDispatcher(sinks: [], logger: Logger(label: "test")), access: access, live: live,
                      snapshots: snapshots, startedAt: 1_700_000_000, queueWaits: queueWaits)

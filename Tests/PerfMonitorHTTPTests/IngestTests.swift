@@ -48,8 +48,9 @@ let oneCall = #"{"type": "provider_request", "provider": "openai", "model": "gpt
              #"{"accepted":0,"rejected":1,"errors":[{"index":0,"error":"field 'timestamp': 2023-11-14T22:13:20.000Z is older than the retention (24h)"}]}"#),
             (#"{"type": "request", "endpoint": "/a", "timestamp": 1900000000}"#, "application/json", 400,
              #"{"accepted":0,"rejected":1,"errors":[{"index":0,"error":"field 'timestamp': 2030-03-17T17:46:40.000Z is more than 300 s in the future"}]}"#),
-            (oneCall, "text/plain", 415, #"{"error":"unsupported Content-Type 'text/plain'; send application/json (one event or an array of events) or application/x-ndjson (one event per line)","status":415}"#),
-            (oneCall, "application/x-www-form-urlencoded", 415, #"{"error":"unsupported Content-Type 'application/x-www-form-urlencoded'; send application/json (one event or an array of events) or application/x-ndjson (one event per line) (curl -d sends form data: add -H 'Content-Type: application/json')","status":415}"#),
+            (oneCall, "text/plain", 415, #"{"error":"unsupported Content-Type 'text/plain'; send application/json (one event or an array of events) or application/x-ndjson (one event per line), in UTF-8","status":415}"#),
+            (oneCall, "application/json; charset=latin1", 415, #"{"error":"unsupported Content-Type 'application/json; charset=latin1'; send application/json (one event or an array of events) or application/x-ndjson (one event per line), in UTF-8","status":415}"#),
+            (oneCall, "application/x-www-form-urlencoded", 415, #"{"error":"unsupported Content-Type 'application/x-www-form-urlencoded'; send application/json (one event or an array of events) or application/x-ndjson (one event per line), in UTF-8 (curl -d sends form data: add -H 'Content-Type: application/json')","status":415}"#),
         ]
         for item in cases {
             let reply = try await harness.post(item.body, contentType: item.contentType)
@@ -66,8 +67,10 @@ let oneCall = #"{"type": "provider_request", "provider": "openai", "model": "gpt
         let totals = harness.counters.current
         #expect(totals.rejectedRequests[.noEvents] == 2)
         #expect(totals.rejectedRequests[.malformed] == 2)
-        #expect(totals.rejectedRequests[.unsupportedMediaType] == 2)
+        #expect(totals.rejectedRequests[.unsupportedMediaType] == 3)
         #expect(totals.rejectedEvents[.invalid] == 4)
+        let quotedUTF8 = try await harness.post(oneCall, contentType: #"application/json; charset="UTF-8""#)
+        #expect(quotedUTF8.status == 202, "UTF-8 named in any case, quoted or not, is JSON's own charset")
         await harness.stop()
     }
 

@@ -162,7 +162,7 @@ import TestSupport
             #expect(reply.status == 202, "\(reply.text.prefix(200))")
             #expect(reply.text == #"{"accepted":512,"rejected":0,"errors":[]}"#)
             #expect(await harness.providerTotal() == 512)
-            #expect(harness.server?.bodiesTooLarge.isEmpty == true)
+            #expect(harness.server?.refusals.tooLargeByPath.isEmpty == true)
         }
     }
 }

@@ -2,8 +2,8 @@
 """Part of `make test`: what a hostile or broken client does to perfmond (issue 24), replayed
 against the real daemon on 127.0.0.1 over raw sockets, each attack bounded in count and time.
 Each check failed on the binary before its fix. Covered so far: strings kept whole (item 4),
-float overflow and absurd sample rates (item 6), repeated or empty query parameters (item 11),
-an unbounded problem list (item 12).
+float overflow and absurd sample rates (item 6), request smuggling and framing (items 7 and 9),
+repeated or empty query parameters (item 11), an unbounded problem list (item 12).
 Usage: hostile-test.py [PERFMOND_BINARY]"""
 import json
 import os
@@ -39,6 +39,20 @@ def request(port, method, target, body=b"", headers=None):
 
 def post_events(port, events):
     return request(port, "POST", "/events", json.dumps(events).encode(), {"Content-Type": "application/json"})
+
+
+def raw_exchange(port, data, seconds=3):
+    """Sends `data` as it is on one connection; (everything answered, whether the server closed
+    the connection) within `seconds`."""
+    with socket.create_connection(("127.0.0.1", port), timeout=seconds) as connection:
+        connection.sendall(data)
+        answer = b""
+        try:
+            while chunk := connection.recv(65536):
+                answer += chunk
+            return answer, True
+        except socket.timeout:
+            return answer, False
 
 
 def rss_kib(pid):
@@ -88,6 +102,42 @@ try:
     if provider["total_cost_usd"] != 1.0 or provider["total_requests"] != 1 or provider["average_response_time_ms"] != 100:
         fail(f"the real provider's figures changed: {provider}")
 
+    # Items 7 and 9: a body whose end is ambiguous is refused and the connection closed, so that
+    # nothing after it can run as a second request; a coding other than chunked is a 501 at once;
+    # HTTP/1.1 without Host is a 400; a charset other than UTF-8 is a 415.
+    event = b'{"type":"provider_request","provider":"smuggled"}'
+    chunked = hex(len(event))[2:].encode() + b"\r\n" + event + b"\r\n0\r\n\r\n"
+    second = b"POST /events HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(event), event)
+    attacks = [
+        ("Content-Length with Transfer-Encoding", b"POST /events HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+         b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked + second, b"HTTP/1.1 400", "content_length_with_transfer_encoding"),
+        ("two Content-Lengths", b"POST /events HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+         b"Content-Length: 3\r\n\r\n%s" % (len(event), event) + second, b"HTTP/1.1 400", "conflicting_content_lengths"),
+        ("Transfer-Encoding: gzip", b"POST /events HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\nxxxx", b"HTTP/1.1 501",
+         "unsupported_transfer_encoding"),
+        ("HTTP/1.1 without Host", b"GET /health HTTP/1.1\r\n\r\n", b"HTTP/1.1 400", "missing_host"),
+    ]
+    for name, data, status_line, reason in attacks:
+        answer, closed = raw_exchange(port, data)
+        heads = answer.count(b"\r\nDate: ")  # one per response
+        if not answer.startswith(status_line) or heads != 1 or not closed:
+            fail(f"{name}: answered {answer[:120]!r}, {heads} responses, closed: {closed}")
+        if b'"error":' not in answer:
+            fail(f"{name}: the refusal is not the API's JSON error")
+    status, body = request(port, "GET", "/performance/providers")
+    if b"smuggled" in body:
+        fail("a smuggled request ran")
+    status, metrics = request(port, "GET", "/metrics")
+    for _, _, _, reason in attacks:
+        if f'perfmond_http_requests_refused_total{{reason="{reason}"}} 1'.encode() not in metrics:
+            fail(f"the {reason} refusal is not counted on /metrics")
+    answer, _ = raw_exchange(port, b"GET /health HTTP/1.0\r\n\r\n")
+    if not answer.startswith(b"HTTP/1.1 200") and not answer.startswith(b"HTTP/1.0 200"):
+        fail(f"HTTP/1.0 without Host (allowed) was answered {answer[:60]!r}")
+    status, body = request(port, "POST", "/events", event, {"Content-Type": "application/json; charset=latin1"})
+    if status != 415:
+        fail(f"a Latin-1 body was answered {status}")
+
     # Item 11: a parameter given twice, or empty, is a 400 naming it, not a value silently dropped.
     for target, name in [("/performance/providers?window=5m&window=garbage", "window"),
                          ("/performance/providers?provider=a&provider=b", "provider"),
@@ -107,4 +157,4 @@ finally:
     daemon.wait(timeout=20)
 if failures:
     sys.exit(1)
-print("hostile-test: long strings, overflowing numbers, repeated parameters and huge problem lists all bounded; passed")
+print("hostile-test: long strings, overflowing numbers, smuggling, repeated parameters and huge problem lists all bounded; passed")

@@ -13,8 +13,8 @@ public struct MetricsRoute: Sendable {
     public let configuration: MetricsConfiguration
     public let counters: IngestCounters
     public let buffer: IngestBuffer
-    /// Requests refused `413` by the server, by path.
-    public let bodiesTooLarge: @Sendable () -> [String: Int]
+    /// What the HTTP server refused before any route (413s by path, framing problems).
+    public let serverRefusals: @Sendable () -> ServerRefusals
     public let monitor: SystemMonitor
     public let alertEngine: AlertEngine
     public let dispatcher: AlertDispatcher
@@ -29,7 +29,7 @@ public struct MetricsRoute: Sendable {
     private let lastSize = SizeHint()
 
     public init(store: MetricsStore, configuration: MetricsConfiguration, counters: IngestCounters, buffer: IngestBuffer,
-                bodiesTooLarge: @escaping @Sendable () -> [String: Int], monitor: SystemMonitor, alertEngine: AlertEngine,
+                serverRefusals: @escaping @Sendable () -> ServerRefusals, monitor: SystemMonitor, alertEngine: AlertEngine,
                 dispatcher: AlertDispatcher, access: AccessPolicy, live: LiveConfiguration, snapshots: SnapshotStatus,
                 startedAt: Double, queueWaits: QueueWaits) {
         self.queueWaits = queueWaits
@@ -37,7 +37,7 @@ public struct MetricsRoute: Sendable {
         self.configuration = configuration
         self.counters = counters
         self.buffer = buffer
-        self.bodiesTooLarge = bodiesTooLarge
+        self.serverRefusals = serverRefusals
         self.monitor = monitor
         self.alertEngine = alertEngine
         self.dispatcher = dispatcher
@@ -276,7 +276,8 @@ public struct MetricsRoute: Sendable {
 
     private func writeDaemon(_ snapshot: Snapshot, _ w: inout ExpositionWriter) {
         let status = snapshot.status
-        let tooLarge = bodiesTooLarge()
+        let refusals = serverRefusals()
+        let tooLarge = refusals.tooLargeByPath
         let routes = IngestCounters.Route.allCases.map { ($0, counters.totals($0)) }
         w.family("events_received_total", .counter, "Events accepted, by way in (route=litellm: LiteLLM payloads).")
         for (route, totals) in routes { w.sample(.none, Double(totals.acceptedEvents), label: "route", route.rawValue) }
@@ -293,6 +294,8 @@ public struct MetricsRoute: Sendable {
             }
             w.sample(SeriesLabels([("route", route.rawValue)]), Double(tooLarge[route.path] ?? 0), extra: #"reason="too_large""#)
         }
+        w.family("http_requests_refused_total", .counter, "Requests the HTTP server refused for how their body was framed (RFC 9112), by reason; the connection is closed.")
+        for reason in ServerRefusals.framingReasons { w.sample(.none, Double(refusals.framing[reason] ?? 0), label: "reason", reason) }
         w.family("litellm_queue_wait_seconds", .histogram, "Time LiteLLM batches waited for room in a full ingest queue (litellm_queue_wait).",
                  bounds: Self.queueWaitBuckets)
         w.histogram(.none, queueWaits.distribution)

@@ -16,15 +16,15 @@ public struct PerformanceQueries: Sendable {
     public let counters: IngestCounters
     public let buffer: IngestBuffer
     /// Requests refused `413` by the server, read when asked.
-    /// Requests refused `413` by the server, by path.
-    public let bodiesTooLarge: @Sendable () -> [String: Int]
+    /// What the HTTP server refused before any route (413s by path, framing problems).
+    public let serverRefusals: @Sendable () -> ServerRefusals
     /// The store's clock: every time in an answer (timestamps, `since`, uptime) is on it.
     public let clock: any StoreClock
     public let startedAt: Double
     public let snapshots: SnapshotStatus
 
     public init(store: MetricsStore, live: LiveConfiguration, rules: AlertRules,
-                monitor: SystemMonitor, alertEngine: AlertEngine, counters: IngestCounters, buffer: IngestBuffer, bodiesTooLarge: @escaping @Sendable () -> [String: Int],
+                monitor: SystemMonitor, alertEngine: AlertEngine, counters: IngestCounters, buffer: IngestBuffer, serverRefusals: @escaping @Sendable () -> ServerRefusals,
                 snapshots: SnapshotStatus, clock: any StoreClock, startedAt: Double) {
         self.store = store
         self.live = live
@@ -34,7 +34,7 @@ public struct PerformanceQueries: Sendable {
         self.alertEngine = alertEngine
         self.counters = counters
         self.buffer = buffer
-        self.bodiesTooLarge = bodiesTooLarge
+        self.serverRefusals = serverRefusals
         self.clock = clock
         self.startedAt = startedAt
     }

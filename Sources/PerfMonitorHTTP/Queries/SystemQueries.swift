@@ -13,7 +13,8 @@ extension PerformanceQueries {
         let trends = monitor.trends
         let status = await store.currentStatus()
         let ingest = counters.current
-        let tooLarge = bodiesTooLarge()
+        let refusals = serverRefusals()
+        let tooLarge = refusals.tooLargeByPath
         let mb = { (bytes: Double) in JSONValue.double(bytes / ByteCount.mebibyte) }
         return answer([
             ("current", .object([
@@ -56,6 +57,7 @@ extension PerformanceQueries {
                 ("by_route", .object(IngestCounters.Route.allCases.map { route in
                     (route.rawValue, .object(Self.ingestFields(counters.totals(route), tooLarge: tooLarge[route.path] ?? 0)))
                 })),
+                ("http_refused", .object(ServerRefusals.framingReasons.map { ($0, .int(refusals.framing[$0] ?? 0)) })),
                 ("queue_depth", .int(buffer.depth)),
                 ("queue_capacity", .int(buffer.capacity)),
             ])),
