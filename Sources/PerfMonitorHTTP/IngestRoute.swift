@@ -11,8 +11,6 @@ public struct IngestRoute: Sendable {
     public let clock: any StoreClock
     public let readiness: Readiness
     public let counters: IngestCounters
-    /// At most this many per-event errors are listed; the rest are counted in `errors_omitted`.
-    static let maxListedErrors = 1000
 
     public init(buffer: IngestBuffer, decoder: EventDecoder, clock: any StoreClock, readiness: Readiness, counters: IngestCounters) {
         self.buffer = buffer
@@ -47,18 +45,18 @@ public struct IngestRoute: Sendable {
             return .json(status: 400, #"{"accepted":0,"rejected":0,"errors":[{"error":"no events"}]}"#)
         }
         if batch.events.isEmpty {
-            counters.refused(.invalid, events: batch.errors.count)
+            counters.refused(.invalid, events: batch.errors.total)
             return .json(status: 400, Self.summary(accepted: 0, errors: batch.errors))
         }
         switch buffer.append(batch.events) {
         case .accepted:
-            counters.accepted(events: batch.events.count, invalid: batch.errors.count)
+            counters.accepted(events: batch.events.count, invalid: batch.errors.total)
             return .json(status: 202, Self.summary(accepted: batch.events.count, errors: batch.errors))
         case .full:
-            counters.refused(.queueFull, events: batch.events.count + batch.errors.count)
+            counters.refused(.queueFull, events: batch.events.count + batch.errors.total)
             return Self.retryLater(429, "ingest queue is full (\(buffer.capacity) events); nothing of this request was kept, retry it", seconds: 1)
         case .closed:
-            counters.refused(.shuttingDown, events: batch.events.count + batch.errors.count)
+            counters.refused(.shuttingDown, events: batch.events.count + batch.errors.total)
             return Self.retryLater(503, "perfmond is shutting down; retry against another instance or after restart", seconds: 5)
         }
     }
@@ -81,7 +79,9 @@ public struct IngestRoute: Sendable {
         }
     }
 
-    static func summary(accepted: Int, errors: [(index: Int, message: String)]) -> [UInt8] {
+    /// The answer's summary: what was accepted, what was refused and why (the first
+    /// `RejectedItems.maxListed`; the rest counted in `errors_omitted`).
+    static func summary(accepted: Int, errors: RejectedItems) -> [UInt8] {
         // Every event valid, the usual answer: written straight into bytes.
         if errors.isEmpty {
             var bytes: [UInt8] = []
@@ -91,13 +91,13 @@ public struct IngestRoute: Sendable {
             bytes.append(contentsOf: #","rejected":0,"errors":[]}"#.utf8)
             return bytes
         }
-        var text = #"{"accepted":\#(accepted),"rejected":\#(errors.count),"errors":["#
-        for (position, error) in errors.prefix(maxListedErrors).enumerated() {
+        var text = #"{"accepted":\#(accepted),"rejected":\#(errors.total),"errors":["#
+        for (position, error) in errors.enumerated() {
             if position > 0 { text += "," }
             text += #"{"index":\#(error.index),"error":"# + JSONString.quoted(error.message) + "}"
         }
         text += "]"
-        if errors.count > maxListedErrors { text += #","errors_omitted":\#(errors.count - maxListedErrors)"# }
+        if errors.omitted > 0 { text += #","errors_omitted":\#(errors.omitted)"# }
         return Array((text + "}").utf8)
     }
 

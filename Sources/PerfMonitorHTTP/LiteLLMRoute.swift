@@ -67,7 +67,7 @@ public struct LiteLLMRoute: Sendable {
             return .now(.json(status: 400, #"{"accepted":0,"rejected":0,"errors":[{"error":"no payloads"}]}"#))
         }
         if batch.accepted == 0 {
-            counters.refused(.invalid, events: batch.errors.count, route: .litellm)
+            counters.refused(.invalid, events: batch.errors.total, route: .litellm)
             return .now(.json(status: 400, IngestRoute.summary(accepted: 0, errors: batch.errors)))
         }
         if batch.events.count > buffer.capacity {
@@ -80,7 +80,7 @@ public struct LiteLLMRoute: Sendable {
             waits.record(ContinuousClock.now - started)
             switch outcome {
             case .accepted:
-                counters.accepted(events: batch.accepted, invalid: batch.errors.count, route: .litellm)
+                counters.accepted(events: batch.accepted, invalid: batch.errors.total, route: .litellm)
                 return .json(status: 202, IngestRoute.summary(accepted: batch.accepted, errors: batch.errors))
             case .full:
                 counters.refused(.queueTimeout, events: batch.payloads, route: .litellm)

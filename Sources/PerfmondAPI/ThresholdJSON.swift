@@ -20,6 +20,16 @@ extension AlertThreshold {
         return problems.isEmpty ? .success(thresholds) : .failure(ThresholdProblems(capped: problems))
     }
 
+    /// The thresholds whose window reaches past the retention: data that old is never kept, so the
+    /// window would quietly judge less than it says (`alert_thresholds[2].window: …`).
+    public static func windowProblems(_ thresholds: [AlertThreshold], retention: TimeSpan, path: String = "alert_thresholds") -> [String] {
+        thresholds.enumerated().compactMap { index, threshold in
+            threshold.window > retention
+                ? "\(path)[\(index)].window: \(threshold.window) is longer than the retention (\(retention)); data that old is not kept"
+                : nil
+        }
+    }
+
     static func parse(_ value: JSONValue, path: String) -> Result<AlertThreshold, ThresholdProblems> {
         guard case let .object(members) = value else {
             return .failure(ThresholdProblems(["\(path): expected an object, got \(value.quoted)"]))

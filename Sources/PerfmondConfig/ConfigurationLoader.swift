@@ -75,6 +75,9 @@ public enum ConfigurationLoader {
             try apply(setting, value, from: "flag --\(key.replacingUnderscores)", to: &configuration)
         }
         try resolveFiles(in: &configuration)
+        // Checked once every source is read: the retention may come after the thresholds.
+        let tooLong = AlertThreshold.windowProblems(configuration.alertThresholds, retention: configuration.store.retention)
+        if !tooLong.isEmpty { throw ConfigurationError("invalid configuration: \(tooLong.joined(separator: "; "))") }
         return LoadedConfiguration(configuration: configuration, filePath: filePath, warnings: warnings)
     }
 

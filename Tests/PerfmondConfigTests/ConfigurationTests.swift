@@ -27,6 +27,16 @@ func loadError(file: String? = nil, environment: [String: String] = [:], flags: 
 }
 
 @Suite struct ConfigurationTests {
+    /// A window longer than the retention would judge data that is never kept (issue 24, item 12):
+    /// refused once every source is read, whichever comes first in the file.
+    @Test func aThresholdWindowLongerThanTheRetentionIsRefused() throws {
+        let thresholds = "alert_thresholds:\n  - {metric: error_rate, comparison: \">\", threshold: 5, severity: warning, window: 2h}\n"
+        #expect(loadError(file: thresholds + "retention: 1h\n")
+            == "invalid configuration: alert_thresholds[0].window: 2h is longer than the retention (1h); data that old is not kept")
+        #expect(loadError(file: thresholds, environment: ["PERFMOND_RETENTION": "90m"])?.contains("longer than the retention (90m)") == true)
+        #expect(try load(file: thresholds + "retention: 2h\n").alertThresholds.first?.window == .seconds(7200))
+    }
+
     @Test func shippedFileDocumentsEveryKeyWithItsDefault() throws {
         let path = repositoryRoot.appendingPathComponent("Config/perfmond.yaml").path
         let text = try String(contentsOfFile: path, encoding: .utf8)

@@ -2,7 +2,7 @@
 """Part of `make test`: what a hostile or broken client does to perfmond (issue 24), replayed
 against the real daemon on 127.0.0.1 over raw sockets, each attack bounded in count and time.
 Each check failed on the binary before its fix. Covered so far: strings kept whole (item 4),
-float overflow and absurd sample rates (item 6), request smuggling and framing (items 7 and 9),
+refused input that cost memory (item 5), float overflow and absurd sample rates (item 6), request smuggling and framing (items 7 and 9),
 repeated or empty query parameters (item 11), an unbounded problem list (item 12).
 Usage: hostile-test.py [PERFMOND_BINARY]"""
 import json
@@ -102,6 +102,17 @@ try:
     if provider["total_cost_usd"] != 1.0 or provider["total_requests"] != 1 or provider["average_response_time_ms"] != 100:
         fail(f"the real provider's figures changed: {provider}")
 
+    # Item 5: refusing must cost little. 8 bodies of 500,000 invalid NDJSON lines and 4 arrays of
+    # 500,000 non-objects (1 MB each) took RSS from 24 to 239 MB, kept; bounded now (+3 MB seen).
+    before = rss_kib(daemon.pid)
+    for body, content_type in [(b"x\n" * 500_000, "application/x-ndjson")] * 8 + [(b"[" + b",".join([b"1"] * 500_000) + b"]", "application/json")] * 4:
+        status, answer = request(port, "POST", "/events", body, {"Content-Type": content_type})
+        if status != 400 or b'"rejected":500000' not in answer or b'"errors_omitted":499000' not in answer:
+            fail(f"500,000 bad items: {status} {answer[:120]!r}")
+    grown = rss_kib(daemon.pid) - before
+    if grown > 40 * 1024:
+        fail(f"refusing 6,000,000 bad items grew RSS by {grown} KiB")
+
     # Items 7 and 9: a body whose end is ambiguous is refused and the connection closed, so that
     # nothing after it can run as a second request; a coding other than chunked is a 501 at once;
     # HTTP/1.1 without Host is a 400; a charset other than UTF-8 is a 415.
@@ -152,6 +163,12 @@ try:
                            {"Content-Type": "application/json"})
     if status != 400 or len(body) > 50_000 or b"more problems" not in body:
         fail(f"10,000 bad thresholds: {status}, {len(body)} bytes")
+    # Item 12, second half: a window longer than the retention (24 h here) is refused, nothing changed.
+    long_window = [{"metric": "error_rate", "comparison": ">", "threshold": 5, "severity": "warning", "window": "48h"}]
+    status, body = request(port, "POST", "/performance/config", json.dumps({"alert_thresholds": long_window}).encode(),
+                           {"Content-Type": "application/json"})
+    if status != 400 or b"longer than the retention" not in body:
+        fail(f"a 48h window with a 24h retention: {status} {body[:200]!r}")
 finally:
     daemon.terminate()
     daemon.wait(timeout=20)

@@ -130,6 +130,8 @@ extension PerformanceQueries {
             throw QueryFailure(response: problems(found + ["alert_thresholds: required"]))
         }
         switch AlertThreshold.parseSet(list) {
+        case let .success(thresholds) where !AlertThreshold.windowProblems(thresholds, retention: retention).isEmpty:
+            throw QueryFailure(response: problems(found + AlertThreshold.windowProblems(thresholds, retention: retention)))
         case let .success(thresholds) where found.isEmpty:
             rules.replace(with: thresholds)
             return answer(effectiveConfiguration())

@@ -4,7 +4,7 @@ import PerfJSON
 /// or a syntax error that spoils the whole body.
 public struct DecodedBatch: Sendable {
     public var events: [Event] = []
-    public var errors: [(index: Int, message: String)] = []
+    public var errors = RejectedItems()
     /// Set when the body is not JSON at all (nothing of it is kept).
     public var syntaxError: JSONSyntaxError?
 
@@ -43,7 +43,7 @@ public struct EventDecoder: Sendable {
         let add = { (batch: inout DecodedBatch, index: Int, value: JSONValue) in
             switch self.event(from: value, now: now) {
             case let .success(event): batch.events.append(event)
-            case let .failure(error): batch.errors.append((index, error.message))
+            case let .failure(error): batch.errors.append(index, error.message)
             }
         }
         switch form {
@@ -64,7 +64,7 @@ public struct EventDecoder: Sendable {
                             record(&batch, line, fields, now: now)
                         }
                     } catch {
-                        batch.errors.append((line, "invalid JSON at byte \(error.offset - lineStart) of the line: \(error.message)"))
+                        batch.errors.append(line, "invalid JSON at byte \(error.offset - lineStart) of the line: \(error.message)")
                     }
                 }
                 lineStart = lineEnd + 1
@@ -104,7 +104,7 @@ public struct EventDecoder: Sendable {
         do {
             batch.events.append(try fields.event(now: now, decoder: self))
         } catch {
-            batch.errors.append((index, error.message))
+            batch.errors.append(index, error.message)
         }
     }
 

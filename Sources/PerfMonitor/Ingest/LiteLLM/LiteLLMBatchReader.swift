@@ -8,11 +8,11 @@ public struct LiteLLMBatchReader {
     /// What the body held: the events of its good payloads, one error per bad one.
     public struct Batch: Sendable {
         public var events: [Event] = []
-        public var errors: [(index: Int, message: String)] = []
+        public var errors = RejectedItems()
         /// Payloads read, good and bad.
         public var payloads = 0
         /// Payloads that became events.
-        public var accepted: Int { payloads - errors.count }
+        public var accepted: Int { payloads - errors.total }
     }
 
     private var parser: JSONStreamParser<Reader>
@@ -107,7 +107,7 @@ public struct LiteLLMBatchReader {
             case nil:
                 throw JSONSyntaxError(offset: offset, message: "expected a LiteLLM payload object, an array of them, or one per line")
             case .batch?:
-                batch.errors.append((batch.payloads, "expected a payload object"))
+                batch.errors.append(batch.payloads, "expected a payload object")
                 batch.payloads += 1
             case .payload?:
                 if readsKey { payload.take(key, value, in: .payload) }
@@ -124,7 +124,7 @@ public struct LiteLLMBatchReader {
             do {
                 batch.events.append(contentsOf: try mapping.events(from: payload, now: now, decoder: decoder))
             } catch {
-                batch.errors.append((batch.payloads, error.message))
+                batch.errors.append(batch.payloads, error.message)
             }
             batch.payloads += 1
         }
