@@ -10,7 +10,27 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <poll.h>
 #include <microhttpd.h>
+
+#ifndef POLLRDHUP
+#define POLLRDHUP 0x2000 /* Linux: the peer closed its end (needs _GNU_SOURCE to be declared) */
+#endif
+
+/// poll(2)'s "peer closed" event, which Swift's Glibc module does not export.
+static inline short cmhd_poll_peer_closed(void) { return POLLRDHUP; }
+
+/// The object a connection notification stored for the connection (its socket context), or NULL.
+static inline void *cmhd_connection_context(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info == NULL ? NULL : info->socket_context;
+}
+
+/// The socket of a connection, or -1.
+static inline int cmhd_connection_fd(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info == NULL ? -1 : info->connect_fd;
+}
 
 /// Receives one formatted libmicrohttpd log line.
 typedef void (*cmhd_log_sink)(void *cls, const char *message);
@@ -39,6 +59,7 @@ typedef struct cmhd_settings {
     MHD_AcceptPolicyCallback accept_policy; /* asked for each new connection, with cls */
     MHD_AccessHandlerCallback access_handler;
     MHD_RequestCompletedCallback request_completed;
+    MHD_NotifyConnectionCallback notify_connection; /* connections opened and closed, with cls */
     void *cls;
     cmhd_log_target *log_target;         /* required */
     const char *tls_key_pem;             /* both NULL: plain HTTP */
@@ -46,12 +67,13 @@ typedef struct cmhd_settings {
 } cmhd_settings;
 
 static inline struct MHD_Daemon *cmhd_start_daemon(const cmhd_settings *s) {
-    struct MHD_OptionItem options[12];
+    struct MHD_OptionItem options[13];
     int n = 0;
     options[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, (void *)s->bind_address };
     options[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, (intptr_t)s->connection_limit, NULL };
     options[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)s->connection_timeout_seconds, NULL };
     options[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)s->request_completed, s->cls };
+    options[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)s->notify_connection, s->cls };
     if (s->thread_pool_size > 1) {
         options[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)s->thread_pool_size, NULL };
     }

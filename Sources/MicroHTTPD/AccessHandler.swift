@@ -47,6 +47,7 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, v
             connection: connection)
         stateSlot.pointee = Unmanaged.passRetained(state).toOpaque()
         context.inFlight.add(1, ordering: .relaxed)
+        trackedConnection(connection)?.requestStarted()
         if let problem = RequestFraming.problem(version: version.map { String(cString: $0) } ?? "", headers: state.headers) {
             state.refusal = problem.response
             context.countFramingRefusal(problem)
@@ -146,11 +147,34 @@ let acceptPolicy: MHD_AcceptPolicyCallback = { cls, _, _ in
 }
 
 /// Releases the request's state; called once per request, however it ended.
-let requestCompleted: MHD_RequestCompletedCallback = { cls, _, stateSlot, _ in
+let requestCompleted: MHD_RequestCompletedCallback = { cls, connection, stateSlot, _ in
     guard let cls, let stateSlot, let raw = stateSlot.pointee else { return }
     Unmanaged<RequestState>.fromOpaque(raw).release()
     stateSlot.pointee = nil
-    Unmanaged<ConnectionContext>.fromOpaque(cls).takeUnretainedValue().inFlight.subtract(1, ordering: .relaxed)
+    let context = Unmanaged<ConnectionContext>.fromOpaque(cls).takeUnretainedValue()
+    context.inFlight.subtract(1, ordering: .relaxed)
+    if let connection { trackedConnection(connection)?.requestEnded() }
+}
+
+/// Connections opened and closed, for the `ConnectionGuard` (closed: before the socket is). The
+/// tracked connection is retained in libmicrohttpd's socket context until the close.
+let connectionNotified: MHD_NotifyConnectionCallback = { cls, connection, socketContext, code in
+    guard let cls, let connection, let socketContext else { return }
+    let connectionGuard = Unmanaged<ConnectionContext>.fromOpaque(cls).takeUnretainedValue().connectionGuard
+    if code == .CONNECTION_NOTIFY_STARTED {
+        let tracked = ConnectionGuard.Connection(fd: cmhd_connection_fd(connection))
+        socketContext.pointee = Unmanaged.passRetained(tracked).toOpaque()
+        connectionGuard.opened(tracked)
+    } else if let raw = socketContext.pointee {
+        let tracked = Unmanaged<ConnectionGuard.Connection>.fromOpaque(raw)
+        connectionGuard.closedByServer(tracked.takeUnretainedValue())
+        tracked.release()
+        socketContext.pointee = nil
+    }
+}
+
+private func trackedConnection(_ connection: OpaquePointer) -> ConnectionGuard.Connection? {
+    cmhd_connection_context(connection).map { Unmanaged<ConnectionGuard.Connection>.fromOpaque($0).takeUnretainedValue() }
 }
 
 /// Queues the answer; once the server is stopping, with `Connection: close`, so that keep-alive

@@ -16,10 +16,15 @@ final class ConnectionContext: Sendable {
     private let pending = Mutex<[ObjectIdentifier: PendingResponse]>([:])
     private let lastLibraryMessage = Mutex<String?>(nil)
 
-    init(router: Router, maxBodyBytes: Int, logger: Logger) {
+    /// Closes the connections that wait for a request and never finish one.
+    let connectionGuard: ConnectionGuard
+
+    init(router: Router, configuration: ServerConfiguration, logger: Logger) {
         self.router = router
-        self.maxBodyBytes = maxBodyBytes
+        self.maxBodyBytes = configuration.maxBodyBytes
         self.logger = logger
+        connectionGuard = ConnectionGuard(headerDeadline: .seconds(configuration.connectionTimeoutSeconds),
+                                          connectionLimit: configuration.connectionLimit)
     }
 
     /// Requests refused for their framing (RFC 9112), by problem.

@@ -22,7 +22,7 @@ public final class HTTPServer: Sendable {
 
     public init(configuration: ServerConfiguration, router: Router, logger: Logger) {
         self.configuration = configuration
-        self.connections = ConnectionContext(router: router, maxBodyBytes: configuration.maxBodyBytes, logger: logger)
+        self.connections = ConnectionContext(router: router, configuration: configuration, logger: logger)
     }
 
     /// A running server must be stopped before it goes: libmicrohttpd's threads still call into
@@ -41,7 +41,9 @@ public final class HTTPServer: Sendable {
 
     /// What the server refused itself, before any route: `413`s and framing problems.
     public var refusals: ServerRefusals {
-        ServerRefusals(tooLargeByPath: connections.bodiesTooLarge, framing: connections.framingRefusals)
+        let closed = connections.connectionGuard.totals
+        return ServerRefusals(tooLargeByPath: connections.bodiesTooLarge, framing: connections.framingRefusals,
+                              closedWaiting: ["peer_gone": closed.peerGone, "header_deadline": closed.headerDeadline, "shed": closed.shed])
     }
 
     /// Binds and starts serving; throws with the reason when it cannot.
@@ -61,6 +63,7 @@ public final class HTTPServer: Sendable {
             }
             boundPort.store(Int(cmhd_bound_port(daemon)), ordering: .releasing)
             state = .running(daemon: daemon, settings: settings)
+            connections.connectionGuard.start()
         }
     }
 
@@ -79,6 +82,7 @@ public final class HTTPServer: Sendable {
         }
         guard let (daemon, settings) = running else { return }
         connections.beginClosing()
+        connections.connectionGuard.stop()
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: gracePeriod)
         while requestsInFlight > 0, clock.now < deadline {
@@ -121,6 +125,7 @@ public final class HTTPServer: Sendable {
             accept_policy: acceptPolicy,
             access_handler: accessHandler,
             request_completed: requestCompleted,
+            notify_connection: connectionNotified,
             cls: context,
             log_target: logTarget,
             tls_key_pem: tls.map { strdup($0.0) } ?? nil,

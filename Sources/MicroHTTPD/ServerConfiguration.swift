@@ -53,10 +53,16 @@ public struct ServerRefusals: Sendable, Equatable {
     public var framing: [String: Int] = [:]
     /// Every framing reason, in order (for answers that show each, zeros included).
     public static let framingReasons = RequestFraming.Problem.allCases.map(\.rawValue)
+    /// Connections closed while they waited for a request (`ConnectionGuard`): the peer had gone
+    /// (`peer_gone`), no complete request head within the connection timeout (`header_deadline`),
+    /// or the oldest waiting ones when connections neared the limit (`shed`).
+    public var closedWaiting: [String: Int] = [:]
+    public static let closedWaitingReasons = ["peer_gone", "header_deadline", "shed"]
 
-    public init(tooLargeByPath: [String: Int] = [:], framing: [String: Int] = [:]) {
+    public init(tooLargeByPath: [String: Int] = [:], framing: [String: Int] = [:], closedWaiting: [String: Int] = [:]) {
         self.tooLargeByPath = tooLargeByPath
         self.framing = framing
+        self.closedWaiting = closedWaiting
     }
 }
 

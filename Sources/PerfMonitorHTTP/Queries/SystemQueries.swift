@@ -58,6 +58,7 @@ extension PerformanceQueries {
                     (route.rawValue, .object(Self.ingestFields(counters.totals(route), tooLarge: tooLarge[route.path] ?? 0)))
                 })),
                 ("http_refused", .object(ServerRefusals.framingReasons.map { ($0, .int(refusals.framing[$0] ?? 0)) })),
+                ("http_connections_closed", .object(ServerRefusals.closedWaitingReasons.map { ($0, .int(refusals.closedWaiting[$0] ?? 0)) })),
                 ("queue_depth", .int(buffer.depth)),
                 ("queue_capacity", .int(buffer.capacity)),
             ])),
