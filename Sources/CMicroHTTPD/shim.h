@@ -56,7 +56,6 @@ typedef struct cmhd_settings {
     unsigned int connection_limit;
     unsigned int connection_timeout_seconds;
     size_t connection_memory_limit;      /* 0: libmicrohttpd's default */
-    MHD_AcceptPolicyCallback accept_policy; /* asked for each new connection, with cls */
     MHD_AccessHandlerCallback access_handler;
     MHD_RequestCompletedCallback request_completed;
     MHD_NotifyConnectionCallback notify_connection; /* connections opened and closed, with cls */
@@ -86,7 +85,7 @@ static inline struct MHD_Daemon *cmhd_start_daemon(const cmhd_settings *s) {
     }
     options[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
     /* libmicrohttpd wants the logger as the very first option, ahead of the array. */
-    return MHD_start_daemon(s->flags, 0, s->accept_policy, s->cls, s->access_handler, s->cls,
+    return MHD_start_daemon(s->flags, 0, NULL, NULL, s->access_handler, s->cls,
                             MHD_OPTION_EXTERNAL_LOGGER, &cmhd_format_log, s->log_target,
                             MHD_OPTION_ARRAY, options, MHD_OPTION_END);
 }

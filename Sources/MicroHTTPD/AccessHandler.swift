@@ -48,6 +48,11 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, v
         stateSlot.pointee = Unmanaged.passRetained(state).toOpaque()
         context.inFlight.add(1, ordering: .relaxed)
         trackedConnection(connection)?.requestStarted()
+        if context.isClosing {
+            // A request that starts once a stop has begun: told at once, and when to come back.
+            state.refusal = .stopping
+            return queue(.stopping, on: connection, context)
+        }
         if let problem = RequestFraming.problem(version: version.map { String(cString: $0) } ?? "", headers: state.headers) {
             state.refusal = problem.response
             context.countFramingRefusal(problem)
@@ -139,12 +144,6 @@ private func suspend(_ connection: OpaquePointer, _ state: RequestState, _ conte
     return .YES
 }
 
-/// Refuses every new connection once a stop has begun: libmicrohttpd closes it at once, so a
-/// client learns straight away to go elsewhere instead of waiting in the backlog for the stop.
-let acceptPolicy: MHD_AcceptPolicyCallback = { cls, _, _ in
-    guard let cls else { return .NO }
-    return Unmanaged<ConnectionContext>.fromOpaque(cls).takeUnretainedValue().isClosing ? .NO : .YES
-}
 
 /// Releases the request's state; called once per request, however it ended.
 let requestCompleted: MHD_RequestCompletedCallback = { cls, connection, stateSlot, _ in
@@ -209,6 +208,13 @@ private func collectValues(_ connection: OpaquePointer, kind: MHD_ValueKind) -> 
 }
 
 extension Response {
+    /// The answer to a request that starts during a stop (`Connection: close` is added by `queue`).
+    static var stopping: Response {
+        var response = Response.error(503, "server is shutting down; retry against another instance or after restart")
+        response.headers.add(name: "Retry-After", value: "5")
+        return response
+    }
+
     static func payloadTooLarge(limit: Int) -> Response {
         var response = Response.error(413, "request body is larger than the limit of \(limit) bytes")
         response.headers.add(name: "Connection", value: "close")

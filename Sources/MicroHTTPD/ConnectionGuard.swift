@@ -69,8 +69,9 @@ final class ConnectionGuard: Sendable {
         self.connectionLimit = connectionLimit
     }
 
-    /// Connections kept free for new clients.
-    var reserve: Int { Swift.max(4, connectionLimit / 16) }
+    /// Connections kept free for new clients: a sixteenth of the limit (none below 16, where
+    /// shedding is off and a connection over the limit waits in the backlog as before).
+    var reserve: Int { connectionLimit / 16 }
 
     var totals: Closed { closed.withLock { $0 } }
 
@@ -123,7 +124,7 @@ final class ConnectionGuard: Sendable {
             // Past `limit − reserve` open, down to `limit − 2 × reserve`: room for the clients
             // queued in the listen backlog behind the ones that hold the connections.
             let stillOpen = open.values.count { !$0.shutDown.load(ordering: .relaxed) } - shut.count
-            if stillOpen > connectionLimit - reserve {
+            if reserve > 0, stillOpen > connectionLimit - reserve {
                 let chosen = Set(shut.map(ObjectIdentifier.init))
                 let oldest = waiting.filter { !chosen.contains(ObjectIdentifier($0)) && now - $0.waitingSince.load(ordering: .relaxed) > shedAfter }
                     .sorted { $0.waitingSince.load(ordering: .relaxed) < $1.waitingSince.load(ordering: .relaxed) }

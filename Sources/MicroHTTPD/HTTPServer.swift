@@ -70,10 +70,11 @@ public final class HTTPServer: Sendable {
     /// Stops accepting, lets requests in flight finish for up to `gracePeriod`, answers the ones
     /// still waiting on an async handler with `503`, then closes every connection.
     ///
-    /// New connections are refused by the accept policy (closed as soon as they are accepted),
-    /// not by `MHD_quiesce_daemon`: with epoll and internal threads, quiescing races a worker
-    /// thread that removes the listening socket from its epoll set too, and libmicrohttpd
-    /// aborts the process when it loses (an open libmicrohttpd defect, seen here in a test run).
+    /// Requests that start during the grace period are answered `503` with `Retry-After: 5` and
+    /// `Connection: close` at once (closing new connections unanswered left clients with a reset,
+    /// issue 24 item 13). Not `MHD_quiesce_daemon`: with epoll and internal threads, quiescing
+    /// races a worker thread that removes the listening socket from its epoll set too, and
+    /// libmicrohttpd aborts the process when it loses (an open libmicrohttpd defect, seen here).
     public func shutdown(gracePeriod: Duration = .seconds(2)) async {
         let running: (OpaquePointer, UnsafeMutablePointer<cmhd_settings>)? = state.withLock { state in
             guard case let .running(daemon, settings) = state else { return nil }
@@ -122,7 +123,6 @@ public final class HTTPServer: Sendable {
             connection_limit: UInt32(configuration.connectionLimit),
             connection_timeout_seconds: UInt32(configuration.connectionTimeoutSeconds),
             connection_memory_limit: configuration.connectionMemoryBytes,
-            accept_policy: acceptPolicy,
             access_handler: accessHandler,
             request_completed: requestCompleted,
             notify_connection: connectionNotified,
