@@ -139,7 +139,7 @@ extension AlertThreshold {
             problems.append("\(path).scope.labels: only a custom metric has labels; \(metric.name) is perfmond's own")
         }
         if let stat, [.count, .sum, .last].contains(stat), let metric, metric.isEventStatistic || metric.isSampled {
-            problems.append("\(path).stat: \(stat.rawValue) is for custom metrics; \(metric.name) takes avg, p50, p95 or p99")
+            problems.append("\(path).stat: \(stat.rawValue) is for custom metrics; \(metric.name) takes avg, p50, p95, p99 or p999")
         }
         guard problems.isEmpty, let metric, let threshold, let comparison, let severity else {
             return .failure(ThresholdProblems(problems))

@@ -197,7 +197,7 @@ import TestSupport
                                                 body: #"{"alert_thresholds": [{"metric": "response_time_ms", "comparison": ">", "threshold": 1, "severity": "warning", "stat": "sum", "scope": {"labels": {"a": "b"}}}]}"#)
         #expect(refused.status == 400)
         #expect(refused.text.contains("scope.labels: only a custom metric has labels; response_time_ms is perfmond's own"))
-        #expect(refused.text.contains("stat: sum is for custom metrics; response_time_ms takes avg, p50, p95 or p99"))
+        #expect(refused.text.contains("stat: sum is for custom metrics; response_time_ms takes avg, p50, p95, p99 or p999"))
         await harness.stop()
     }
 }

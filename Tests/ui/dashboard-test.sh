@@ -51,6 +51,7 @@ done
 grep -Eq 'class="value (healthy|degraded|critical)" id="t-health">(healthy|degraded|critical)<' "$scratch/dom.html" \
     || fail "health tile empty: $(grep -o '<div[^>]*id="t-health"[^<]*' "$scratch/dom.html")"
 grep -q '<td>POST /v1/chat/completions</td>' "$scratch/dom.html" || fail "endpoint table lacks the gateway endpoint"
+grep -q '<th>p99.9 ms</th>' "$scratch/dom.html" || fail "the provider table lacks its p99.9 column (seed 003)"
 grep -q '<path d="M' "$scratch/dom.html" || fail "no chart line drawn"
 grep -q 'id="status" class="">live' "$scratch/dom.html" || fail "status is not live: $(grep -o '<span id="status"[^<]*' "$scratch/dom.html")"
 grep -q '<div id="page-errors"></div>' "$scratch/dom.html" || fail "page error: $(grep -o '<div id="page-errors">[^<]*' "$scratch/dom.html")"

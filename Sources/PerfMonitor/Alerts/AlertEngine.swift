@@ -159,6 +159,7 @@ public final class AlertEngine: Sendable {
             case .p50: distribution.quantile(0.5)
             case .p95: distribution.quantile(0.95)
             case .p99: distribution.quantile(0.99)
+            case .p999: distribution.quantile(0.999)
             case .count: distribution.count
             case .sum: distribution.sum
             case .last: aggregate.lastValue
@@ -193,6 +194,7 @@ public final class AlertEngine: Sendable {
         case (.gauge, .p50): return aggregate.distribution.quantile(0.5)
         case (.gauge, .p95): return aggregate.distribution.quantile(0.95)
         case (.gauge, .p99): return aggregate.distribution.quantile(0.99)
+        case (.gauge, .p999): return aggregate.distribution.quantile(0.999)
         default: return nil
         }
     }

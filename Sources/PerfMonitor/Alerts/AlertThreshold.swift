@@ -9,7 +9,7 @@ public struct AlertThreshold: Sendable, Equatable {
     /// What of a window is compared: a distribution's mean or percentile, or (for custom
     /// metrics) the count of events, their sum, or the last value (a set: its distinct members).
     public enum Stat: String, Sendable, CaseIterable {
-        case avg, p50, p95, p99, count, sum, last
+        case avg, p50, p95, p99, p999, count, sum, last
     }
 
     /// Which series the rule watches; all nil: each series of the metric separately.

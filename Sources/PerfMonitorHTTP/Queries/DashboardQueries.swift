@@ -64,7 +64,8 @@ extension PerformanceQueries {
                     ("provider", .string(view.key.first)), ("model", .string(view.key.second)),
                     ("calls", .double(a.total)), ("rps", .double(a.total / seconds)),
                     ("p50_ms", .double(a.distribution.quantile(0.5))), ("p95_ms", .double(a.distribution.quantile(0.95))),
-                    ("p99_ms", .double(a.distribution.quantile(0.99))), ("ttft_p95_ms", .double(a.ttft.quantile(0.95))),
+                    ("p99_ms", .double(a.distribution.quantile(0.99))), ("p999_ms", .double(a.distribution.quantile(0.999))),
+                    ("ttft_p95_ms", .double(a.ttft.quantile(0.95))),
                     ("error_rate_percent", .double(a.errorRatePercent)), ("error_types", Aggregate.counts(a.errorTypes)),
                     ("cost_usd", .double(a.costUSD)), ("input_tokens", .double(a.inputTokens)), ("output_tokens", .double(a.outputTokens)),
                 ])

@@ -30,6 +30,7 @@ func durationFields(_ distribution: Distribution, average: String, prefix: Strin
         ("\(prefix)p50\(suffix)", .double(distribution.quantile(0.50))),
         ("\(prefix)p95\(suffix)", .double(distribution.quantile(0.95))),
         ("\(prefix)p99\(suffix)", .double(distribution.quantile(0.99))),
+        ("\(prefix)p999\(suffix)", .double(distribution.quantile(0.999))),  // p99.9 (seed 003)
     ]
     if minMax {
         fields += [("min\(suffix)", .double(distribution.min)), ("max\(suffix)", .double(distribution.max))]
