@@ -74,6 +74,22 @@ func waitUntil(_ condition: @Sendable () -> Bool, seconds: Double = 10) async th
         #expect(current.contains(#""state":"resolved""#))
     }
 
+    /// Seed 000's handler pages on `severity == "critical"`: a critical alert's resolution must
+    /// not page again (issue 23, item 11). The file says `info`, the alert's own severity beside it.
+    @Test func aResolutionInTheFileIsNotCritical() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("alerts-\(UUID().uuidString).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let sink = FileSink(path: path, maxBytes: 1 << 20)
+        try await sink.deliver(AlertBatch(transitions: [alert(.firing, severity: .critical), alert(.resolved, severity: .critical)], firing: [], time: 0))
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { try JSONParser.parse(Array($0.utf8)) }
+        // What seed 000's handler does with each line: page when the severity is critical.
+        let pages = lines.filter { $0["severity"]?.stringValue == "critical" }
+        #expect(pages.count == 1 && pages.first?["state"]?.stringValue == "firing")
+        #expect(lines.last?["severity"]?.stringValue == "info")
+        #expect(lines.last?["alert_severity"]?.stringValue == "critical")
+        #expect(lines.last?["message"]?.stringValue == "Resolved: High memory pressure detected (85.5%)")
+    }
+
     @Test func webhookIsRetriedWithBackoffUntilDelivered() async throws {
         try await withReceiver(failures: 2) { receiver in
             let dispatcher = AlertDispatcher(sinks: [WebhookSink(url: receiver.url, timeout: .seconds(5))], retries: 3,
