@@ -38,4 +38,34 @@ import Testing
         guard case let .array(active)? = alerts["active"] else { Issue.record("no alerts: \(alerts)"); return }
         #expect(!active.isEmpty && active.allSatisfy { near($0["current_value"]?.numberValue) }, "\(active)")
     }
+
+    /// Seed 002's `/anthropic` example (2,000 operations: 1,930 × 200, 45 × 400, 25 × 500) with the
+    /// error patterns and traffic its EndpointPerformance lists (items 6 and 4): error rate and
+    /// types, throughput, min/max, and requests in flight per endpoint, in JSON and on /metrics.
+    @Test func endpointsAnswerErrorPatternsTrafficAndInFlight() async throws {
+        let harness = try Harness()
+        let now = harness.clock.now()
+        var lines: [String] = []
+        for index in 0..<2000 {
+            let (code, type) = index < 1930 ? (200, "") : index < 1975 ? (400, "bad_request") : (500, "server_error")
+            let error = type.isEmpty ? "" : #","error_type":"\#(type)""#
+            lines.append(#"{"type":"request","endpoint":"/anthropic","method":"POST","status_code":\#(code),"duration_ms":\#(500 + index % 1500)\#(error),"timestamp":\#(now - 100 + Double(index) * 0.05)}"#)
+        }
+        lines.append(#"{"type":"request_start","request_id":"r1","endpoint":"/anthropic","method":"POST"}"#)
+        lines.append(#"{"type":"request_start","request_id":"r2","endpoint":"/anthropic","method":"POST"}"#)
+        try await harness.post(lines)
+        let stats = try await harness.json("/performance/endpoints?endpoint=/anthropic&window=5m").at("endpoints", "/anthropic")
+        #expect(stats?.at("stats", "total_operations")?.numberValue == 2000)
+        #expect(stats?.at("stats", "success_rate_percent")?.numberValue == 96.5)
+        #expect(stats?.at("stats", "error_rate_percent")?.numberValue.map { abs($0 - 3.5) < 1e-9 } == true)
+        #expect(stats?.at("stats", "error_types") == .object([("bad_request", .double(45)), ("server_error", .double(25))]))
+        #expect(stats?.at("stats", "throughput_rps")?.numberValue.map { abs($0 - 2000.0 / 300) < 1e-9 } == true, "2,000 over the 5 m window")
+        #expect(stats?.at("stats", "min_duration_ms")?.numberValue == 500)
+        #expect(stats?.at("stats", "max_duration_ms")?.numberValue == 1999)
+        #expect(stats?.at("methods", "POST", "error_rate_percent")?.numberValue.map { abs($0 - 3.5) < 1e-9 } == true)
+        #expect(stats?["status_code_counts"] == .object([("200", .double(1930)), ("400", .double(45)), ("500", .double(25))]))
+        #expect(stats?["in_flight"]?.numberValue == 2)
+        let metrics = try await harness.get("/metrics").text
+        #expect(metrics.contains(#"perfmond_endpoint_requests_in_flight{endpoint="/anthropic"} 2"#))
+    }
 }

@@ -64,8 +64,8 @@ extension MetricsStore {
         return arrivals.perSecond(now: clock.now())
     }
 
-    /// Requests and provider calls started and not yet ended: in total and per provider.
-    public func inFlight() -> (total: Int, byProvider: [String: Int]) {
+    /// Requests and provider calls started and not yet ended: in total, per provider, per endpoint.
+    public func inFlight() -> InFlight {
         drain()
         return openCalls.inFlight
     }

@@ -55,10 +55,23 @@ struct OpenCalls: Sendable {
     }
 
     /// Open starts in total and per provider.
-    var inFlight: (total: Int, byProvider: [String: Int]) {
-        var byProvider: [String: Int] = [:]
-        for call in requests.values { if let provider = call.provider { byProvider[provider, default: 0] += 1 } }
-        for call in providerCalls.values { if let provider = call.provider { byProvider[provider, default: 0] += 1 } }
-        return (count, byProvider)
+    var inFlight: InFlight {
+        var counts = InFlight(total: count)
+        for call in requests.values {
+            if let provider = call.provider { counts.byProvider[provider, default: 0] += 1 }
+            if let endpoint = call.endpoint { counts.byEndpoint[endpoint, default: 0] += 1 }
+        }
+        for call in providerCalls.values { if let provider = call.provider { counts.byProvider[provider, default: 0] += 1 } }
+        return counts
     }
+}
+
+/// Requests and provider calls started and not yet ended (seed 003's `tasks_active`): in all, by
+/// provider (requests and provider calls naming one), by endpoint (requests naming one).
+public struct InFlight: Sendable, Equatable {
+    public var total: Int
+    public var byProvider: [String: Int] = [:]
+    public var byEndpoint: [String: Int] = [:]
+
+    public init(total: Int = 0) { self.total = total }
 }

@@ -82,8 +82,7 @@ public struct MetricsRoute: Sendable {
     struct Snapshot: Sendable {
         var series: [SeriesKind: [SeriesView]] = [:]
         var status = StoreStatus()
-        var inFlightTotal = 0
-        var inFlightByProvider: [String: Int] = [:]
+        var inFlight = InFlight()
         /// Set series over the last 5 minutes (a set's gauge is its distinct members there).
         var recentSets: [SeriesView] = []
         var rateLimits: [(key: SeriesKey, remaining: RateLimitRemaining)] = []
@@ -96,7 +95,7 @@ public struct MetricsRoute: Sendable {
             var snapshot = Snapshot()
             for kind in SeriesKind.allCases { snapshot.series[kind] = store.series(kind) }
             snapshot.status = store.currentStatus()
-            (snapshot.inFlightTotal, snapshot.inFlightByProvider) = store.inFlight()
+            snapshot.inFlight = store.inFlight()
             snapshot.recentSets = store.series(.set, window: .fiveMinutes)
             snapshot.rateLimits = store.rateLimitsRemaining()
             return snapshot
@@ -142,7 +141,7 @@ public struct MetricsRoute: Sendable {
             w.sample(SeriesLabels([("from_provider", view.key.first), ("to_provider", view.key.second)]), view.aggregate.total)
         }
         w.family("provider_requests_in_flight", .gauge, "Requests and provider calls started and not yet ended, by provider.")
-        for (provider, count) in snapshot.inFlightByProvider.sorted(by: { $0.key < $1.key }) {
+        for (provider, count) in snapshot.inFlight.byProvider.sorted(by: { $0.key < $1.key }) {
             w.sample(SeriesLabels([("provider", provider)]), Double(count))
         }
     }
@@ -160,6 +159,10 @@ public struct MetricsRoute: Sendable {
             if withoutCode > 0 { w.sample(labels[index], withoutCode, extra: #"status_code="none""#) }
         }
         writeErrors("endpoint_errors_total", "Endpoint errors by error type.", endpoints, labels, &w)
+        w.family("endpoint_requests_in_flight", .gauge, "Requests started (request_start) and not yet ended, by endpoint.")
+        for (endpoint, count) in snapshot.inFlight.byEndpoint.sorted(by: { $0.key < $1.key }) {
+            w.sample(SeriesLabels([("endpoint", endpoint)]), Double(count))
+        }
         writeDurations("endpoint_request_duration_seconds", "Request duration by endpoint and method.",
                        configuration.endpointDurationBuckets, .duration, endpoints, labels, &w)
         w.family("endpoint_request_bytes_total", .counter, "Request payload bytes by endpoint and method.")
@@ -237,7 +240,7 @@ public struct MetricsRoute: Sendable {
         for index in metrics.indices { w.sample(labels[index], metrics[index].aggregate.distribution.sum) }
         writeCustom(snapshot, &w)
         w.family("requests_in_flight", .gauge, "Requests and provider calls started and not yet ended.")
-        w.sample(.none, Double(snapshot.inFlightTotal))
+        w.sample(.none, Double(snapshot.inFlight.total))
     }
 
     /// Each typed custom metric as a family of its own (api.md §7), in name order: a counter's

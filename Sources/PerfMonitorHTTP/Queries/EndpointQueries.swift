@@ -6,7 +6,9 @@ extension PerformanceQueries {
     /// `/performance/endpoints[?endpoint=]`: keyed by path, split by method (seed 002 shape).
     func endpoints(_ request: Request) async throws(QueryFailure) -> Response {
         let parameters = try QueryParameters(request, accepts: ["endpoint"], retention: retention)
-        var byPath = Dictionary(grouping: await store.series(.endpoint, window: try parameters.window()), by: \.key.first)
+        let window = try parameters.window()
+        let (views, inFlight) = await store.read { store in (store.series(.endpoint, window: window), store.inFlight().byEndpoint) }
+        var byPath = Dictionary(grouping: views, by: \.key.first)
         if let path = parameters.value("endpoint") {
             guard let one = byPath[path] else { throw .notFound("unknown endpoint '\(path)'") }
             byPath = [path: one]
@@ -19,9 +21,10 @@ extension PerformanceQueries {
             return (path, .object([
                 ("endpoint_path", .string(path)),
                 ("method", .string(names.joined(separator: ","))),
-                ("methods", .object(methods.map { ($0.key.second, endpointStats($0.aggregate)) })),
-                ("stats", endpointStats(aggregate)),
+                ("methods", .object(methods.map { ($0.key.second, endpointStats($0.aggregate, seconds: $0.spanSeconds)) })),
+                ("stats", endpointStats(aggregate, seconds: span(of: methods))),
                 ("status_code_counts", Aggregate.counts(aggregate.statusCodes)),
+                ("in_flight", .int(inFlight[path] ?? 0)),
             ]))
         }
         return answer([
@@ -36,11 +39,15 @@ extension PerformanceQueries {
         ])
     }
 
-    private func endpointStats(_ aggregate: Aggregate) -> JSONValue {
+    /// One endpoint's (or method's) figures over `seconds`: seed 002's error patterns and traffic.
+    private func endpointStats(_ aggregate: Aggregate, seconds: Double) -> JSONValue {
         .object([
             ("total_operations", .double(aggregate.total)),
             ("success_rate_percent", .double(aggregate.successRatePercent)),
-        ] + durationFields(aggregate.distribution, average: "avg_duration_ms", minMax: false) + [
+            ("error_rate_percent", .double(aggregate.errorRatePercent)),
+            ("error_types", Aggregate.counts(aggregate.errorTypes)),
+            ("throughput_rps", .double(aggregate.throughput(over: seconds))),
+        ] + durationFields(aggregate.distribution, average: "avg_duration_ms") + [
             ("avg_request_bytes", .double(aggregate.total > 0 ? aggregate.requestBytes / aggregate.total : 0)),
             ("avg_response_bytes", .double(aggregate.total > 0 ? aggregate.responseBytes / aggregate.total : 0)),
         ])
