@@ -68,4 +68,25 @@ import Testing
         let metrics = try await harness.get("/metrics").text
         #expect(metrics.contains(#"perfmond_endpoint_requests_in_flight{endpoint="/anthropic"} 2"#))
     }
+
+    /// Seed 002 monitors each provider's health and alerts "Response time degradation detected for
+    /// provider cerebras" (item 8): a provider's `health` comes from the alerts scoped to it.
+    @Test func eachProviderHasTheHealthOfItsOwnAlerts() async throws {
+        let harness = try Harness()
+        let rules = #"{"alert_thresholds": [{"metric": "response_time_ms", "comparison": ">", "threshold": 1000, "severity": "warning", "stat": "avg", "min_samples": 10}, {"metric": "error_rate_percent", "comparison": ">", "threshold": 50, "severity": "critical", "min_samples": 10}]}"#
+        #expect(try await harness.request("POST", "/performance/config", body: rules).status == 200)
+        var lines: [String] = []
+        for _ in 0..<20 {
+            lines.append(#"{"type":"provider_request","provider":"cerebras","model":"llama","duration_ms":3000}"#)
+            lines.append(#"{"type":"provider_request","provider":"groq","model":"mixtral","duration_ms":100,"success":false,"error_type":"server_error"}"#)
+            lines.append(#"{"type":"provider_request","provider":"openai","model":"gpt-4o","duration_ms":200}"#)
+        }
+        try await harness.post(lines)
+        await harness.alertEngine.evaluate()
+        let providers = try await harness.json("/performance/providers")
+        #expect(providers.at("providers", "cerebras", "health")?.stringValue == "degraded")
+        #expect(providers.at("providers", "groq", "health")?.stringValue == "critical")
+        #expect(providers.at("providers", "openai", "health")?.stringValue == "healthy")
+        #expect(try await harness.json("/performance/alerts")["system_health"]?.stringValue == "critical")
+    }
 }

@@ -57,9 +57,16 @@ public struct AlertSnapshot: Sendable {
     public var recent: [Alert] = []
 
     /// `critical` when a critical alert fires, `degraded` when a warning or error one does.
-    public var systemHealth: String {
-        if firing.contains(where: { $0.severity == .critical }) { return "critical" }
-        if firing.contains(where: { $0.severity == .warning || $0.severity == .error }) { return "degraded" }
+    public var systemHealth: String { Self.health(of: firing) }
+
+    /// A provider's health (seed 002): the same words, from the alerts scoped to it alone.
+    public func health(ofProvider provider: String) -> String {
+        Self.health(of: firing.filter { alert in alert.scope.contains { $0 == ("provider", provider) } })
+    }
+
+    private static func health(of alerts: [Alert]) -> String {
+        if alerts.contains(where: { $0.severity == .critical }) { return "critical" }
+        if alerts.contains(where: { $0.severity == .warning || $0.severity == .error }) { return "degraded" }
         return "healthy"
     }
 }

@@ -59,11 +59,13 @@ extension PerformanceQueries {
                     inFlight.total, inFlight.byProvider, store.eventsPerSecondLastMinute(),
                     Dictionary(uniqueKeysWithValues: store.rateLimitsRemaining().map { ($0.key, $0.remaining) }))
         }
+        let alerts = alertEngine.snapshot
         let objects = Dictionary(grouping: views, by: \.key.first).sorted { $0.key < $1.key }.map { name, models in
             let aggregate = Aggregate.merged(models)
             let ownFailovers = failovers.filter { $0.key.first == name }.map { ($0.key.second, $0.aggregate.total) }
             var fields: [(String, JSONValue)] = [
                 ("provider_name", .string(name)),
+                ("health", .string(alerts.health(ofProvider: name))),
                 ("total_requests", .double(aggregate.total)),
                 ("successful_requests", .double(aggregate.successes)),
                 ("failed_requests", .double(aggregate.failures)),
