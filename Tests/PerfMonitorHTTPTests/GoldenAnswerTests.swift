@@ -19,6 +19,7 @@ import TestSupport
         ("providers-5m.json", "/performance/providers?window=5m", nil),
         ("providers-openai.json", "/performance/providers?provider=openai", nil),
         ("endpoints.json", "/performance/endpoints", nil),
+        ("caches.json", "/performance/caches", nil),
         ("endpoints-1h.json", "/performance/endpoints?window=1h", nil),
         ("components.json", "/performance/components", nil),
         ("components-router.json", "/performance/components?component=router", nil),

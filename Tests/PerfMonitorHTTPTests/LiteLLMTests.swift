@@ -115,7 +115,8 @@ import TestSupport
 
     /// LiteLLM does not retry a 4xx: a full queue holds the batch until the store makes room.
     @Test func aFullQueueHoldsTheBatchThenAppliesIt() async throws {
-        let harness = try Harness(queueCapacity: 1000)
+        // A long wait: on a busy machine the waiting task may not run for seconds.
+        let harness = try Harness(queueCapacity: 1000, litellmQueueWait: .seconds(60))
         let filler = "[" + Array(repeating: #"{"type":"provider_request","provider":"filler","timestamp":1799999950}"#, count: 1000).joined(separator: ",") + "]"
         #expect(try await harness.post(filler).status == 202)
         #expect(try await harness.post(#"{"type":"provider_request","provider":"x"}"#).status == 429, "the queue is full")

@@ -16,7 +16,8 @@ public struct Aggregate: Sendable, Equatable {
     public var rateLimitHits: Double = 0
     public var cacheHits: Double = 0
     public var cacheMisses: Double = 0
-    /// Durations in milliseconds for calls; the reported values for a custom metric.
+    /// Durations in milliseconds for calls (for a cache scope, its access times); the reported
+    /// values for a custom metric.
     public var distribution = Distribution()
     /// Time to first token in milliseconds (streaming LLM calls).
     public var ttft = Distribution()

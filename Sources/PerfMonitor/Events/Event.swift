@@ -306,11 +306,14 @@ public struct CacheLookup: Sendable, Equatable {
     public var hit: Bool
     public var component: String?
     public var provider: String?
+    /// How long the lookup took (seed 004's cache operations).
+    public var accessTimeMs: Double?
 
-    public init(hit: Bool, component: String? = nil, provider: String? = nil) {
+    public init(hit: Bool, component: String? = nil, provider: String? = nil, accessTimeMs: Double? = nil) {
         self.hit = hit
         self.component = component
         self.provider = provider
+        self.accessTimeMs = accessTimeMs
     }
 
     /// The cache series it counts in: the component's, else the provider's, else `default`.

@@ -100,6 +100,7 @@ public actor MetricsStore {
             let scope = limiter.admit(lookup.scope, .cacheScope)
             update(SeriesKey(.cache, scope), at: at, now) { aggregate in
                 if lookup.hit { aggregate.cacheHits += weight } else { aggregate.cacheMisses += weight }
+                if let accessTime = lookup.accessTimeMs { aggregate.distribution.record(accessTime, weight: weight) }
             }
         case let .error(report):
             var keys: [SeriesKey] = []

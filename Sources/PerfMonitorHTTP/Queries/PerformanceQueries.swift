@@ -61,6 +61,8 @@ public struct PerformanceQueries: Sendable {
         route(&routes, "GET", "config", config)
         route(&routes, "POST", "config", access: .admin, updateConfig)
         route(&routes, "GET", "recommendations", recommendations)
+        route(&routes, "GET", "caches", caches)
+        route(&routes, "GET", "report", report)
         route(&routes, "GET", "export", export)
         route(&routes, "GET", "events", events)
         route(&routes, "GET", "metrics", metrics)

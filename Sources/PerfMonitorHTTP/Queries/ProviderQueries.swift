@@ -77,6 +77,7 @@ extension PerformanceQueries {
                 ("avg_ttft_ms", .double(aggregate.ttft.mean)),
                 ("p50_ttft_ms", .double(aggregate.ttft.quantile(0.5))),
                 ("p95_ttft_ms", .double(aggregate.ttft.quantile(0.95))),
+                ("p999_ttft_ms", .double(aggregate.ttft.quantile(0.999))),
                 ("throughput_rps", .double(aggregate.throughput(over: span(of: models)))),
                 ("in_flight", .int(inFlight[name] ?? 0)),
                 ("total_cost_usd", .double(aggregate.costUSD)),

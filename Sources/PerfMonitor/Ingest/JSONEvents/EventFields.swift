@@ -38,6 +38,7 @@ struct EventFields {
     var kind: JSONValue?
     var labels: JSONValue?
     var delta: JSONValue?
+    var accessTimeMs: JSONValue?
 
     init() {}
 
@@ -87,7 +88,7 @@ struct EventFields {
             if `is`("output_tokens") { keep(&outputTokens) } else if `is`("request_bytes") { keep(&requestBytes) }
             else if `is`("response_size") { keep(&responseSize) }
         case 14:
-            if `is`("response_bytes") { keep(&responseBytes) }
+            if `is`("response_bytes") { keep(&responseBytes) } else if `is`("access_time_ms") { keep(&accessTimeMs) }
         default:
             break
         }
@@ -170,7 +171,8 @@ struct EventFields {
         case .operation:
             kind = .operation(OperationSample(component: try need(component, "component"), operation: operation, outcome: outcome))
         case .cacheHit, .cacheMiss:
-            kind = .cache(CacheLookup(hit: eventType == .cacheHit, component: component, provider: provider))
+            let accessTime = try bounded(number(accessTimeMs, "access_time_ms", atLeast: 0), "access_time_ms", Limits.maxMilliseconds, "a day", raw: accessTimeMs)
+            kind = .cache(CacheLookup(hit: eventType == .cacheHit, component: component, provider: provider, accessTimeMs: accessTime))
         case .error, .timeout:
             kind = .error(ErrorReport(timeout: eventType == .timeout, errorType: outcome.errorType, message: outcome.errorMessage,
                                       provider: provider, model: model, endpoint: endpoint, method: method,
