@@ -124,16 +124,26 @@ extension AlertThreshold {
                         continue
                     }
                     switch key {
+                    case "kind":
+                        guard let kind = Scope.Kind(rawValue: text) else {
+                            problems.append("\(path).scope.kind: \(JSONValue.string(text).quoted) is not one of provider, endpoint, component")
+                            continue
+                        }
+                        scope.kind = kind
                     case "provider": scope.provider = text
                     case "model": scope.model = text
                     case "endpoint": scope.endpoint = text
                     case "component": scope.component = text
-                    default: problems.append("\(path).scope.\(key): unknown; a scope names provider, model, endpoint, component or labels")
+                    default: problems.append("\(path).scope.\(key): unknown; a scope names kind, provider, model, endpoint, component or labels")
                     }
                 }
             } else {
                 problems.append("\(path).scope: expected an object, got \(value.quoted)")
             }
+        }
+        if let kind = scope.kind, (kind != .provider && (scope.provider != nil || scope.model != nil))
+            || (kind != .endpoint && scope.endpoint != nil) || (kind != .component && scope.component != nil) {
+            problems.append("\(path).scope: kind \(kind.rawValue) names series of another kind too; keep to one")
         }
         if !scope.labels.isEmpty, let metric, metric.isEventStatistic || metric.isSampled {
             problems.append("\(path).scope.labels: only a custom metric has labels; \(metric.name) is perfmond's own")
@@ -163,6 +173,7 @@ extension AlertThreshold {
             ("for_seconds", .double(forSeconds)), ("cooldown_seconds", .double(cooldownSeconds)), ("min_samples", .int(minSamples)),
         ]
         var scopeMembers: [(String, JSONValue)] = []
+        if let kind = scope.kind { scopeMembers.append(("kind", .string(kind.rawValue))) }
         if let provider = scope.provider { scopeMembers.append(("provider", .string(provider))) }
         if let model = scope.model { scopeMembers.append(("model", .string(model))) }
         if let endpoint = scope.endpoint { scopeMembers.append(("endpoint", .string(endpoint))) }

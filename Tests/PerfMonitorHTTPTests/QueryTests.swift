@@ -278,7 +278,7 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
         #expect(before["port"]?.numberValue == 9470)
         #expect(before["retention"] == .string("24h"))
         guard case let .array(defaults)? = before["alert_thresholds"] else { Issue.record("no thresholds"); return }
-        #expect(defaults.count == 10)
+        #expect(defaults.count == 11)
 
         let valid = #"{"alert_thresholds": [{"metric": "ttft_ms", "threshold": 800, "comparison": ">", "severity": "warning", "scope": {"provider": "openai"}}]}"#
         let updated = try await harness.request("POST", "/performance/config", body: valid)

@@ -132,4 +132,26 @@ import Testing
         #expect(report.at("caches", "caches", "default", "misses")?.numberValue == 1)
         #expect(try await harness.get("/performance/report?window=forever").status == 400)
     }
+
+    /// Seed 000's monitoring loop alerts "High error rate" past 5 % and "High latency" past an
+    /// average of 1,000 ms for each component (item 1): with the default rules, components are
+    /// judged, and the component latency rule never fires on an LLM provider.
+    @Test func theDefaultRulesJudgeComponentsAsSeed000Does() async throws {
+        let harness = try Harness()
+        var lines: [String] = []
+        for index in 0..<100 {
+            let failed = index % 25 < 2  // 8 %
+            lines.append(#"{"type":"operation","component":"rust_routing","operation":"route","duration_ms":1500,"success":\#(!failed)}"#)
+            lines.append(#"{"type":"provider_request","provider":"openai","model":"gpt-4o","duration_ms":1500}"#)
+        }
+        try await harness.post(lines)
+        await harness.alertEngine.evaluate()
+        let alerts = try await harness.json("/performance/alerts")
+        guard case let .array(active)? = alerts["active"] else { Issue.record("no alerts: \(alerts)"); return }
+        let fired = Set(active.compactMap { alert -> String? in
+            guard let metric = alert["metric"]?.stringValue, let component = alert.at("scope", "component")?.stringValue ?? alert.at("scope", "provider")?.stringValue else { return nil }
+            return "\(component) \(metric) \(alert["severity"]?.stringValue ?? "")"
+        })
+        #expect(fired == ["rust_routing error_rate_percent warning", "rust_routing response_time_ms warning"], "\(active)")
+    }
 }

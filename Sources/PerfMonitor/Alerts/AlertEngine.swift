@@ -64,8 +64,10 @@ public final class AlertEngine: Sendable {
         var kinds: Set<SeriesKind> = [.provider]
         for threshold in thresholds where !threshold.metric.isSampled {
             if !threshold.metric.isEventStatistic { kinds.formUnion(MetricKind.allCases.map(\.seriesKind)) }
-            else if threshold.scope.component != nil { kinds.insert(.component) }
-            else if threshold.scope.isEmpty || threshold.scope.endpoint != nil { kinds.insert(.endpoint) }
+            else {
+                if threshold.scope.judges(.endpoint) { kinds.insert(.endpoint) }
+                if threshold.scope.judges(.component) { kinds.insert(.component) }
+            }
         }
         let views = await store.read { [kinds] store -> [TimeSpan: [SeriesKind: [SeriesView]]] in
             var result: [TimeSpan: [SeriesKind: [SeriesView]]] = [:]
@@ -116,12 +118,11 @@ public final class AlertEngine: Sendable {
         }
         if threshold.metric.isEventStatistic {
             let scope = threshold.scope
-            let wantsProvider = scope.provider != nil || scope.model != nil, wantsEndpoint = scope.endpoint != nil, wantsComponent = scope.component != nil
-            if wantsProvider || scope.isEmpty {
+            if scope.judges(.provider) {
                 consider(views[.provider]) { (scope.provider == nil || $0.first == scope.provider) && (scope.model == nil || $0.second == scope.model) }
             }
-            if wantsEndpoint || scope.isEmpty { consider(views[.endpoint]) { scope.endpoint == nil || $0.first == scope.endpoint } }
-            if wantsComponent { consider(views[.component]) { $0.first == scope.component } }
+            if scope.judges(.endpoint) { consider(views[.endpoint]) { scope.endpoint == nil || $0.first == scope.endpoint } }
+            if scope.judges(.component) { consider(views[.component]) { scope.component == nil || $0.first == scope.component } }
         } else {
             // A custom metric, of whichever kind its series are: each series judged on its own,
             // those with all of scope.labels when the threshold names some.

@@ -12,8 +12,17 @@ public struct AlertThreshold: Sendable, Equatable {
         case avg, p50, p95, p99, p999, count, sum, last
     }
 
-    /// Which series the rule watches; all nil: each series of the metric separately.
+    /// Which series the rule watches; all nil: each series of the metric separately (providers,
+    /// endpoints and components alike, for perfmond's own metrics).
     public struct Scope: Sendable, Equatable {
+        /// The kinds a scope may keep to on its own (`"kind": "component"`): seed 000's component
+        /// rules must not fire on LLM providers.
+        public enum Kind: String, Sendable, CaseIterable {
+            case provider, endpoint, component
+        }
+
+        /// Only series of this kind.
+        public var kind: Kind?
         public var provider: String?
         public var model: String?
         public var endpoint: String?
@@ -21,8 +30,9 @@ public struct AlertThreshold: Sendable, Equatable {
         /// A custom metric's labels: a series is judged when it has all of them.
         public var labels: [String: String] = [:]
 
-        public init(provider: String? = nil, model: String? = nil, endpoint: String? = nil, component: String? = nil,
+        public init(kind: Kind? = nil, provider: String? = nil, model: String? = nil, endpoint: String? = nil, component: String? = nil,
                     labels: [String: String] = [:]) {
+            self.kind = kind
             self.provider = provider
             self.model = model
             self.endpoint = endpoint
@@ -30,7 +40,17 @@ public struct AlertThreshold: Sendable, Equatable {
             self.labels = labels
         }
 
-        public var isEmpty: Bool { provider == nil && model == nil && endpoint == nil && component == nil && labels.isEmpty }
+        public var isEmpty: Bool { kind == nil && provider == nil && model == nil && endpoint == nil && component == nil && labels.isEmpty }
+
+        /// Whether series of `kind` are judged.
+        func judges(_ kind: Kind) -> Bool {
+            if isEmpty { return true }
+            switch kind {
+            case .provider: return self.kind == .provider || provider != nil || model != nil
+            case .endpoint: return self.kind == .endpoint || endpoint != nil
+            case .component: return self.kind == .component || component != nil
+            }
+        }
     }
 
     public var metric: AlertMetric
@@ -45,15 +65,18 @@ public struct AlertThreshold: Sendable, Equatable {
     public var minSamples = 10
     public var message: String?
 
-    public init(metric: AlertMetric, comparison: Comparison, threshold: Double, severity: Severity) {
+    public init(metric: AlertMetric, comparison: Comparison, threshold: Double, severity: Severity, stat: Stat = .p95,
+                scope: Scope = Scope()) {
         self.metric = metric
         self.comparison = comparison
         self.threshold = threshold
         self.severity = severity
+        self.stat = stat
+        self.scope = scope
     }
 
     /// Seed 002's recommended thresholds: warning and critical for p95 latency, success rate,
-    /// memory pressure, error rate and CPU.
+    /// memory pressure, error rate and CPU; and seed 000's component latency rule.
     public static let defaults: [AlertThreshold] = [
         AlertThreshold(metric: .responseTimeMs, comparison: .greater, threshold: 2000, severity: .warning),
         AlertThreshold(metric: .responseTimeMs, comparison: .greater, threshold: 5000, severity: .critical),
@@ -65,5 +88,9 @@ public struct AlertThreshold: Sendable, Equatable {
         AlertThreshold(metric: .errorRatePercent, comparison: .greater, threshold: 10, severity: .critical),
         AlertThreshold(metric: .cpuPercent, comparison: .greater, threshold: 85, severity: .warning),
         AlertThreshold(metric: .cpuPercent, comparison: .greater, threshold: 95, severity: .critical),
+        // Seed 000's component rule (its error-rate rule, > 5 %, is the one above, which judges
+        // components too): average latency over 1 s, on components only.
+        AlertThreshold(metric: .responseTimeMs, comparison: .greater, threshold: 1000, severity: .warning, stat: .avg,
+                       scope: Scope(kind: .component)),
     ]
 }
