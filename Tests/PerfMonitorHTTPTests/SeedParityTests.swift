@@ -154,4 +154,23 @@ import Testing
         })
         #expect(fired == ["rust_routing error_rate_percent warning", "rust_routing response_time_ms warning"], "\(active)")
     }
+
+    /// Seed 002's `recordEvent` examples (item 3): a REQUEST_START for component "database",
+    /// operation "query", with a duration of 150.5 ms, and an A/B test's REQUEST_END for "abtest"
+    /// with 120 ms, are component × operation samples; `event_id` is `request_id`.
+    @Test func startsAndEndsWithAComponentAndADurationAreComponentSamples() async throws {
+        let harness = try Harness()
+        try await harness.post([
+            #"{"type":"request_start","event_id":"custom_event_id","component":"database","operation":"query","duration_ms":150.5,"metadata":{"query_type":"SELECT","table":"users"}}"#,
+            #"{"type":"request_end","event_id":"checkout_b","component":"abtest","operation":"checkout","duration_ms":120,"metadata":{"variant":"b"}}"#,
+            #"{"type":"request_start","event_id":"r-1","endpoint":"/v1/chat","method":"POST"}"#,
+        ])
+        let components = try await harness.json("/performance/components")
+        #expect(components.at("components", "database", "total_calls")?.numberValue == 1)
+        #expect(components.at("components", "database", "avg_duration_ms")?.numberValue == 150.5)
+        #expect(components.at("components", "abtest", "total_calls")?.numberValue == 1)
+        #expect(components.at("components", "abtest", "avg_duration_ms")?.numberValue == 120)
+        let inFlight = await harness.store.inFlight()
+        #expect(inFlight.total == 1 && inFlight.byEndpoint == ["/v1/chat": 1], "the start with an event_id is in flight")
+    }
 }

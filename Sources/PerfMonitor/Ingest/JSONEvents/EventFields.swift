@@ -39,6 +39,7 @@ struct EventFields {
     var labels: JSONValue?
     var delta: JSONValue?
     var accessTimeMs: JSONValue?
+    var eventId: JSONValue?
 
     init() {}
 
@@ -73,6 +74,7 @@ struct EventFields {
         case 8:
             if `is`("provider") { keep(&provider) } else if `is`("endpoint") { keep(&endpoint) }
             else if `is`("cost_usd") { keep(&costUsd) } else if `is`("metadata") { keep(&metadata) }
+            else if `is`("event_id") { keep(&eventId) }
         case 9:
             if `is`("timestamp") { keep(&timestamp) } else if `is`("component") { keep(&component) }
             else if `is`("operation") { keep(&operation) }
@@ -103,7 +105,9 @@ struct EventFields {
             throw EventError("field 'type': unknown event type \(JSONValue.string(typeName).quoted); expected one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let timestamp = try time(now: now, decoder: decoder)
-        let requestID = try identifier(requestId, "request_id")
+        // Seed 002 calls it event_id.
+        var requestID = try identifier(requestId, "request_id")
+        if requestID == nil { requestID = try identifier(eventId, "event_id") }
         let provider = try label(provider, "provider")
         let model = try label(model, "model")
         let endpoint = try label(endpoint, "endpoint")
@@ -153,6 +157,11 @@ struct EventFields {
         case .providerStart:
             let provider = try need(provider, "provider")
             kind = .providerStart(ProviderStart(requestID: try need(requestID, "request_id"), provider: provider, model: model))
+        case .requestStart where Self.isComponentSample(component: component, endpoint: endpoint, outcome: outcome),
+             .requestEnd where Self.isComponentSample(component: component, endpoint: endpoint, outcome: outcome):
+            // Seed 002's recordEvent: a start or end naming a component and carrying its duration
+            // is that component × operation's sample, not a request in flight.
+            kind = .operation(OperationSample(component: try need(component, "component"), operation: operation, outcome: outcome))
         case .requestStart:
             kind = .requestStart(RequestStart(requestID: try need(requestID, "request_id"), endpoint: endpoint, method: method,
                                               provider: provider, model: model))
@@ -189,6 +198,12 @@ struct EventFields {
             kind = .metric(sample)
         }
         return Event(kind, at: timestamp, sampleRate: rate, metadata: metadata)
+    }
+
+    /// A `request_start` or `request_end` that is a component sample: it names a component and a
+    /// duration, and no endpoint of its own.
+    static func isComponentSample(component: String?, endpoint: String?, outcome: CallOutcome) -> Bool {
+        component != nil && endpoint == nil && outcome.durationMs != nil
     }
 
     /// A custom metric name (api.md §7): letters, digits, `_`, `.` and `-`, first a letter or `_`.
