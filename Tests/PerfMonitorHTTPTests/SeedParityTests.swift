@@ -173,4 +173,31 @@ import Testing
         let inFlight = await harness.store.inFlight()
         #expect(inFlight.total == 1 && inFlight.byEndpoint == ["/v1/chat": 1], "the start with an event_id is in flight")
     }
+
+    /// Seed 001's `tail-requests.py --model llama3.1:8b` and `--level ERROR` (item 12, its
+    /// filters): `/performance/events` keeps the events that match every filter given.
+    @Test func eventsAreFilteredAsTailRequestsFilters() async throws {
+        let harness = try Harness()
+        try await harness.post([
+            #"{"type":"provider_request","provider":"ollama","model":"llama3.1:8b","duration_ms":900}"#,
+            #"{"type":"provider_request","provider":"ollama","model":"llama3.1:8b","duration_ms":40,"status_code":500}"#,
+            #"{"type":"provider_request","provider":"openai","model":"gpt-4o","duration_ms":2500}"#,
+            #"{"type":"error","error_type":"timeout","component":"router"}"#,
+            #"{"type":"operation","component":"router","operation":"route","duration_ms":3}"#,
+        ])
+        func durations(_ query: String) async throws -> [Double] {
+            guard case let .array(events)? = try await harness.json("/performance/events?\(query)")["events"] else { return [] }
+            return events.map { $0["duration_ms"]?.numberValue ?? -1 }
+        }
+        #expect(try await durations("model=llama3.1:8b") == [900, 40])
+        #expect(try await durations("errors=true") == [40, -1])
+        #expect(try await durations("model=llama3.1:8b&errors=true") == [40])
+        #expect(try await durations("min_duration_ms=500") == [900, 2500])
+        #expect(try await durations("component=router") == [-1, 3])
+        #expect(try await durations("type=operation") == [3])
+        #expect(try await durations("provider=openai&limit=5") == [2500])
+        #expect(try await harness.get("/performance/events?type=nope").status == 400)
+        #expect(try await harness.get("/performance/events?min_duration_ms=-1").status == 400)
+        #expect(try await harness.get("/performance/events?errors=maybe").status == 400)
+    }
 }

@@ -236,7 +236,9 @@ func allSeries(_ store: MetricsStore) async -> [SeriesKey: Aggregate] {
         await store.ingest((0..<5).map { index in providerCall(at: clock.now() + Double(index), ms: Double(index)) })
         #expect(await store.recentEvents(limit: 10).map(\.kind.outcome?.durationMs) == [2, 3, 4])
         #expect(await store.recentEvents(limit: 2).map(\.kind.outcome?.durationMs) == [3, 4])
-        #expect(await store.recentEvents(since: clock.now() + 4, limit: 10).map(\.kind.outcome?.durationMs) == [4])
+        var since = EventFilter()
+        since.since = clock.now() + 4
+        #expect(await store.recentEvents(matching: since, limit: 10).map(\.kind.outcome?.durationMs) == [4])
     }
 
     @Test func recentEventsAreTheNewestWhateverTheBatchSizes() async {

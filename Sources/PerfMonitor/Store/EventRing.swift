@@ -40,7 +40,7 @@ struct EventRing: Sendable {
     }
 
     /// Up to `limit` of the newest events with a timestamp ≥ `since`, oldest first.
-    func newest(limit: Int, since: Double?) -> [Event] {
+    func newest(limit: Int, matching filter: EventFilter) -> [Event] {
         var result: [Event] = []
         var unread = count
         var index = batches.count - 1
@@ -48,7 +48,7 @@ struct EventRing: Sendable {
             for event in batches[index].reversed() {
                 guard unread > 0, result.count < limit else { break }
                 unread -= 1
-                if since.map({ event.timestamp >= $0 }) ?? true { result.append(event) }
+                if filter.matches(event) { result.append(event) }
             }
             index -= 1
         }

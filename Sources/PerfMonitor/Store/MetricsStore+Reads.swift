@@ -70,10 +70,10 @@ extension MetricsStore {
         return openCalls.inFlight
     }
 
-    /// The most recent raw events, oldest first: at most `limit`, none older than `since`.
-    public func recentEvents(since: Double? = nil, limit: Int) -> [Event] {
+    /// The most recent raw events that match `filter`, oldest first: at most `limit`.
+    public func recentEvents(matching filter: EventFilter = EventFilter(), limit: Int) -> [Event] {
         drain()
-        return recent.newest(limit: limit, since: since)
+        return recent.newest(limit: limit, matching: filter)
     }
 
     public func currentStatus() -> StoreStatus {

@@ -45,11 +45,32 @@ extension PerformanceQueries {
     /// At most this many raw events an answer: with every string bounded, about 10 MB.
     static let maxEventsLimit = 10_000
 
-    /// `/performance/events?since=&limit=`: the newest raw events kept, oldest first.
+    /// `/performance/events?since=&limit=&type=&provider=&model=&endpoint=&component=&errors=true&min_duration_ms=`:
+    /// the newest raw events kept that match every filter given, oldest first (seed 001's tail-requests).
     func events(_ request: Request) async throws(QueryFailure) -> Response {
-        let parameters = try QueryParameters(request, accepts: ["since", "limit"], retention: retention)
+        let parameters = try QueryParameters(request, accepts: ["since", "limit", "type", "provider", "model", "endpoint", "component",
+                                                                "errors", "min_duration_ms"], retention: retention)
         let limit = try parameters.integer("limit", in: 1...Self.maxEventsLimit) ?? 100
-        let events = await store.recentEvents(since: try parameters.time("since"), limit: limit)
+        var filter = EventFilter()
+        filter.since = try parameters.time("since")
+        if let name = parameters.value("type") {
+            guard let type = EventType(name: name) else {
+                throw .badRequest("type: unknown event type '\(name)'; expected one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            filter.type = type
+        }
+        filter.provider = parameters.value("provider")
+        filter.model = parameters.value("model")
+        filter.endpoint = parameters.value("endpoint")
+        filter.component = parameters.value("component")
+        filter.errorsOnly = try parameters.choice("errors", ["true", "false"]) == "true"
+        if let text = parameters.value("min_duration_ms") {
+            guard let minimum = Double(text), minimum.isFinite, minimum >= 0 else {
+                throw .badRequest("min_duration_ms: expected a number of milliseconds ≥ 0, got '\(text)'")
+            }
+            filter.minDurationMs = minimum
+        }
+        let events = await store.recentEvents(matching: filter, limit: limit)
         return answer([("count", .int(events.count)), ("events", .array(events.map(\.json)))])
     }
 }
