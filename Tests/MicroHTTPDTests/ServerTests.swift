@@ -74,7 +74,9 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
     @Test func thousandRequestsOnOneKeepAliveConnection() async throws {
         try await withServer { server in
             let statuses = try await onThread {
-                let client = try RawHTTPClient(port: server.port)
+                // A long read timeout: the point is that 1,000 requests share one connection, and
+                // on a loaded 2-core machine an async handler's task can wait seconds for a thread.
+                let client = try RawHTTPClient(port: server.port, timeoutSeconds: 30)
                 var statuses: [Int] = []
                 for index in 0..<1000 {
                     let reply = try client.get(index % 2 == 0 ? "/hello" : "/async?n=\(index)")

@@ -28,6 +28,11 @@ url="http://127.0.0.1:$port"
 
 "$binary" loadgen --url "$url" --rate 300 --duration 3s --seed 7 | tee "$scratch/loadgen.txt"
 grep -q "refused 0" "$scratch/loadgen.txt" || fail "loadgen lost events: $(cat "$scratch/loadgen.txt")"
+# Components and a cache as seed 000 and 004 have them (loadgen sends provider calls and requests).
+printf '%s\n' '{"type":"operation","component":"rust_routing","operation":"route","duration_ms":4}' \
+    '{"type":"operation","component":"rust_routing","operation":"route","duration_ms":6}' \
+    '{"type":"cache_hit","component":"semantic_cache","access_time_ms":1}' '{"type":"cache_miss","component":"semantic_cache","access_time_ms":100}' |
+    curl -fsS -H 'Content-Type: application/x-ndjson' --data-binary @- "$url/events" >/dev/null || fail "could not post components and caches"
 
 # --- The dashboard in headless Chromium --------------------------------------------------------
 chromium=$(command -v chromium || command -v chromium-browser || true)
@@ -52,6 +57,9 @@ grep -Eq 'class="value (healthy|degraded|critical)" id="t-health">(healthy|degra
     || fail "health tile empty: $(grep -o '<div[^>]*id="t-health"[^<]*' "$scratch/dom.html")"
 grep -q '<td>POST /v1/chat/completions</td>' "$scratch/dom.html" || fail "endpoint table lacks the gateway endpoint"
 grep -q '<th>p99.9 ms</th>' "$scratch/dom.html" || fail "the provider table lacks its p99.9 column (seed 003)"
+grep -q '<td>rust_routing / route</td><td>2</td>' "$scratch/dom.html" || fail "the component table lacks rust_routing / route with 2 calls (seed 000)"
+grep -q '<td>semantic_cache</td><td>1</td><td>1</td><td>50</td>' "$scratch/dom.html" || fail "the cache table lacks semantic_cache at 50 % hits"
+grep -Eq '<ul class="alerts" id="recommendations"><li' "$scratch/dom.html" || fail "no recommendations list"
 grep -q '<path d="M' "$scratch/dom.html" || fail "no chart line drawn"
 grep -q 'id="status" class="">live' "$scratch/dom.html" || fail "status is not live: $(grep -o '<span id="status"[^<]*' "$scratch/dom.html")"
 grep -q '<div id="page-errors"></div>' "$scratch/dom.html" || fail "page error: $(grep -o '<div id="page-errors">[^<]*' "$scratch/dom.html")"

@@ -24,13 +24,23 @@ extension PerformanceQueries {
         let window = try parameters.window() ?? .fiveMinutes
         let seconds = window.seconds
         let step = Self.dashboardStep, span = Self.dashboardSpan
-        let (providers, endpoints, slices, inFlight, rate) = await store.read { store in
+        let (providers, endpoints, components, caches, slices, inFlight, rate) = await store.read { store in
             let slices = stride(from: span - step, through: 0, by: -Int(step)).map { ago in
                 (ago, store.series(.provider, length: .seconds(step), endingAgo: .seconds(ago)))
             }
-            return (store.series(.provider, window: window), store.series(.endpoint, window: window), slices,
+            return (store.series(.provider, window: window), store.series(.endpoint, window: window),
+                    store.series(.component, window: window), store.series(.cache, window: window), slices,
                     store.inFlight().total, store.eventsPerSecondLastMinute())
         }
+        // Seed 000's CLI dashboard shows the top three recommendations: the first three of the path's answer.
+        let advice = try? JSONParser.parse(try await recommendations(Request(method: "GET", path: request.path,
+                                                                              query: [("window", window.description)])).body)
+        let topRecommendations: [JSONValue] = {
+            guard case let .array(items)? = advice?["recommendations"] else { return [] }
+            return items.prefix(3).map { item in
+                .object([("severity", item["severity"] ?? .string("info")), ("message", item["message"] ?? .string(""))])
+            }
+        }()
         let now = clock.now()
         let busiest = providers.filter { $0.aggregate.total > 0 }.sorted { $0.aggregate.total > $1.aggregate.total }
         let charted = busiest.prefix(Self.dashboardSeries).map { "\($0.key.first)/\($0.key.second)" }
@@ -79,6 +89,23 @@ extension PerformanceQueries {
                     ("status_codes", Aggregate.counts(a.statusCodes)),
                 ])
             })),
+            ("components", .array(components.filter { $0.aggregate.total > 0 }.sorted { $0.aggregate.total > $1.aggregate.total }.map { view in
+                let a = view.aggregate
+                return .object([
+                    ("component", .string(view.key.first)), ("operation", .string(view.key.second)),
+                    ("calls", .double(a.total)), ("rps", .double(a.total / seconds)),
+                    ("avg_ms", .double(a.distribution.mean)), ("p95_ms", .double(a.distribution.quantile(0.95))),
+                    ("error_rate_percent", .double(a.errorRatePercent)),
+                ])
+            })),
+            ("caches", .array(caches.map { view in
+                let a = view.aggregate, lookups = a.cacheHits + a.cacheMisses
+                return .object([
+                    ("scope", .string(view.key.first)), ("hits", .double(a.cacheHits)), ("misses", .double(a.cacheMisses)),
+                    ("hit_ratio_percent", .double(lookups > 0 ? a.cacheHits / lookups * 100 : 0)),
+                ])
+            })),
+            ("recommendations", .array(topRecommendations)),
             ("timeline", .object([
                 ("step_s", .int(Int(step))),
                 ("series", .array(charted.map(JSONValue.string))),
