@@ -11,11 +11,11 @@ extension PerformanceQueries {
         return answer([
             ("caches_count", .int(views.count)),
             ("caches", .object(views.map { view in
-                let a = view.aggregate, lookups = a.cacheHits + a.cacheMisses
+                let a = view.aggregate
                 return (view.key.first, .object([
                     ("hits", .double(a.cacheHits)),
                     ("misses", .double(a.cacheMisses)),
-                    ("hit_ratio_percent", .double(lookups > 0 ? a.cacheHits / lookups * 100 : 0)),
+                    ("hit_ratio_percent", .double(a.cacheHitRatioPercent)),
                     ("avg_access_time_ms", .double(a.distribution.mean)),
                     ("p95_access_time_ms", .double(a.distribution.quantile(0.95))),
                 ]))

@@ -32,15 +32,10 @@ extension PerformanceQueries {
                     store.series(.component, window: window), store.series(.cache, window: window), slices,
                     store.inFlight().total, store.eventsPerSecondLastMinute())
         }
-        // Seed 000's CLI dashboard shows the top three recommendations: the first three of the path's answer.
-        let advice = try? JSONParser.parse(try await recommendations(Request(method: "GET", path: request.path,
-                                                                              query: [("window", window.description)])).body)
-        let topRecommendations: [JSONValue] = {
-            guard case let .array(items)? = advice?["recommendations"] else { return [] }
-            return items.prefix(3).map { item in
-                .object([("severity", item["severity"] ?? .string("info")), ("message", item["message"] ?? .string(""))])
-            }
-        }()
+        // Seed 000's CLI dashboard shows the top three recommendations.
+        let topRecommendations = await recommendationList(window: window).prefix(3).map { recommendation in
+            JSONValue.object([("severity", .string(recommendation.severity.rawValue)), ("message", .string(recommendation.message))])
+        }
         let now = clock.now()
         let busiest = providers.filter { $0.aggregate.total > 0 }.sorted { $0.aggregate.total > $1.aggregate.total }
         let charted = busiest.prefix(Self.dashboardSeries).map { "\($0.key.first)/\($0.key.second)" }
@@ -99,13 +94,13 @@ extension PerformanceQueries {
                 ])
             })),
             ("caches", .array(caches.map { view in
-                let a = view.aggregate, lookups = a.cacheHits + a.cacheMisses
+                let a = view.aggregate
                 return .object([
                     ("scope", .string(view.key.first)), ("hits", .double(a.cacheHits)), ("misses", .double(a.cacheMisses)),
-                    ("hit_ratio_percent", .double(lookups > 0 ? a.cacheHits / lookups * 100 : 0)),
+                    ("hit_ratio_percent", .double(a.cacheHitRatioPercent)),
                 ])
             })),
-            ("recommendations", .array(topRecommendations)),
+            ("recommendations", .array(Array(topRecommendations))),
             ("timeline", .object([
                 ("step_s", .int(Int(step))),
                 ("series", .array(charted.map(JSONValue.string))),

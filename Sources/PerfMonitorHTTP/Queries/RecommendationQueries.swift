@@ -40,7 +40,12 @@ extension PerformanceQueries {
     /// `/performance/recommendations`: rules over the window's statistics.
     func recommendations(_ request: Request) async throws(QueryFailure) -> Response {
         let parameters = try QueryParameters(request, accepts: [], retention: retention)
-        let window = try parameters.window()
+        let sorted = await recommendationList(window: try parameters.window())
+        return answer([("recommendations_count", .int(sorted.count)), ("recommendations", .array(sorted.map(\.json)))])
+    }
+
+    /// Every recommendation over `window`, most severe first (the dashboard shows the first three).
+    func recommendationList(window: TimeSpan?) async -> [Recommendation] {
         typealias Rules = RecommendationRules
         var found: [Recommendation] = []
         let providers = await store.series(.provider, window: window)
@@ -86,8 +91,7 @@ extension PerformanceQueries {
         }
         found += await ttftDegradation()
         for view in await store.series(.cache, window: window) {
-            let lookups = view.aggregate.cacheHits + view.aggregate.cacheMisses
-            let ratio = lookups > 0 ? view.aggregate.cacheHits / lookups * 100 : 0
+            let lookups = view.aggregate.cacheLookups, ratio = view.aggregate.cacheHitRatioPercent
             if lookups >= Rules.minimumSamples, ratio < Rules.cacheHitWarning {
                 found.append(Recommendation(
                     type: "low_cache_hit_ratio", severity: .warning, scope: [("cache", view.key.first)],
@@ -99,12 +103,11 @@ extension PerformanceQueries {
         }
         // Most severe first, then by type and by where: the same answer on every run (the groups
         // above come from dictionaries, whose order changes from process to process).
-        let sorted = found.sorted { a, b in
+        return found.sorted { a, b in
             if a.severity != b.severity { return a.severity > b.severity }
             if a.type != b.type { return a.type < b.type }
             return a.scope.map { "\($0)=\($1)" }.lexicographicallyPrecedes(b.scope.map { "\($0)=\($1)" })
         }
-        return answer([("recommendations_count", .int(sorted.count)), ("recommendations", .array(sorted.map(\.json)))])
     }
 
     private func latency(_ aggregate: Aggregate, scope: [(String, String)], name: String) -> [Recommendation] {

@@ -6,6 +6,8 @@ import PerfMonitor
 extension Aggregate {
     var successRatePercent: Double { total > 0 ? successes / total * 100 : 0 }
     var errorRatePercent: Double { total > 0 ? failures / total * 100 : 0 }
+    var cacheLookups: Double { cacheHits + cacheMisses }
+    var cacheHitRatioPercent: Double { cacheLookups > 0 ? cacheHits / cacheLookups * 100 : 0 }
 
     /// Calls per second over `seconds` (at least one second, so a brand-new series is not inflated).
     func throughput(over seconds: Double) -> Double { total / Swift.max(1, seconds) }
