@@ -27,7 +27,7 @@ public struct IngestRoute: Sendable {
     func handle(_ request: Request) -> Response {
         if readiness.current == .stopping {
             counters.refused(.shuttingDown, events: 0)
-            return Self.retryLater(503, "perfmond is shutting down; retry against another instance or after restart", seconds: 5)
+            return Self.shuttingDown
         }
         guard let form = Self.bodyForm(request.headers["Content-Type"]) else {
             counters.refused(.unsupportedMediaType, events: 0)
@@ -57,7 +57,7 @@ public struct IngestRoute: Sendable {
             return Self.retryLater(429, "ingest queue is full (\(buffer.capacity) events); nothing of this request was kept, retry it", seconds: 1)
         case .closed:
             counters.refused(.shuttingDown, events: batch.events.count + batch.errors.total)
-            return Self.retryLater(503, "perfmond is shutting down; retry against another instance or after restart", seconds: 5)
+            return Self.shuttingDown
         }
     }
 
@@ -99,6 +99,11 @@ public struct IngestRoute: Sendable {
         text += "]"
         if errors.omitted > 0 { text += #","errors_omitted":\#(errors.omitted)"# }
         return Array((text + "}").utf8)
+    }
+
+    /// The answer of an ingest route while perfmond stops: nothing was kept, come back later.
+    static var shuttingDown: Response {
+        retryLater(503, "perfmond is shutting down; retry against another instance or after restart", seconds: 5)
     }
 
     static func retryLater(_ status: Int, _ message: String, seconds: Int) -> Response {

@@ -42,7 +42,7 @@ public struct LiteLLMRoute: Sendable {
     func refusal(for request: Request) -> Response? {
         if readiness.current == .stopping {
             counters.refused(.shuttingDown, events: 0, route: .litellm)
-            return IngestRoute.retryLater(503, "perfmond is shutting down; retry against another instance or after restart", seconds: 5)
+            return IngestRoute.shuttingDown
         }
         // LiteLLM sends application/json for all three of its formats (NDJSON included).
         guard IngestRoute.bodyForm(request.headers["Content-Type"]) != nil else {
@@ -87,7 +87,7 @@ public struct LiteLLMRoute: Sendable {
                 return IngestRoute.retryLater(503, "ingest queue stayed full for \(queueWait); nothing of this batch was kept, retry it (LiteLLM: set max_retries)", seconds: 1)
             case .closed:
                 counters.refused(.shuttingDown, events: batch.payloads, route: .litellm)
-                return IngestRoute.retryLater(503, "perfmond is shutting down; retry against another instance or after restart", seconds: 5)
+                return IngestRoute.shuttingDown
             }
         }
     }
@@ -133,8 +133,7 @@ public final class QueueWaits: Sendable {
     public init() {}
 
     func record(_ wait: Duration) {
-        let (seconds, attoseconds) = wait.components
-        waits.withLock { $0.record(Double(seconds) * 1000 + Double(attoseconds) / 1e15) }
+        waits.withLock { $0.record(wait.seconds * 1000) }
     }
 
     /// In milliseconds.
