@@ -37,28 +37,13 @@ extension Setting {
                 }, render: { $0.host }),
         integer("port", 0...65535, \.port),
         integer("threads", 0...256, \.threads, meaning: " (0: one per core)"),
-        Setting(key: "max_body_bytes", allowed: ByteSize.syntax + ", from 1KiB to 1GiB",
-                apply: { config, text in
-                    guard let bytes = ByteSize.parse(text), (1024...(1 << 30)).contains(bytes) else { return false }
-                    config.maxBodyBytes = bytes
-                    return true
-                }, render: { ByteSize.format($0.maxBodyBytes) }),
+        byteSize("max_body_bytes", 1024...(1 << 30), \.maxBodyBytes),
         integer("connection_limit", 1...1_000_000, \.connectionLimit),
-        Setting(key: "connection_memory", allowed: ByteSize.syntax + ", from 16KiB to 1MiB",
-                apply: { config, text in
-                    guard let bytes = ByteSize.parse(text), ((16 << 10)...(1 << 20)).contains(bytes) else { return false }
-                    config.connectionMemoryBytes = bytes
-                    return true
-                }, render: { ByteSize.format($0.connectionMemoryBytes) }),
+        byteSize("connection_memory", (16 << 10)...(1 << 20), \.connectionMemoryBytes),
         duration("connection_timeout", .seconds(1)...TimeSpan.seconds(3600), \.connectionTimeout),
         duration("shutdown_grace_period", .seconds(0)...TimeSpan.seconds(60), \.shutdownGracePeriod),
         integer("ingest_queue_capacity", 1000...10_000_000, \.ingestQueueCapacity),
-        Setting(key: "litellm_max_body_bytes", allowed: ByteSize.syntax + ", from 1KiB to 4GiB",
-                apply: { config, text in
-                    guard let bytes = ByteSize.parse(text), (1024...(1 << 32)).contains(bytes) else { return false }
-                    config.litellm.maxBodyBytes = bytes
-                    return true
-                }, render: { ByteSize.format($0.litellm.maxBodyBytes) }),
+        byteSize("litellm_max_body_bytes", 1024...(1 << 32), \.litellm.maxBodyBytes),
         duration("litellm_queue_wait", .seconds(0)...TimeSpan.seconds(60), \.litellm.queueWait),
         Setting(key: "litellm_model_field", allowed: "one of " + LiteLLMMapping.ModelField.allCases.map(\.rawValue).joined(separator: ", "),
                 apply: { config, text in
@@ -90,12 +75,7 @@ extension Setting {
         buckets("buckets_custom", \.metrics.customBuckets),
         prefix("custom_metric_prefix", allowingEmpty: true, \.metrics.customPrefix),
         path("alert_file", \.alertSinks.file),
-        Setting(key: "alert_file_max_bytes", allowed: ByteSize.syntax + ", from 4KiB to 1GiB",
-                apply: { config, text in
-                    guard let bytes = ByteSize.parse(text), (4096...(1 << 30)).contains(bytes) else { return false }
-                    config.alertSinks.fileMaxBytes = bytes
-                    return true
-                }, render: { ByteSize.format($0.alertSinks.fileMaxBytes) }),
+        byteSize("alert_file_max_bytes", 4096...(1 << 30), \.alertSinks.fileMaxBytes),
         url("alert_webhook_url", \.alertSinks.webhookURL),
         duration("alert_webhook_timeout", .seconds(1)...TimeSpan.seconds(60), \.alertSinks.webhookTimeout),
         integer("alert_delivery_retries", 0...10, \.alertSinks.retries),
@@ -136,6 +116,16 @@ extension Setting {
                     config[keyPath: path] = value
                     return true
                 }, render: { String($0[keyPath: path]) }, isInteger: true)
+    }
+
+    /// A size in bytes (`1MiB`), within `range`, which the message spells in the same units.
+    private static func byteSize(_ key: String, _ range: ClosedRange<Int>, _ path: WritableKeyPath<DaemonConfiguration, Int> & Sendable) -> Setting {
+        Setting(key: key, allowed: ByteSize.syntax + ", from \(ByteSize.format(range.lowerBound)) to \(ByteSize.format(range.upperBound))",
+                apply: { config, text in
+                    guard let bytes = ByteSize.parse(text), range.contains(bytes) else { return false }
+                    config[keyPath: path] = bytes
+                    return true
+                }, render: { ByteSize.format($0[keyPath: path]) })
     }
 
     private static func duration(
