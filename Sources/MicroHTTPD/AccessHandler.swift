@@ -62,18 +62,15 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, v
             state.refusal = refusal
             return queue(refusal, on: connection, context)
         }
-        state.maxBodyBytes = context.maxBodyBytes
-        if case let .handler(.streaming(stream)) = context.router.match(method: state.method, path: state.path) {
-            state.maxBodyBytes = stream.maxBodyBytes
-        }
+        var stream: BodyStream?
+        if case let .handler(.streaming(found)) = context.router.match(method: state.method, path: state.path) { stream = found }
+        state.maxBodyBytes = stream?.maxBodyBytes ?? context.maxBodyBytes
         if let length = state.headers["Content-Length"].flatMap(Int.init), length > state.maxBodyBytes {
             state.bodyTooLarge = true
             context.countTooLarge(state.path)
             return queue(.payloadTooLarge(limit: state.maxBodyBytes), on: connection, context)
         }
-        if case let .handler(.streaming(stream)) = context.router.match(method: state.method, path: state.path) {
-            state.consumer = stream.start(state.request)
-        }
+        state.consumer = stream?.start(state.request)
         return .YES
     }
     let state = Unmanaged<RequestState>.fromOpaque(raw).takeUnretainedValue()
