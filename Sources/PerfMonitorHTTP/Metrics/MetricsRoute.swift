@@ -281,21 +281,21 @@ public struct MetricsRoute: Sendable {
         let status = snapshot.status
         let refusals = serverRefusals()
         let tooLarge = refusals.tooLargeByPath
-        let routes = IngestCounters.Route.allCases.map { ($0, counters.totals($0)) }
+        let routes = IngestCounters.Route.allCases.map { (route: $0, labels: SeriesLabels([("route", $0.rawValue)]), totals: counters.totals($0)) }
         w.family("events_received_total", .counter, "Events accepted, by way in (route=litellm: LiteLLM payloads).")
-        for (route, totals) in routes { w.sample(.none, Double(totals.acceptedEvents), label: "route", route.rawValue) }
+        for (_, labels, totals) in routes { w.sample(labels, Double(totals.acceptedEvents)) }
         w.family("events_rejected_total", .counter, "Events (LiteLLM: payloads) refused, by way in and reason.")
-        for (route, totals) in routes {
+        for (_, labels, totals) in routes {
             for reason in IngestCounters.Reason.allCases {
-                w.sample(SeriesLabels([("route", route.rawValue)]), Double(totals.rejectedEvents[reason] ?? 0), label: "reason", reason.rawValue)
+                w.sample(labels, Double(totals.rejectedEvents[reason] ?? 0), label: "reason", reason.rawValue)
             }
         }
         w.family("ingest_requests_rejected_total", .counter, "Ingest requests refused whole, by way in and reason.")
-        for (route, totals) in routes {
+        for (route, labels, totals) in routes {
             for reason in IngestCounters.Reason.allCases {
-                w.sample(SeriesLabels([("route", route.rawValue)]), Double(totals.rejectedRequests[reason] ?? 0), label: "reason", reason.rawValue)
+                w.sample(labels, Double(totals.rejectedRequests[reason] ?? 0), label: "reason", reason.rawValue)
             }
-            w.sample(SeriesLabels([("route", route.rawValue)]), Double(tooLarge[route.path] ?? 0), extra: #"reason="too_large""#)
+            w.sample(labels, Double(tooLarge[route.path] ?? 0), extra: #"reason="too_large""#)
         }
         w.family("http_requests_refused_total", .counter, "Requests the HTTP server refused for how their body was framed (RFC 9112), by reason; the connection is closed.")
         for reason in ServerRefusals.framingReasons { w.sample(.none, Double(refusals.framing[reason] ?? 0), label: "reason", reason) }
