@@ -4,14 +4,16 @@
 # compared before and after where wrk's events/s swing by ±30 %. Each binary serves POSTs of
 # BATCHES × 1,000 NDJSON provider calls, then one query (which applies them), then stops; a run
 # with no POSTs is subtracted, so start-up and shutdown do not count.
-# Usage: ingest-instructions.sh BINARY... [BATCHES=20]   Prints {binary: instructions per event}.
+# Usage: ingest-instructions.sh BINARY... [BATCHES=20] [EVENT=<one JSON event>]
+# (EVENT defaults to a provider call; give a labelled metric event to count that path.)
+# Prints {binary: instructions per event}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 batches=${BATCHES:-20}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 source Tests/lib/wait-for-port.sh
-event='{"type":"provider_request","provider":"openai","model":"gpt-4o","duration_ms":812.5,"ttft_ms":140,"status_code":200,"cost_usd":0.0125,"input_tokens":1200,"output_tokens":300}'
+event=${EVENT:-'{"type":"provider_request","provider":"openai","model":"gpt-4o","duration_ms":812.5,"ttft_ms":140,"status_code":200,"cost_usd":0.0125,"input_tokens":1200,"output_tokens":300}'}
 for _ in $(seq 1000); do echo "$event"; done >"$work/body.ndjson"
 
 # instructions BINARY POSTS: callgrind's total for one daemon life with POSTS batches. The binary

@@ -1,5 +1,5 @@
 import Foundation
-import PerfMonitor
+@testable import PerfMonitor
 import Testing
 import TestSupport
 
@@ -35,5 +35,23 @@ import TestSupport
         #expect(MetricLabels(key: labels.key) == labels)
         #expect(MetricLabels(key: "") == MetricLabels.none)
         #expect(MetricLabels(key: "broken") == nil)
+    }
+}
+
+/// A series holds an aggregate per window bucket: what only calls use lives on the heap, so a
+/// counter's bucket stays small (issue 18's budget of 1 KiB a counter series).
+@Suite struct AggregateSizeTests {
+    @Test func anAggregateIsSixtyFourBytesInline() {
+        #expect(MemoryLayout<Aggregate>.stride == 64)
+    }
+
+    @Test func aCounterKeepsNoCallPartOrDistribution() {
+        var aggregate = Aggregate()
+        aggregate.recordMetric(.counter(increment: 3), at: 1, weight: 1)
+        #expect(aggregate.heapBytes == 0)
+        #expect(aggregate.successes == 0 && aggregate.distribution.isEmpty)
+        var call = Aggregate()
+        call.recordCall(CallFacts(CallOutcome(success: true, statusCode: 200, durationMs: 5), weight: 1))
+        #expect(call.heapBytes > 0 && call.successes == 1 && call.statusCodes == [200: 1])
     }
 }

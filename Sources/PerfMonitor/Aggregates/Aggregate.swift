@@ -1,26 +1,17 @@
 /// Everything counted for one series over some span of time: exact (weighted) counters and sums,
 /// and the distributions. One type for every kind of series, so that cumulative totals, window
 /// buckets and their roll-ups all merge the same way.
+///
+/// Kept small, since a series holds one per window bucket: what only calls and cache lookups add
+/// (`CallTotals`, read through this type as if it were its own: `aggregate.successes`) and the
+/// value distribution sit on the heap, created by the first update that needs them. A custom
+/// counter's bucket is 64 bytes, where every field inline cost 300.
+@dynamicMemberLookup
 public struct Aggregate: Sendable, Equatable {
     /// Calls, requests or operations completed (or, for a custom metric, values reported).
     public var total: Double = 0
-    public var successes: Double = 0
-    public var failures: Double = 0
-    public var statusCodes: [Int: Double] = [:]
-    public var errorTypes: [String: Double] = [:]
-    public var costUSD: Double = 0
-    public var inputTokens: Double = 0
-    public var outputTokens: Double = 0
-    public var requestBytes: Double = 0
-    public var responseBytes: Double = 0
-    public var rateLimitHits: Double = 0
-    public var cacheHits: Double = 0
-    public var cacheMisses: Double = 0
-    /// Durations in milliseconds for calls (for a cache scope, its access times); the reported
-    /// values for a custom metric.
-    public var distribution = Distribution()
-    /// Time to first token in milliseconds (streaming LLM calls).
-    public var ttft = Distribution()
+    private var calls: HeapBox<CallTotals>?
+    private var values: HeapBox<Distribution>?
     /// A custom metric's most recent value and when it was reported.
     public var lastValue: Double = 0
     public var lastValueAt: Double = -.infinity
@@ -34,59 +25,60 @@ public struct Aggregate: Sendable, Equatable {
 
     public init() {}
 
+    /// What calls and lookups added (all zero for the kinds that have none).
+    public subscript<Value>(dynamicMember path: WritableKeyPath<CallTotals, Value>) -> Value {
+        get { callTotals[keyPath: path] }
+        _modify { yield &callTotals[keyPath: path] }
+    }
+
+    /// Everything calls and lookups added, at once (the snapshot reader sets it whole).
+    var callTotals: CallTotals {
+        get { calls?.value ?? CallTotals.none }
+        _modify {
+            if calls == nil { calls = HeapBox(CallTotals.none) }
+            yield &calls!.value
+        }
+    }
+
+    /// Durations in milliseconds for calls (for a cache scope, its access times); the reported
+    /// values for a custom metric.
+    public var distribution: Distribution {
+        get { values?.value ?? Distribution() }
+        _modify {
+            if values == nil { values = HeapBox(Distribution()) }
+            yield &values!.value
+        }
+    }
+
     /// Counts one completed call (provider request, request, operation).
     mutating func recordCall(_ call: CallFacts) {
-        let weight = call.weight
-        total += weight
-        if call.success { successes += weight } else { failures += weight }
-        if let code = call.statusCode { statusCodes[code, default: 0] += weight }
-        if let type = call.errorType { errorTypes[type, default: 0] += weight }
-        costUSD += call.costUSD * weight
-        inputTokens += call.inputTokens * weight
-        outputTokens += call.outputTokens * weight
-        requestBytes += call.requestBytes * weight
-        responseBytes += call.responseBytes * weight
-        if let durationMs = call.durationMs { distribution.record(durationMs, weight: weight) }
-        if let ttftMs = call.ttftMs { ttft.record(ttftMs, weight: weight) }
+        total += call.weight
+        callTotals.record(call)
+        if let durationMs = call.durationMs { distribution.record(durationMs, weight: call.weight) }
     }
 
     /// Counts an error reported on its own (`error`, `timeout` events): by type, not as a call.
     mutating func recordError(type: String, weight: Double) {
-        errorTypes[type, default: 0] += weight
+        callTotals.errorTypes[type, default: 0] += weight
     }
 
-    /// Records a custom metric value (gauge: last, plus the distribution).
-    mutating func recordValue(_ value: Double, at timestamp: Double, weight: Double) {
-        total += weight
-        distribution.record(value, weight: weight)
-        if timestamp >= lastValueAt {
-            lastValue = value
-            lastValueAt = timestamp
-        }
-    }
-
-    /// Applies one custom metric event of a typed kind (values of a time unit already in ms).
+    /// Applies one custom metric event (values of a time unit already in ms); an untyped value
+    /// feeds both the last value and the distribution.
     mutating func recordMetric(_ update: MetricUpdate, at timestamp: Double, weight: Double) {
+        total += weight
         switch update {
-        case let .untyped(value):
-            recordValue(value, at: timestamp, weight: weight)
-        case let .counter(increment):
-            total += weight
-            valueSum += increment * weight
-            setLast(valueSum, at: timestamp)
-        case let .gauge(value):
-            total += weight
+        case let .untyped(value), let .gauge(value):
             setLast(value, at: timestamp)
             distribution.record(value, weight: weight)
+        case let .counter(increment):
+            valueSum += increment * weight
+            setLast(valueSum, at: timestamp)
         case let .gaugeDelta(change):
-            total += weight
             setLast(lastValue + change, at: Swift.max(timestamp, lastValueAt))
             distribution.record(lastValue, weight: weight)
         case let .histogram(value):
-            total += weight
             distribution.record(value, weight: weight)
         case let .set(member):
-            total += weight
             insert(member)
         }
     }
@@ -104,6 +96,70 @@ public struct Aggregate: Sendable, Equatable {
 
     public mutating func merge(_ other: Aggregate) {
         total += other.total
+        if let theirs = other.calls {
+            if calls == nil { calls = theirs } else { callTotals.merge(theirs.value) }
+        }
+        if let theirs = other.values {
+            if values == nil { values = theirs } else { distribution.merge(theirs.value) }
+        }
+        if other.lastValueAt >= lastValueAt {
+            lastValue = other.lastValue
+            lastValueAt = other.lastValueAt
+        }
+        valueSum += other.valueSum
+        for member in other.members { insert(member) }
+        membersCapped = membersCapped || other.membersCapped
+    }
+
+    /// Equal when everything counted is: a part not yet on the heap equals an empty one.
+    public static func == (lhs: Aggregate, rhs: Aggregate) -> Bool {
+        lhs.total == rhs.total && lhs.callTotals == rhs.callTotals && lhs.distribution == rhs.distribution
+            && lhs.lastValue == rhs.lastValue && lhs.lastValueAt == rhs.lastValueAt && lhs.valueSum == rhs.valueSum
+            && lhs.members == rhs.members && lhs.membersCapped == rhs.membersCapped
+    }
+
+    /// Approximate heap bytes (for `/performance/memory`).
+    var heapBytes: Int {
+        (calls.map { HeapBox<CallTotals>.bytes + $0.value.heapBytes } ?? 0)
+            + (values.map { HeapBox<Distribution>.bytes + $0.value.heapBytes } ?? 0)
+            + (members.isEmpty ? 0 : 48 + members.reduce(members.capacity * 16) { $0 + $1.utf8.count })
+    }
+}
+
+/// What calls (provider requests, requests, operations) and cache lookups add to an aggregate:
+/// the part of it that custom metric series never need.
+public struct CallTotals: Sendable, Equatable {
+    public var successes: Double = 0
+    public var failures: Double = 0
+    public var statusCodes: [Int: Double] = [:]
+    public var errorTypes: [String: Double] = [:]
+    public var costUSD: Double = 0
+    public var inputTokens: Double = 0
+    public var outputTokens: Double = 0
+    public var requestBytes: Double = 0
+    public var responseBytes: Double = 0
+    public var rateLimitHits: Double = 0
+    public var cacheHits: Double = 0
+    public var cacheMisses: Double = 0
+    /// Time to first token in milliseconds (streaming LLM calls).
+    public var ttft = Distribution()
+
+    static let none = CallTotals()
+
+    mutating func record(_ call: CallFacts) {
+        let weight = call.weight
+        if call.success { successes += weight } else { failures += weight }
+        if let code = call.statusCode { statusCodes[code, default: 0] += weight }
+        if let type = call.errorType { errorTypes[type, default: 0] += weight }
+        costUSD += call.costUSD * weight
+        inputTokens += call.inputTokens * weight
+        outputTokens += call.outputTokens * weight
+        requestBytes += call.requestBytes * weight
+        responseBytes += call.responseBytes * weight
+        if let ttftMs = call.ttftMs { ttft.record(ttftMs, weight: weight) }
+    }
+
+    mutating func merge(_ other: CallTotals) {
         successes += other.successes
         failures += other.failures
         for (code, count) in other.statusCodes { statusCodes[code, default: 0] += count }
@@ -116,23 +172,30 @@ public struct Aggregate: Sendable, Equatable {
         rateLimitHits += other.rateLimitHits
         cacheHits += other.cacheHits
         cacheMisses += other.cacheMisses
-        distribution.merge(other.distribution)
         ttft.merge(other.ttft)
-        if other.lastValueAt >= lastValueAt {
-            lastValue = other.lastValue
-            lastValueAt = other.lastValueAt
-        }
-        valueSum += other.valueSum
-        for member in other.members { insert(member) }
-        membersCapped = membersCapped || other.membersCapped
     }
 
-    /// Approximate heap bytes (for `/performance/memory`).
     var heapBytes: Int {
-        distribution.heapBytes + ttft.heapBytes + (statusCodes.isEmpty ? 0 : 48 + statusCodes.capacity * 24)
+        ttft.heapBytes + (statusCodes.isEmpty ? 0 : 48 + statusCodes.capacity * 24)
             + (errorTypes.isEmpty ? 0 : 48 + errorTypes.capacity * 32)
-            + (members.isEmpty ? 0 : 48 + members.reduce(members.capacity * 16) { $0 + $1.utf8.count })
     }
+}
+
+/// A value on the heap, copied on write: lets an aggregate carry parts that most kinds of series
+/// never use for the cost of one pointer. A one-element array is the box, so that mutation in
+/// place, copy on write and `Sendable` come from the standard library rather than a class of ours.
+struct HeapBox<Value: Sendable & Equatable>: Sendable, Equatable {
+    private var storage: ContiguousArray<Value>
+
+    init(_ value: Value) { storage = [value] }
+
+    var value: Value {
+        get { storage[0] }
+        _modify { yield &storage[0] }
+    }
+
+    /// The box's own allocation: the array's header and its one element.
+    static var bytes: Int { 32 + MemoryLayout<Value>.stride }
 }
 
 /// What one call adds to an aggregate, taken from its event once: the aggregates of a call (its

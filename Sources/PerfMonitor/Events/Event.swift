@@ -441,7 +441,8 @@ public enum MetricKind: String, Sendable, CaseIterable {
 }
 
 /// A custom metric series' labels: at most `maxCount`, sorted by name, checked by the decoder.
-/// `key` is the one spelling a label set has in the store (`k="v",k2="v2"`, exposition escaping).
+/// `key` is the one spelling a label set has in the store (`k="v",k2="v2"`, exposition escaping),
+/// built once with the set: the store finds the series by it.
 public struct MetricLabels: Sendable, Hashable {
     public static let maxCount = 8
     public static let maxValueBytes = 128
@@ -451,61 +452,92 @@ public struct MetricLabels: Sendable, Hashable {
     /// Compared one by one: four short strings cost less than hashing each label name.
     public static func isReserved(_ name: String) -> Bool { reserved.contains { $0 == name } }
     /// The label set a series folds into past the series limits.
-    public static let folded = MetricLabels(sorted: [("__other__", "true")])
-    public static let none = MetricLabels(sorted: [])
+    public static let folded = MetricLabels(names: ["__other__"], values: ["true"])
+    public static let none = MetricLabels(sortedNames: [], values: [])
 
-    public private(set) var names: [String]
-    public private(set) var values: [String]
+    public let names: [String]
+    public let values: [String]
+    public let key: String
 
-    /// The pairs, sorted by name (a name given twice keeps its last value). At most a few
-    /// pairs: an insertion sort, no dictionary (this runs for every labelled event).
-    public init(_ pairs: [(String, String)]) {
-        var labels = MetricLabels.none
-        for (name, value) in pairs { labels.set(name, value) }
-        self = labels
-    }
-
-    /// Sets one label, keeping the names sorted (parallel arrays, no tuples: generic tuple
-    /// handling was a tenth of applying a labelled event).
-    public mutating func set(_ name: String, _ value: String) {
-        if let same = names.firstIndex(of: name) {
-            values[same] = value
-            return
+    /// Names and values side by side, in any order; a name given twice keeps its last value.
+    /// Sorted by moving positions, not strings (a handful of labels, on every labelled event).
+    public init(names: [String], values: [String]) {
+        precondition(names.count == values.count, "a value for each label name")
+        var order: [Int] = []
+        order.reserveCapacity(names.count)
+        for position in names.indices {
+            let name = names[position]
+            var slot = order.count
+            while slot > 0, names[order[slot - 1]] > name { slot -= 1 }
+            if slot > 0, names[order[slot - 1]] == name {
+                order[slot - 1] = position
+            } else {
+                order.insert(position, at: slot)
+            }
         }
-        let position = names.firstIndex { $0 > name } ?? names.count
-        names.insert(name, at: position)
-        values.insert(value, at: position)
+        if order.count == names.count, order.indices.allSatisfy({ order[$0] == $0 }) {
+            self.init(sortedNames: names, values: values)
+        } else {
+            self.init(sortedNames: order.map { names[$0] }, values: order.map { values[$0] })
+        }
     }
 
-    private init(sorted pairs: [(String, String)]) {
-        names = pairs.map(\.0)
-        values = pairs.map(\.1)
+    /// The pairs in any order (as `init(names:values:)`).
+    public init(_ pairs: [(String, String)]) {
+        self.init(names: pairs.map(\.0), values: pairs.map(\.1))
+    }
+
+    private init(sortedNames names: [String], values: [String]) {
+        self.names = names
+        self.values = values
+        key = Self.key(names, values)
     }
 
     public var pairs: [(String, String)] { Array(zip(names, values)) }
     public var isEmpty: Bool { names.isEmpty }
 
-    /// The store's spelling: `name="value"` pairs in name order, values escaped as in the exposition format.
-    public var key: String {
-        // Built as bytes, sized once: this runs for every labelled event.
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(names.indices.reduce(0) { $0 + names[$1].utf8.count + values[$1].utf8.count + 4 })
-        for index in names.indices {
-            if index > 0 { bytes.append(0x2C) }
-            bytes.append(contentsOf: names[index].utf8)
-            bytes.append(0x3D)
-            bytes.append(0x22)
-            for byte in values[index].utf8 {
-                switch byte {
-                case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
-                case 0x22: bytes.append(0x5C); bytes.append(0x22)
-                case 0x0A: bytes.append(0x5C); bytes.append(0x6E)
-                default: bytes.append(byte)
-                }
+    public static func == (lhs: MetricLabels, rhs: MetricLabels) -> Bool { lhs.key == rhs.key }
+    public func hash(into hasher: inout Hasher) { hasher.combine(key) }
+
+    /// `name="value"` pairs in name order, values escaped as in the exposition format: its length
+    /// counted first, then written in place.
+    private static func key(_ names: [String], _ values: [String]) -> String {
+        func escaped(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case 0x5C: 0x5C
+            case 0x22: 0x22
+            case 0x0A: 0x6E
+            default: nil
             }
-            bytes.append(0x22)
         }
-        return String(decoding: bytes, as: UTF8.self)
+        var length = Swift.max(0, names.count - 1)
+        for index in names.indices {
+            length += names[index].utf8.count + values[index].utf8.count + 3
+            for byte in values[index].utf8 where escaped(byte) != nil { length += 1 }
+        }
+        return String(unsafeUninitializedCapacity: length) { buffer in
+            var at = 0
+            func put(_ byte: UInt8) {
+                buffer[at] = byte
+                at += 1
+            }
+            for index in names.indices {
+                if index > 0 { put(0x2C) }
+                for byte in names[index].utf8 { put(byte) }
+                put(0x3D)
+                put(0x22)
+                for byte in values[index].utf8 {
+                    if let escape = escaped(byte) {
+                        put(0x5C)
+                        put(escape)
+                    } else {
+                        put(byte)
+                    }
+                }
+                put(0x22)
+            }
+            return at
+        }
     }
 
     /// Reads a store key back (the inverse of `key`); nil for a key it did not write.
@@ -537,6 +569,6 @@ public struct MetricLabels: Sendable, Hashable {
             rest = rest[rest.index(after: index)...]
             if rest.first == "," { rest = rest.dropFirst() }
         }
-        self.init(sorted: pairs)
+        self.init(pairs)
     }
 }

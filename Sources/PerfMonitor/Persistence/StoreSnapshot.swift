@@ -168,22 +168,23 @@ extension OpenCalls.Call {
 
 extension Aggregate {
     func write(to writer: inout SnapshotWriter) {
-        for value in [total, successes, failures, costUSD, inputTokens, outputTokens, requestBytes, responseBytes,
-                      rateLimitHits, cacheHits, cacheMisses, lastValue, lastValueAt] {
+        let calls = callTotals
+        for value in [total, calls.successes, calls.failures, calls.costUSD, calls.inputTokens, calls.outputTokens, calls.requestBytes,
+                      calls.responseBytes, calls.rateLimitHits, calls.cacheHits, calls.cacheMisses, lastValue, lastValueAt] {
             writer.f64(value)
         }
-        writer.count(statusCodes.count)
-        for (code, count) in statusCodes {
+        writer.count(calls.statusCodes.count)
+        for (code, count) in calls.statusCodes {
             writer.i64(Int64(code))
             writer.f64(count)
         }
-        writer.count(errorTypes.count)
-        for (type, count) in errorTypes {
+        writer.count(calls.errorTypes.count)
+        for (type, count) in calls.errorTypes {
             writer.string(type)
             writer.f64(count)
         }
         distribution.write(to: &writer)
-        ttft.write(to: &writer)
+        calls.ttft.write(to: &writer)
         writer.f64(valueSum)
         writer.u8(membersCapped ? 1 : 0)
         writer.count(members.count)
@@ -192,30 +193,35 @@ extension Aggregate {
 
     init(from reader: inout SnapshotReader, version: UInt32) throws(SnapshotError) {
         self.init()
+        // Read into a `CallTotals` of its own and set only when something was counted: a custom
+        // metric's aggregate keeps no call part on the heap.
+        var calls = CallTotals()
         total = try reader.f64()
-        successes = try reader.f64()
-        failures = try reader.f64()
-        costUSD = try reader.f64()
-        inputTokens = try reader.f64()
-        outputTokens = try reader.f64()
-        requestBytes = try reader.f64()
-        responseBytes = try reader.f64()
-        rateLimitHits = try reader.f64()
-        cacheHits = try reader.f64()
-        cacheMisses = try reader.f64()
+        calls.successes = try reader.f64()
+        calls.failures = try reader.f64()
+        calls.costUSD = try reader.f64()
+        calls.inputTokens = try reader.f64()
+        calls.outputTokens = try reader.f64()
+        calls.requestBytes = try reader.f64()
+        calls.responseBytes = try reader.f64()
+        calls.rateLimitHits = try reader.f64()
+        calls.cacheHits = try reader.f64()
+        calls.cacheMisses = try reader.f64()
         lastValue = try reader.f64()
         lastValueAt = try reader.f64()
         for _ in 0..<(try reader.count(itemSize: 16)) {
             let code = try reader.i64()
             guard (0...999).contains(code) else { throw .damaged("status code \(code)") }
-            statusCodes[Int(code)] = try reader.f64()
+            calls.statusCodes[Int(code)] = try reader.f64()
         }
         for _ in 0..<(try reader.count(itemSize: 12)) {
             let type = try reader.string()
-            errorTypes[type] = try reader.f64()
+            calls.errorTypes[type] = try reader.f64()
         }
-        distribution = try Distribution(from: &reader)
-        ttft = try Distribution(from: &reader)
+        let values = try Distribution(from: &reader)
+        if !values.isEmpty { distribution = values }
+        calls.ttft = try Distribution(from: &reader)
+        if calls != CallTotals.none { callTotals = calls }
         guard version >= 2 else { return }  // version 1 had untyped custom metrics only
         valueSum = try reader.f64()
         membersCapped = try reader.u8() == 1

@@ -132,27 +132,33 @@ public actor MetricsStore {
         }
         let kind = sample.kind.seriesKind
         var key = SeriesKey(kind, sample.name, sample.labels.key)
-        var current = series[key]?.cumulative.lastValue
-        if current == nil {
+        // One lookup for the usual event, whose series exists: its position serves the update.
+        var position = series.index(forKey: key)
+        if position == nil {
             let limits = configuration.limits
             if customSeriesCounts[sample.name, default: 0] >= limits.seriesPerMetric || customSeriesTotal >= limits.customSeries {
                 key = SeriesKey(kind, sample.name, MetricLabels.folded.key)
                 status.foldedByMetric[sample.name, default: 0] += weight
-                current = series[key]?.cumulative.lastValue
+                position = series.index(forKey: key)
             }
-            if current == nil {
+            if position == nil {
                 customSeriesCounts[sample.name, default: 0] += 1
                 customSeriesTotal += 1
             }
         }
         var change = sample.update
         switch change {
-        case let .gaugeDelta(delta): change = .gauge((current ?? 0) + delta)
+        case let .gaugeDelta(delta): change = .gauge((position.map { series.values[$0].cumulative.lastValue } ?? 0) + delta)
         case let .histogram(value): if let unit = TimeUnit(sample.unit) { change = .histogram(value * unit.milliseconds) }
         default: break
         }
         let resolved = change
-        update(key, at: timestamp, now) { $0.recordMetric(resolved, at: timestamp, weight: weight) }
+        let record = { (aggregate: inout Aggregate) in aggregate.recordMetric(resolved, at: timestamp, weight: weight) }
+        if let position {
+            series.values[position].record(at: timestamp, now: now, layout: layout, record)
+        } else {
+            update(key, at: timestamp, now, record)
+        }
     }
 
     private func providerKey(_ provider: String, _ model: String?) -> SeriesKey {

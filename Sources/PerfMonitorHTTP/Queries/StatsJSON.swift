@@ -4,10 +4,10 @@ import PerfMonitor
 /// The statistics of an aggregate as the JSON answers name them. Rates are percentages;
 /// a statistic without samples is 0 beside the count that says so.
 extension Aggregate {
-    var successRatePercent: Double { total > 0 ? successes / total * 100 : 0 }
-    var errorRatePercent: Double { total > 0 ? failures / total * 100 : 0 }
-    var cacheLookups: Double { cacheHits + cacheMisses }
-    var cacheHitRatioPercent: Double { cacheLookups > 0 ? cacheHits / cacheLookups * 100 : 0 }
+    var successRatePercent: Double { total > 0 ? self.successes / total * 100 : 0 }
+    var errorRatePercent: Double { total > 0 ? self.failures / total * 100 : 0 }
+    var cacheLookups: Double { self.cacheHits + self.cacheMisses }
+    var cacheHitRatioPercent: Double { cacheLookups > 0 ? self.cacheHits / cacheLookups * 100 : 0 }
 
     /// Calls per second over `seconds` (at least one second, so a brand-new series is not inflated).
     func throughput(over seconds: Double) -> Double { total / Swift.max(1, seconds) }

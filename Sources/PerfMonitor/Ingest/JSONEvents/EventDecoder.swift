@@ -28,6 +28,8 @@ public struct EventDecoder: Sendable {
     /// The custom metric names in use: a `metric` event that would change a name's kind, pass
     /// the name limit or collide on `/metrics` is refused (nil: no such checks, for tools and tests).
     public let catalog: MetricCatalog?
+    /// Label sets read before, shared by every copy of the decoder (every request).
+    let labelSets = LabelSetInterner()
 
     public init(maxAgeSeconds: Double, catalog: MetricCatalog? = nil) {
         self.maxAgeSeconds = maxAgeSeconds
@@ -58,7 +60,7 @@ public struct EventDecoder: Sendable {
                 if !blank {
                     do {
                         var fields = EventFields()
-                        if let value = try JSONParser.parse(body, range: lineStart..<contentEnd, visitingObject: { fields.take($0, $1) }) {
+                        if let value = try JSONParser.parse(body, range: lineStart..<contentEnd, visitingObject: { fields.take($0, $1, $2) }) {
                             add(&batch, line, value)
                         } else {
                             record(&batch, line, fields, now: now)
@@ -80,13 +82,13 @@ public struct EventDecoder: Sendable {
             do {
                 if firstByte == UInt8(ascii: "[") {
                     var fields = EventFields()
-                    try JSONParser.forEachElement(ofArrayIn: body, object: { fields.take($0, $1) }, objectDone: { index in
+                    try JSONParser.forEachElement(ofArrayIn: body, object: { fields.take($0, $1, $2) }, objectDone: { index in
                         record(&batch, index, fields, now: now)
                         fields = EventFields()
                     }, other: { index, value in add(&batch, index, value) })
                 } else {
                     var fields = EventFields()
-                    if try JSONParser.parse(body, visitingObject: { fields.take($0, $1) }) != nil {
+                    if try JSONParser.parse(body, visitingObject: { fields.take($0, $1, $2) }) != nil {
                         batch.syntaxError = JSONSyntaxError(offset: 0, message: "expected an event object or an array of event objects")
                         return batch
                     }

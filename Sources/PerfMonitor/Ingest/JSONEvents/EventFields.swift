@@ -37,6 +37,8 @@ struct EventFields {
     var success: JSONValue?
     var kind: JSONValue?
     var labels: JSONValue?
+    /// The `labels` object's JSON text, by which a label set read before is recognised.
+    var labelsText: JSONText?
     var delta: JSONValue?
     var accessTimeMs: JSONValue?
     var eventId: JSONValue?
@@ -54,7 +56,7 @@ struct EventFields {
     /// keys are ignored. Dispatching on the key's length first leaves one to four byte
     /// comparisons per member instead of up to 28 string comparisons: this runs for every member
     /// of every event (measured: the key switch was the largest single cost of batched ingest).
-    mutating func take(_ key: UnsafeBufferPointer<UInt8>, _ member: JSONValue) {
+    mutating func take(_ key: UnsafeBufferPointer<UInt8>, _ member: JSONValue, _ text: UnsafeBufferPointer<UInt8>? = nil) {
         func keep(_ slot: inout JSONValue?) { if slot == nil { slot = member } }
         func `is`(_ name: StaticString) -> Bool {
             memcmp(key.baseAddress!, name.utf8Start, key.count) == 0
@@ -68,7 +70,10 @@ struct EventFields {
             if `is`("model") { keep(&model) } else if `is`("error") { keep(&error) } else if `is`("value") { keep(&value) }
             else if `is`("delta") { keep(&delta) }
         case 6:
-            if `is`("method") { keep(&method) } else if `is`("metric") { keep(&metric) } else if `is`("labels") { keep(&labels) }
+            if `is`("method") { keep(&method) } else if `is`("metric") { keep(&metric) } else if `is`("labels"), labels == nil {
+                labels = member
+                if case .object = member, let text { labelsText = JSONText(text) }
+            }
         case 7:
             if `is`("ttft_ms") { keep(&ttftMs) } else if `is`("success") { keep(&success) }
         case 8:
@@ -193,7 +198,7 @@ struct EventFields {
             kind = .failover(Failover(from: from, to: try need(metadata["to_provider"].flatMap { $0.isEmpty ? nil : $0 }, "metadata.to_provider"),
                                       model: model))
         case .metric:
-            let sample = try metricSample(name: try need(metricName, "metric"), kind: metricKind, number: metricValue, unit: unit)
+            let sample = try metricSample(name: try need(metricName, "metric"), kind: metricKind, number: metricValue, unit: unit, labelSets: decoder.labelSets)
             if let problem = decoder.catalog?.admit(sample) { throw EventError(problem) }
             kind = .metric(sample)
         }
@@ -232,7 +237,8 @@ struct EventFields {
     }
 
     /// A `metric` event's sample: its name, labels and what it does by kind.
-    private func metricSample(name: String, kind metricKind: MetricKind, number: Double?, unit: String?) throws(EventError) -> MetricSample {
+    private func metricSample(name: String, kind metricKind: MetricKind, number: Double?, unit: String?,
+                              labelSets: LabelSetInterner) throws(EventError) -> MetricSample {
         guard Self.isMetricName(name) else {
             throw EventError("field 'metric': expected a name matching [a-zA-Z_][a-zA-Z0-9_.-]* of at most \(EventDecoder.maxLabelBytes) bytes, got \"\(name)\"")
         }
@@ -256,7 +262,7 @@ struct EventFields {
         case .histogram: update = .histogram(try need(number, "value"))
         case .untyped: update = .untyped(try need(number, "value"))
         }
-        return MetricSample(name: name, update, unit: unit, labels: try labelSet())
+        return MetricSample(name: name, update, unit: unit, labels: try labelSet(labelSets))
     }
 
     private func need<T>(_ value: T?, _ field: String) throws(EventError) -> T { try Self.required(value, field, for: .metric) }
@@ -269,14 +275,24 @@ struct EventFields {
 
     /// `labels`: at most 8, names `[a-zA-Z_][a-zA-Z0-9_]*` (not `__…`, `le`, `quantile`, `job`,
     /// `instance`), values strings of at most 128 bytes.
-    private func labelSet() throws(EventError) -> MetricLabels {
+    /// A text read and accepted before is that label set again, without the checks.
+    private func labelSet(_ known: LabelSetInterner) throws(EventError) -> MetricLabels {
+        if let labelsText, let labels = known.labels(for: labelsText) { return labels }
+        let labels = try checkedLabelSet()
+        if let labelsText { known.remember(labels, for: labelsText) }
+        return labels
+    }
+
+    private func checkedLabelSet() throws(EventError) -> MetricLabels {
         switch labels {
         case nil, .null?: return .none
         case let .object(members)?:
             guard members.count <= MetricLabels.maxCount else {
                 throw EventError("field 'labels': at most \(MetricLabels.maxCount) labels, got \(members.count)")
             }
-            var labels = MetricLabels.none
+            var names: [String] = [], values: [String] = []
+            names.reserveCapacity(members.count)
+            values.reserveCapacity(members.count)
             for (name, member) in members {
                 guard Self.isLabelName(name) else { throw EventError("field 'labels.\(name)': a label name matches [a-zA-Z_][a-zA-Z0-9_]*") }
                 guard !name.hasPrefix("__") else { throw EventError("field 'labels.\(name)': label names starting with __ are reserved") }
@@ -287,9 +303,10 @@ struct EventFields {
                 guard text.utf8.count <= MetricLabels.maxValueBytes else {
                     throw EventError("field 'labels.\(name)': longer than \(MetricLabels.maxValueBytes) bytes")
                 }
-                labels.set(name, text)
+                names.append(name)
+                values.append(text)
             }
-            return labels
+            return MetricLabels(names: names, values: values)
         case let other?: throw wrongType("labels", "an object of label names to strings", other)
         }
     }
