@@ -59,6 +59,7 @@ typedef struct cmhd_settings {
     MHD_AccessHandlerCallback access_handler;
     MHD_RequestCompletedCallback request_completed;
     MHD_NotifyConnectionCallback notify_connection; /* connections opened and closed, with cls */
+    void *(*uri_log)(void *cls, const char *uri, struct MHD_Connection *connection); /* each request target, before it is parsed */
     void *cls;
     cmhd_log_target *log_target;         /* required */
     const char *tls_key_pem;             /* both NULL: plain HTTP */
@@ -66,13 +67,14 @@ typedef struct cmhd_settings {
 } cmhd_settings;
 
 static inline struct MHD_Daemon *cmhd_start_daemon(const cmhd_settings *s) {
-    struct MHD_OptionItem options[13];
+    struct MHD_OptionItem options[14];
     int n = 0;
     options[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, (void *)s->bind_address };
     options[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, (intptr_t)s->connection_limit, NULL };
     options[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)s->connection_timeout_seconds, NULL };
     options[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)s->request_completed, s->cls };
     options[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)s->notify_connection, s->cls };
+    options[n++] = (struct MHD_OptionItem){ MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)s->uri_log, s->cls };
     if (s->thread_pool_size > 1) {
         options[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)s->thread_pool_size, NULL };
     }

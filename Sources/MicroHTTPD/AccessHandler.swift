@@ -53,7 +53,8 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, v
             state.refusal = .stopping
             return queue(.stopping, on: connection, context)
         }
-        if let problem = RequestFraming.problem(version: version.map { String(cString: $0) } ?? "", headers: state.headers) {
+        if let problem = RequestFraming.problem(version: version.map { String(cString: $0) } ?? "", headers: state.headers,
+                                                queryParameters: state.query.count) {
             state.refusal = problem.response
             context.countFramingRefusal(problem)
             return queue(problem.response, on: connection, context)
@@ -167,6 +168,18 @@ let connectionNotified: MHD_NotifyConnectionCallback = { cls, connection, socket
         tracked.release()
         socketContext.pointee = nil
     }
+}
+
+/// libmicrohttpd hands the URI log the request target before it parses the query into the
+/// connection's memory pool. A target with more parameters than any request may have marks its
+/// connection: if the pool runs out, libmicrohttpd answers nothing and the guard shuts it down;
+/// if not, the access handler refuses it with `431`. Leaves the request's `*con_cls` empty.
+let requestTargetSeen: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?) -> UnsafeMutableRawPointer? = {
+    _, target, connection in
+    if let target, let connection, RequestFraming.queryParameterCount(target) > RequestFraming.maxQueryParameters {
+        trackedConnection(connection)?.markTooManyQueryParameters()
+    }
+    return nil
 }
 
 private func trackedConnection(_ connection: OpaquePointer) -> ConnectionGuard.Connection? {

@@ -17,7 +17,9 @@ import Glibc
 /// once after `shedAfter`, so that a request still in the kernel's buffer is read first), that have waited for a complete request
 /// head longer than `headerDeadline`, and — once open connections come within `reserve` of the
 /// limit — the ones that have waited longest (over `shedAfter`), down to twice the reserve free,
-/// so that clients queued in the listen backlog get in.
+/// so that clients queued in the listen backlog get in. A connection whose request target had too
+/// many query parameters and got no request through within `shedAfter` is shut down too: there
+/// libmicrohttpd ran out of memory for the query and will never answer (lock-out 3).
 final class ConnectionGuard: Sendable {
     /// One connection, from its open notification to its close; kept in libmicrohttpd's socket
     /// context too, so that a request's start and end are an atomic store, not a lookup.
@@ -31,6 +33,9 @@ final class ConnectionGuard: Sendable {
         /// Sweeps in a row that found the peer gone (the sweep's own, under the registry lock).
         let hangUps = Atomic<Int>(0)
         let shutDown = Atomic<Bool>(false)
+        /// When its request target was seen with too many query parameters (0: never), in
+        /// nanoseconds of the monotonic clock.
+        let tooManyQueryParametersSince = Atomic<Int64>(0)
 
         init(fd: Int32) {
             self.fd = fd
@@ -39,19 +44,26 @@ final class ConnectionGuard: Sendable {
 
         func requestStarted() { inRequest.store(true, ordering: .relaxed) }
 
+        func markTooManyQueryParameters() { tooManyQueryParametersSince.store(monotonicNanoseconds(), ordering: .relaxed) }
+
         func requestEnded() {
             waitingSince.store(monotonicNanoseconds(), ordering: .relaxed)
             hangUps.store(0, ordering: .relaxed)
+            tooManyQueryParametersSince.store(0, ordering: .relaxed)
             inRequest.store(false, ordering: .relaxed)
         }
     }
 
-    /// What the sweeps shut down, by reason (`/metrics`).
-    struct Closed: Sendable, Equatable {
-        var peerGone = 0
-        var headerDeadline = 0
-        var shed = 0
+    /// Why a sweep shut a connection down (`reason` on `/metrics`).
+    enum CloseReason: String, CaseIterable, Sendable {
+        case peerGone = "peer_gone"
+        case headerDeadline = "header_deadline"
+        case shed
+        case tooManyQueryParameters = "too_many_query_parameters"
     }
+
+    /// What the sweeps shut down, by reason.
+    typealias Closed = [CloseReason: Int]
 
     let headerDeadline: Duration
     let connectionLimit: Int
@@ -61,7 +73,7 @@ final class ConnectionGuard: Sendable {
     /// at its first sighting once it has waited this long (libmicrohttpd has read what it sent).
     static let shedAfter = Duration.milliseconds(50)
     private let open = Mutex<[ObjectIdentifier: Connection]>([:])
-    private let closed = Mutex(Closed())
+    private let closed = Mutex<Closed>([:])
     private let stopping = Atomic<Bool>(false)
 
     init(headerDeadline: Duration, connectionLimit: Int) {
@@ -102,7 +114,7 @@ final class ConnectionGuard: Sendable {
         let now = monotonicNanoseconds()
         let deadline = Self.nanoseconds(headerDeadline), shedAfter = Self.nanoseconds(Self.shedAfter)
         let counts = open.withLock { open -> Closed in
-            var counts = Closed()
+            var counts: Closed = [:]
             let waiting = open.values.filter { !$0.inRequest.load(ordering: .relaxed) && !$0.shutDown.load(ordering: .relaxed) }
             guard !waiting.isEmpty else { return counts }
             var polled = waiting.map { pollfd(fd: $0.fd, events: cmhd_poll_peer_closed(), revents: 0) }
@@ -113,12 +125,16 @@ final class ConnectionGuard: Sendable {
                 let hangUps = gone ? connection.hangUps.load(ordering: .relaxed) + 1 : 0
                 connection.hangUps.store(hangUps, ordering: .relaxed)
                 let waited = now - connection.waitingSince.load(ordering: .relaxed)
-                if hangUps >= 2 || (gone && waited > shedAfter) {
+                let marked = connection.tooManyQueryParametersSince.load(ordering: .relaxed)
+                if marked > 0, now - marked > shedAfter {
                     shut.append(connection)
-                    counts.peerGone += 1
+                    counts[.tooManyQueryParameters, default: 0] += 1
+                } else if hangUps >= 2 || (gone && waited > shedAfter) {
+                    shut.append(connection)
+                    counts[.peerGone, default: 0] += 1
                 } else if waited > deadline {
                     shut.append(connection)
-                    counts.headerDeadline += 1
+                    counts[.headerDeadline, default: 0] += 1
                 }
             }
             // Past `limit − reserve` open, down to `limit − 2 × reserve`: room for the clients
@@ -130,7 +146,7 @@ final class ConnectionGuard: Sendable {
                     .sorted { $0.waitingSince.load(ordering: .relaxed) < $1.waitingSince.load(ordering: .relaxed) }
                     .prefix(stillOpen - (connectionLimit - 2 * reserve))
                 shut += oldest
-                counts.shed += oldest.count
+                counts[.shed, default: 0] += oldest.count
             }
             for connection in shut {
                 _ = shutdown(connection.fd, Int32(SHUT_RDWR))
@@ -138,11 +154,9 @@ final class ConnectionGuard: Sendable {
             }
             return counts
         }
-        guard counts != Closed() else { return }
+        guard !counts.isEmpty else { return }
         closed.withLock { total in
-            total.peerGone += counts.peerGone
-            total.headerDeadline += counts.headerDeadline
-            total.shed += counts.shed
+            for (reason, count) in counts { total[reason, default: 0] += count }
         }
     }
 

@@ -43,7 +43,7 @@ public final class HTTPServer: Sendable {
     public var refusals: ServerRefusals {
         let closed = connections.connectionGuard.totals
         return ServerRefusals(tooLargeByPath: connections.bodiesTooLarge, framing: connections.framingRefusals,
-                              closedWaiting: ["peer_gone": closed.peerGone, "header_deadline": closed.headerDeadline, "shed": closed.shed])
+                              closedWaiting: Dictionary(uniqueKeysWithValues: closed.map { ($0.key.rawValue, $0.value) }))
     }
 
     /// Binds and starts serving; throws with the reason when it cannot.
@@ -126,6 +126,7 @@ public final class HTTPServer: Sendable {
             access_handler: accessHandler,
             request_completed: requestCompleted,
             notify_connection: connectionNotified,
+            uri_log: requestTargetSeen,
             cls: context,
             log_target: logTarget,
             tls_key_pem: tls.map { strdup($0.0) } ?? nil,

@@ -47,17 +47,18 @@ public struct ServerConfiguration: Sendable, Equatable {
 public struct ServerRefusals: Sendable, Equatable {
     /// Answered `413` (body over its route's limit), by path.
     public var tooLargeByPath: [String: Int] = [:]
-    /// Answered `400`/`501` for how the body was framed (both Content-Length and
+    /// Answered `400`/`431`/`501` for the request's head (both Content-Length and
     /// Transfer-Encoding, conflicting lengths, a coding other than chunked, HTTP/1.1 without
-    /// Host), by reason.
+    /// Host, more than 100 query parameters), by reason.
     public var framing: [String: Int] = [:]
     /// Every framing reason, in order (for answers that show each, zeros included).
     public static let framingReasons = RequestFraming.Problem.allCases.map(\.rawValue)
     /// Connections closed while they waited for a request (`ConnectionGuard`): the peer had gone
     /// (`peer_gone`), no complete request head within the connection timeout (`header_deadline`),
-    /// or the oldest waiting ones when connections neared the limit (`shed`).
+    /// the oldest waiting ones when connections neared the limit (`shed`), or a request target
+    /// with more query parameters than libmicrohttpd could hold (`too_many_query_parameters`).
     public var closedWaiting: [String: Int] = [:]
-    public static let closedWaitingReasons = ["peer_gone", "header_deadline", "shed"]
+    public static let closedWaitingReasons = ConnectionGuard.CloseReason.allCases.map(\.rawValue)
 
     public init(tooLargeByPath: [String: Int] = [:], framing: [String: Int] = [:], closedWaiting: [String: Int] = [:]) {
         self.tooLargeByPath = tooLargeByPath

@@ -113,6 +113,29 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
         }
     }
 
+    /// libmicrohttpd's 32 KiB pool holds a query of about 550 parameters: above 100 the wrapper
+    /// answers 431 while it can, and past the pool it shuts the unanswered connection (issue 24, 3).
+    @Test func tooManyQueryParametersAreRefusedOrCut() async throws {
+        @Sendable func query(_ count: Int) -> String { (0..<count).map { "a\($0)=1" }.joined(separator: "&") }
+        try await withServer { server in
+            let allowed = try await onThread { try RawHTTPClient(port: server.port).get("/query?" + query(100)) }
+            #expect(allowed.status == 200)
+            let refused = try await onThread { try RawHTTPClient(port: server.port).get("/query?" + query(101)) }
+            #expect(refused.status == 431)
+            #expect(refused.text == #"{"error":"more than 100 query parameters; no perfmond query takes more than a few","status":431}"#)
+            let started = ContinuousClock.now
+            let cut = try await onThread { () throws -> Bool in
+                let client = try RawHTTPClient(port: server.port)
+                try client.send("GET /query?\(query(600)) HTTP/1.1\r\nHost: a\r\n\r\n")
+                return client.isClosedByPeer(waitingMilliseconds: 3000)
+            }
+            #expect(cut, "a query libmicrohttpd cannot hold: the connection is shut down")
+            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(server.refusals.framing["too_many_query_parameters"] == 1)
+            #expect(server.refusals.closedWaiting["too_many_query_parameters"] == 1)
+        }
+    }
+
     @Test func wrongMethodIs405WithAllow() async throws {
         try await withServer { server in
             let (post, delete) = try await onThread {
