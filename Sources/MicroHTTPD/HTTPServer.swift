@@ -43,7 +43,8 @@ public final class HTTPServer: Sendable {
     public var refusals: ServerRefusals {
         let closed = connections.connectionGuard.totals
         return ServerRefusals(tooLargeByPath: connections.bodiesTooLarge, framing: connections.framingRefusals,
-                              closedWaiting: Dictionary(uniqueKeysWithValues: closed.map { ($0.key.rawValue, $0.value) }))
+                              closedWaiting: Dictionary(uniqueKeysWithValues: closed.map { ($0.key.rawValue, $0.value) }),
+                              byLibrary: connections.refusedByLibrary)
     }
 
     /// Binds and starts serving; throws with the reason when it cannot.

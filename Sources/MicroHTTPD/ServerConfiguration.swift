@@ -60,10 +60,18 @@ public struct ServerRefusals: Sendable, Equatable {
     public var closedWaiting: [String: Int] = [:]
     public static let closedWaitingReasons = ConnectionGuard.CloseReason.allCases.map(\.rawValue)
 
-    public init(tooLargeByPath: [String: Int] = [:], framing: [String: Int] = [:], closedWaiting: [String: Int] = [:]) {
+    /// Requests libmicrohttpd refused itself before any handler saw them, with its own HTML
+    /// page, by the status it answered (counted from its error log: `LibraryRefusal`).
+    public var byLibrary: [Int: Int] = [:]
+    /// The statuses libmicrohttpd 0.9.75 answers on its own (for answers that show each, zeros included).
+    public static let libraryStatuses = [400, 413, 414, 431, 505]
+
+    public init(tooLargeByPath: [String: Int] = [:], framing: [String: Int] = [:], closedWaiting: [String: Int] = [:],
+                byLibrary: [Int: Int] = [:]) {
         self.tooLargeByPath = tooLargeByPath
         self.framing = framing
         self.closedWaiting = closedWaiting
+        self.byLibrary = byLibrary
     }
 }
 

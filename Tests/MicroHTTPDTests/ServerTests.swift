@@ -136,6 +136,26 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
         }
     }
 
+    /// What libmicrohttpd refuses itself never reaches a handler: counted by status from its log.
+    @Test func theLibrarysOwnRefusalsAreCountedByStatus() async throws {
+        try await withServer { server in
+            let requests = [
+                "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: abc\r\n\r\n",
+                "GET /" + String(repeating: "a", count: 40_000) + " HTTP/1.1\r\nHost: a\r\n\r\n",
+                "GET /hello HTTP/3.0\r\nHost: a\r\n\r\n",
+            ]
+            for text in requests {
+                let status = try await onThread { () throws -> Int in
+                    let client = try RawHTTPClient(port: server.port)
+                    try client.send(text)
+                    return try client.readReply().status
+                }
+                #expect([400, 414, 505].contains(status))
+            }
+            #expect(server.refusals.byLibrary == [400: 1, 414: 1, 505: 1])
+        }
+    }
+
     @Test func wrongMethodIs405WithAllow() async throws {
         try await withServer { server in
             let (post, delete) = try await onThread {

@@ -4,6 +4,7 @@ against the real daemon on 127.0.0.1 over raw sockets, each attack bounded in co
 Each check failed on the binary before its fix. Covered so far: lock-outs by half-sent requests and
 trickled headers and request targets of 600 query parameters (items 1 to 3), strings kept whole (item 4),
 refused input that cost memory (item 5), float overflow and absurd sample rates (item 6), request smuggling and framing (items 7 and 9),
+libmicrohttpd's own refusals counted (items 8 and 10),
 repeated or empty query parameters (item 11), an unbounded problem list (item 12).
 Usage: hostile-test.py [PERFMOND_BINARY]"""
 import json
@@ -243,6 +244,15 @@ try:
     status, body = request(port, "POST", "/events", event, {"Content-Type": "application/json; charset=latin1"})
     if status != 415:
         fail(f"a Latin-1 body was answered {status}")
+
+    # Items 8 and 10: what libmicrohttpd refuses itself (here a Content-Length that is not a number,
+    # an unknown HTTP version) never reaches perfmond and was counted nowhere; now it is, by status.
+    for data in [b"POST /events HTTP/1.1\r\nHost: a\r\nContent-Length: abc\r\n\r\n", b"GET /health HTTP/3.0\r\nHost: a\r\n\r\n"]:
+        raw_exchange(port, data)
+    status, metrics = request(port, "GET", "/metrics")
+    for counted in [b'perfmond_http_library_refusals_total{status="400"} 1', b'perfmond_http_library_refusals_total{status="505"} 1']:
+        if counted not in metrics:
+            fail(f"libmicrohttpd's own refusal is not counted: no {counted.decode()!r} on /metrics")
 
     # Item 11: a parameter given twice, or empty, is a 400 naming it, not a value silently dropped.
     for target, name in [("/performance/providers?window=5m&window=garbage", "window"),

@@ -297,10 +297,14 @@ public struct MetricsRoute: Sendable {
             }
             w.sample(labels, Double(tooLarge[route.path] ?? 0), extra: #"reason="too_large""#)
         }
-        w.family("http_requests_refused_total", .counter, "Requests the HTTP server refused for how their body was framed (RFC 9112), by reason; the connection is closed.")
+        w.family("http_requests_refused_total", .counter, "Requests the HTTP server refused for their head (framing per RFC 9112, too many query parameters), by reason; the connection is closed.")
         for reason in ServerRefusals.framingReasons { w.sample(.none, Double(refusals.framing[reason] ?? 0), label: "reason", reason) }
         w.family("http_connections_closed_total", .counter, "Connections closed while waiting for a request: the peer had gone, no complete request head within connection_timeout, or shed near connection_limit.")
         for reason in ServerRefusals.closedWaitingReasons { w.sample(.none, Double(refusals.closedWaiting[reason] ?? 0), label: "reason", reason) }
+        w.family("http_library_refusals_total", .counter,
+                 "Requests libmicrohttpd refused itself before perfmond saw them (malformed Content-Length, target or head too large, unknown HTTP version, bad chunks), by status.")
+        let statuses = Set(ServerRefusals.libraryStatuses).union(refusals.byLibrary.keys).sorted()
+        for status in statuses { w.sample(.none, Double(refusals.byLibrary[status] ?? 0), label: "status", String(status)) }
         w.family("litellm_queue_wait_seconds", .histogram, "Time LiteLLM batches waited for room in a full ingest queue (litellm_queue_wait).",
                  bounds: Self.queueWaitBuckets)
         w.histogram(.none, queueWaits.distribution)

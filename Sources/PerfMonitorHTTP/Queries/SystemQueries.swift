@@ -59,6 +59,9 @@ extension PerformanceQueries {
                 })),
                 ("http_refused", .object(ServerRefusals.framingReasons.map { ($0, .int(refusals.framing[$0] ?? 0)) })),
                 ("http_connections_closed", .object(ServerRefusals.closedWaitingReasons.map { ($0, .int(refusals.closedWaiting[$0] ?? 0)) })),
+                ("http_refused_by_library", .object(Set(ServerRefusals.libraryStatuses).union(refusals.byLibrary.keys).sorted().map {
+                    (String($0), .int(refusals.byLibrary[$0] ?? 0))
+                })),
                 ("queue_depth", .int(buffer.depth)),
                 ("queue_capacity", .int(buffer.capacity)),
             ])),
