@@ -123,16 +123,23 @@ func waitUntilInFlight(_ server: HTTPServer) async throws {
             let refused = try await onThread { try RawHTTPClient(port: server.port).get("/query?" + query(101)) }
             #expect(refused.status == 431)
             #expect(refused.text == #"{"error":"more than 100 query parameters; no perfmond query takes more than a few","status":431}"#)
+            // libmicrohttpd then either sends its own 431 (when its pool still holds that) or
+            // nothing, and the guard shuts the connection: either way it ends within the bound.
             let started = ContinuousClock.now
-            let cut = try await onThread { () throws -> Bool in
+            let ended = try await onThread { () throws -> (answer: String, closed: Bool) in
                 let client = try RawHTTPClient(port: server.port)
                 try client.send("GET /query?\(query(600)) HTTP/1.1\r\nHost: a\r\n\r\n")
-                return client.isClosedByPeer(waitingMilliseconds: 3000)
+                return client.readUntilClosed(waitingMilliseconds: 3000)
             }
-            #expect(cut, "a query libmicrohttpd cannot hold: the connection is shut down")
+            #expect(ended.closed && (ended.answer.isEmpty || ended.answer.hasPrefix("HTTP/1.1 431")), "\(ended)")
             #expect(ContinuousClock.now - started < .seconds(5))
             #expect(server.refusals.framing["too_many_query_parameters"] == 1)
-            #expect(server.refusals.closedWaiting["too_many_query_parameters"] == 1)
+            // Either way libmicrohttpd logs (and the wrapper counts) the 431 it meant to send.
+            #expect(server.refusals.byLibrary[431] == 1)
+            // The sweep counts a shutdown just after it: the client may see the end first.
+            let shut = { server.refusals.closedWaiting["too_many_query_parameters"] ?? 0 }
+            for _ in 0..<100 where shut() == 0 && ended.answer.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(shut() == (ended.answer.isEmpty ? 1 : 0))
         }
     }
 

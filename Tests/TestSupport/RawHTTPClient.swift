@@ -135,6 +135,22 @@ public final class RawHTTPClient: @unchecked Sendable {  // one thread at a time
         return reply(buffer)
     }
 
+    /// Everything the server sends until it closes the connection, and whether it did within
+    /// `waitingMilliseconds` in all.
+    public func readUntilClosed(waitingMilliseconds: Int32) -> (answer: String, closed: Bool) {
+        var received: [UInt8] = []
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int(waitingMilliseconds)))
+        while ContinuousClock.now < deadline {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 50) == 1 else { continue }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let count = recv(fd, &chunk, chunk.count, 0)
+            if count <= 0 { return (String(decoding: received, as: UTF8.self), true) }
+            received += chunk[..<count]
+        }
+        return (String(decoding: received, as: UTF8.self), false)
+    }
+
     /// True when the server has closed the connection (reads end of stream within the timeout).
     public func isClosedByPeer(waitingMilliseconds: Int32 = 1000) -> Bool {
         var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
