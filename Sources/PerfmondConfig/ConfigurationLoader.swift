@@ -32,6 +32,9 @@ public enum ConfigurationLoader {
     public static let fileVariable = "PERFMOND_CONFIG"
     /// The structured key, a list of thresholds (JSON in its environment variable).
     public static let thresholdsKey = "alert_thresholds"
+    /// The other structured key, the component recommendations' targets (JSON in its variable).
+    public static let recommendationRulesKey = "recommendation_rules"
+    static let recommendationRulesVariable = "PERFMOND_RECOMMENDATION_RULES"
     static let thresholdsVariable = "PERFMOND_ALERT_THRESHOLDS"
 
     /// - Parameters:
@@ -62,6 +65,16 @@ public enum ConfigurationLoader {
                     throw ConfigurationError("invalid configuration: \(thresholdsVariable) is not valid JSON: \(error.message) at byte \(error.offset)")
                 }
                 configuration.alertThresholds = try thresholds(from: parsed, source: "environment variable \(thresholdsVariable)")
+                continue
+            }
+            if name == recommendationRulesVariable {
+                let parsed: JSONValue
+                do {
+                    parsed = try JSONParser.parse(Array(value.utf8))
+                } catch {
+                    throw ConfigurationError("invalid configuration: \(recommendationRulesVariable) is not valid JSON: \(error.message) at byte \(error.offset)")
+                }
+                configuration.recommendationRules = try recommendationRules(from: parsed, source: "environment variable \(recommendationRulesVariable)")
                 continue
             }
             guard let setting = Setting.all.first(where: { $0.environmentName == name }) else {
@@ -101,8 +114,12 @@ public enum ConfigurationLoader {
                 configuration.alertThresholds = try thresholds(from: json(from: valueNode), source: name)
                 continue
             }
+            if key == recommendationRulesKey {
+                configuration.recommendationRules = try recommendationRules(from: json(from: valueNode), source: name)
+                continue
+            }
             guard let setting = Setting.named(key) else {
-                throw ConfigurationError("invalid configuration: unknown key '\(key)' in \(name); known keys: \((Setting.all.map(\.key) + [thresholdsKey]).joined(separator: ", "))")
+                throw ConfigurationError("invalid configuration: unknown key '\(key)' in \(name); known keys: \((Setting.all.map(\.key) + [thresholdsKey, recommendationRulesKey]).joined(separator: ", "))")
             }
             guard let scalar = valueNode.scalar, PlainScalar.value(of: scalar) != .null else {
                 throw ConfigurationError("invalid configuration: \(key) in \(name) has no single value; allowed: \(setting.allowed)")
@@ -117,6 +134,14 @@ public enum ConfigurationLoader {
         case let .success(thresholds): return thresholds
         case let .failure(problems):
             throw ConfigurationError("invalid configuration: alert_thresholds (from \(source)): \(problems.messages.joined(separator: "; "))")
+        }
+    }
+
+    private static func recommendationRules(from value: JSONValue, source: String) throws(ConfigurationError) -> ComponentTargets {
+        switch ComponentTargets.parse(value) {
+        case let .success(targets): return targets
+        case let .failure(problems):
+            throw ConfigurationError("invalid configuration: recommendation_rules (from \(source)): \(problems.messages.joined(separator: "; "))")
         }
     }
 

@@ -38,12 +38,14 @@ public final class LiveConfiguration: Sendable {
                 if setting.isReloadable { outcome.applied.append(setting.key) } else { outcome.needRestart.append(setting.key) }
             }
             if running.alertThresholds != loaded.alertThresholds { outcome.applied.append("alert_thresholds") }
+            if running.recommendationRules != loaded.recommendationRules { outcome.applied.append("recommendation_rules") }
             if running.access != loaded.access, !outcome.applied.contains(where: { $0.hasSuffix("_token") || $0.hasSuffix("_token_file") }) {
                 outcome.applied.append("tokens")
             }
             var next = running
             next.logLevel = loaded.logLevel
             next.alertThresholds = loaded.alertThresholds
+            next.recommendationRules = loaded.recommendationRules
             next.access = loaded.access
             state.configuration = next
             state.reloads.succeeded += 1

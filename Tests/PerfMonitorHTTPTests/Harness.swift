@@ -31,7 +31,8 @@ final class Harness: Sendable {
 
     init(live isLive: Bool = false, queueCapacity: Int = 200_000, maxBodyBytes: Int = 1 << 20,
          metrics: MetricsConfiguration = MetricsConfiguration(), accessControl: AccessConfiguration = AccessConfiguration(),
-         storeConfiguration: StoreConfiguration = StoreConfiguration(), litellmQueueWait: TimeSpan = .seconds(5)) throws {
+         storeConfiguration: StoreConfiguration = StoreConfiguration(), litellmQueueWait: TimeSpan = .seconds(5),
+         recommendationRules: ComponentTargets = .defaults) throws {
         buffer = IngestBuffer(capacity: queueCapacity)
         let catalog = MetricCatalog(maxNames: storeConfiguration.limits.customMetrics, familyPrefix: metrics.customPrefix, builtinPrefix: metrics.prefix)
         store = MetricsStore(configuration: storeConfiguration, clock: clock, buffer: buffer, catalog: catalog)
@@ -39,6 +40,7 @@ final class Harness: Sendable {
         access = AccessPolicy(accessControl)
         var configuration = DaemonConfiguration()
         configuration.access = accessControl
+        configuration.recommendationRules = recommendationRules
         live = LiveConfiguration(configuration, filePath: nil, startedAt: 1_700_000_000)
         let snapshots = SnapshotStatus()
         var routes = Routes()

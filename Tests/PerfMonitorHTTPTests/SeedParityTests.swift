@@ -136,6 +136,49 @@ import Testing
     /// Seed 000's monitoring loop alerts "High error rate" past 5 % and "High latency" past an
     /// average of 1,000 ms for each component (item 1): with the default rules, components are
     /// judged, and the component latency rule never fires on an LLM provider.
+    /// Seed 000's three component recommendations with its own figures (item 2): an average of
+    /// 150 ms over the 100 ms target is a warning, 7.5 % of errors over 5 % is critical, 8 ops/s
+    /// below an expected 15 (configured for that component) is a warning; each with seed 004's
+    /// impact, effort, confidence and estimated improvement.
+    @Test func componentsGetSeed000sRecommendations() async throws {
+        let targets = ComponentTargets([.init(latencyMs: 100, errorRatePercent: 5),
+                                        .init(component: "rust_connection_pooling", throughputPerSecond: 15)])
+        let harness = try Harness(recommendationRules: targets)
+        let now = harness.clock.now()
+        var lines: [String] = []
+        for index in 0..<100 {
+            lines.append(#"{"type":"operation","component":"rust_token_counting","operation":"count","duration_ms":\#(index % 2 == 0 ? 100 : 200)}"#)
+        }
+        for index in 0..<200 {
+            lines.append(#"{"type":"operation","component":"rust_routing","operation":"route","duration_ms":10,"success":\#(index >= 15)}"#)
+        }
+        for index in 0..<480 {
+            lines.append(#"{"type":"operation","component":"rust_connection_pooling","operation":"acquire","duration_ms":10,"timestamp":\#(now - 59 + Double(index) / 8.1)}"#)
+        }
+        try await harness.post(lines)
+        let answer = try await harness.json("/performance/recommendations?window=1m")
+        guard case let .array(found)? = answer["recommendations"] else { Issue.record("no recommendations: \(answer)"); return }
+        func one(_ type: String, _ component: String) -> JSONValue? {
+            found.first { $0["type"]?.stringValue == type && $0["component"]?.stringValue == component }
+        }
+        let latency = one("high_latency", "rust_token_counting")
+        #expect(latency?["severity"]?.stringValue == "warning")
+        #expect(latency?["message"]?.stringValue == "average latency of rust_token_counting: 150 ms exceeds the 100 ms target")
+        #expect(latency?["current_value"]?.numberValue == 150 && latency?["target_value"]?.numberValue == 100)
+        #expect(latency?["estimated_improvement"]?.stringValue == "average latency from 150 ms to 100 ms (-33%)")
+        #expect(latency?["impact"]?.stringValue == "medium" && latency?["effort"]?.stringValue == "medium")
+        #expect(latency?["confidence"]?.numberValue == 0.83)
+        let errors = one("high_error_rate", "rust_routing")
+        #expect(errors?["severity"]?.stringValue == "critical")
+        #expect(errors?["message"]?.stringValue == "error rate of rust_routing: 7.5% exceeds the 5% target")
+        #expect(errors?["impact"]?.stringValue == "high")
+        #expect(one("low_success_rate", "rust_routing") == nil, "components are judged by their error rate target, not the providers' success rate")
+        let throughput = one("low_throughput", "rust_connection_pooling")
+        #expect(throughput?["severity"]?.stringValue == "warning")
+        #expect(throughput?["message"]?.stringValue == "throughput of rust_connection_pooling: 8 ops/s is below the expected 15 ops/s", "\(found)")
+        #expect(one("low_throughput", "rust_routing") == nil, "no expected rate is configured for it")
+    }
+
     @Test func theDefaultRulesJudgeComponentsAsSeed000Does() async throws {
         let harness = try Harness()
         var lines: [String] = []

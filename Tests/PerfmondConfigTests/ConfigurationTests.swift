@@ -326,3 +326,40 @@ func loadError(file: String? = nil, environment: [String: String] = [:], flags: 
         ])
     }
 }
+
+/// `recommendation_rules`: the component recommendations' targets (issue 23, item 2).
+@Suite struct RecommendationRulesConfigurationTests {
+    @Test func theDefaultsAreSeed000s() throws {
+        let targets = try load().recommendationRules
+        #expect(targets.targets(for: "router") == ComponentTargets.Resolved(latencyMs: 100, errorRatePercent: 5, throughputPerSecond: nil))
+    }
+
+    @Test func aComponentsRuleOverridesTheGlobalOneFieldByField() throws {
+        let targets = try load(file: """
+            recommendation_rules:
+              - {latency_ms: 250, error_rate_percent: 2}
+              - {component: pool, throughput_per_second: 15, latency_ms: 0}
+            """).recommendationRules
+        #expect(targets.targets(for: "pool") == ComponentTargets.Resolved(latencyMs: nil, errorRatePercent: 2, throughputPerSecond: 15))
+        #expect(targets.targets(for: "router") == ComponentTargets.Resolved(latencyMs: 250, errorRatePercent: 2, throughputPerSecond: nil))
+        let fromEnvironment = try load(environment: ["PERFMOND_RECOMMENDATION_RULES": #"[{"throughput_per_second": 3}]"#]).recommendationRules
+        #expect(fromEnvironment.targets(for: "x").throughputPerSecond == 3 && fromEnvironment.targets(for: "x").latencyMs == nil)
+    }
+
+    @Test func everyBadFieldIsNamed() {
+        let error = loadError(file: """
+            recommendation_rules:
+              - {latency_ms: -1, error_rate_percent: 120, component: ""}
+              - {speed: 3}
+              - 7
+            """)
+        #expect(error?.hasPrefix("invalid configuration: recommendation_rules (from ") == true)
+        #expect(error?.hasSuffix(".yaml): "
+            + "recommendation_rules[0].latency_ms: expected a number ≥ 0 (0 turns the check off), got -1; "
+            + "recommendation_rules[0].error_rate_percent: expected a number from 0 to 100 (0 turns the check off), got 120; "
+            + #"recommendation_rules[0].component: expected a component name, got """#  + "; "
+            + "recommendation_rules[1].speed: unknown field; known: component, latency_ms, error_rate_percent, throughput_per_second; "
+            + "recommendation_rules[2]: expected an object, got 7") == true, "\(error ?? "")")
+        #expect(loadError(file: "recommendation_rules: {latency_ms: 5}\n")?.contains("recommendation_rules: expected a list of rules") == true)
+    }
+}

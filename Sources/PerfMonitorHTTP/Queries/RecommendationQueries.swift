@@ -4,6 +4,17 @@ import PerfMonitor
 
 /// One recommendation (seeds 000 and 004): what is wrong, where, and what to try.
 struct Recommendation {
+    /// Seed 004's estimate of what acting on it is worth, where the rule can say.
+    struct Estimate {
+        /// low, medium or high.
+        let impact: String
+        let effort: String
+        /// 0…1: grows with the samples the rule judged (samples ÷ (samples + the rules' minimum)).
+        let confidence: Double
+        /// What the figure becomes at the target, in words.
+        let improvement: String
+    }
+
     let type: String
     let severity: Severity
     /// Where: ("provider", "openai"), ("component", "router"), ("endpoint", "/v1/chat")…
@@ -12,14 +23,22 @@ struct Recommendation {
     let suggestions: [String]
     let currentValue: Double
     let targetValue: Double
+    var estimate: Estimate?
 
     var json: JSONValue {
-        .object([("type", .string(type)), ("severity", .string(severity.rawValue))] + scope.map { ($0.0, JSONValue.string($0.1)) } + [
+        var members: [(String, JSONValue)] = [("type", .string(type)), ("severity", .string(severity.rawValue))]
+        members += scope.map { ($0.0, JSONValue.string($0.1)) }
+        members += [
             ("message", .string(message)),
             ("suggestions", .array(suggestions.map(JSONValue.string))),
             ("current_value", .double(currentValue)),
             ("target_value", .double(targetValue)),
-        ])
+        ]
+        if let estimate {
+            members += [("impact", .string(estimate.impact)), ("effort", .string(estimate.effort)),
+                        ("confidence", .double(estimate.confidence)), ("estimated_improvement", .string(estimate.improvement))]
+        }
+        return .object(members)
     }
 }
 
@@ -62,8 +81,12 @@ extension PerformanceQueries {
             found += latency(aggregate, scope: [("endpoint", path)], name: path)
             found += reliability(aggregate, scope: [("endpoint", path)], name: path)
         }
+        let targets = configuration.recommendationRules
         for (name, operations) in Dictionary(grouping: components, by: \.key.first) {
-            found += reliability(Aggregate.merged(operations), scope: [("component", name)], name: name)
+            let aggregate = Aggregate.merged(operations)
+            let span = operations.map(\.spanSeconds).max() ?? 0
+            found += componentFindings(aggregate, spanSeconds: span, name: name, targets: targets.targets(for: name))
+            found += reliability(aggregate, scope: [("component", name)], name: name, judgingSuccessRate: false)
         }
         for (name, models) in Dictionary(grouping: providers, by: \.key.first) {
             let aggregate = Aggregate.merged(models)
@@ -122,12 +145,14 @@ extension PerformanceQueries {
             currentValue: p95, targetValue: Rules.latencyTargetMs)]
     }
 
-    private func reliability(_ aggregate: Aggregate, scope: [(String, String)], name: String) -> [Recommendation] {
+    /// The success rate (providers, endpoints; components have `high_error_rate` against their
+    /// target instead) and a dominant error type.
+    private func reliability(_ aggregate: Aggregate, scope: [(String, String)], name: String, judgingSuccessRate: Bool = true) -> [Recommendation] {
         typealias Rules = RecommendationRules
         guard aggregate.total >= Rules.minimumSamples else { return [] }
         var found: [Recommendation] = []
         let success = aggregate.successRatePercent
-        if success < Rules.successWarning {
+        if judgingSuccessRate, success < Rules.successWarning {
             found.append(Recommendation(
                 type: "low_success_rate", severity: success < Rules.successCritical ? .critical : .warning, scope: scope,
                 message: "success rate of \(name): \(JSONNumber.rounded(success))% is below \(JSONNumber.rounded(Rules.successWarning))%",
@@ -144,6 +169,63 @@ extension PerformanceQueries {
                 currentValue: count, targetValue: 0))
         }
         return found
+    }
+
+    /// Seed 000's component rules, against the configured targets (`recommendation_rules`):
+    /// average latency above its target (critical past twice it), error rate above its target
+    /// (critical from one and a half times it), throughput below the expected rate (critical
+    /// under a quarter of it).
+    private func componentFindings(_ aggregate: Aggregate, spanSeconds: Double, name: String,
+                                   targets: ComponentTargets.Resolved) -> [Recommendation] {
+        typealias Rules = RecommendationRules
+        let samples = aggregate.total
+        let confidence = (samples / (samples + Rules.minimumSamples) * 100).rounded() / 100
+        let scope = [("component", name)]
+        var found: [Recommendation] = []
+        if let target = targets.latencyMs, aggregate.distribution.count >= Rules.minimumSamples, aggregate.distribution.mean > target {
+            let average = aggregate.distribution.mean
+            let critical = average > 2 * target
+            found.append(Recommendation(
+                type: "high_latency", severity: critical ? .critical : .warning, scope: scope,
+                message: "average latency of \(name): \(JSONNumber.rounded(average)) ms exceeds the \(JSONNumber.rounded(target)) ms target",
+                suggestions: ["Profile the component's slowest operations (/performance/components)", "Cache what it computes again and again",
+                              "Batch small operations together", "Check the host for memory pressure or contention"],
+                currentValue: average, targetValue: target,
+                estimate: .init(impact: critical ? "high" : "medium", effort: "medium", confidence: confidence,
+                                improvement: "average latency from \(JSONNumber.rounded(average)) ms to \(JSONNumber.rounded(target)) ms (\(Self.change(from: average, to: target)))")))
+        }
+        if let target = targets.errorRatePercent, samples >= Rules.minimumSamples, aggregate.errorRatePercent > target {
+            let rate = aggregate.errorRatePercent
+            let critical = rate >= 1.5 * target
+            found.append(Recommendation(
+                type: "high_error_rate", severity: critical ? .critical : .warning, scope: scope,
+                message: "error rate of \(name): \(JSONNumber.rounded(rate))% exceeds the \(JSONNumber.rounded(target))% target",
+                suggestions: ["Check the health of what the component depends on", "Review its error types (/performance/components)",
+                              "Retry transient failures with backoff", "Consider switching the feature off until it recovers"],
+                currentValue: rate, targetValue: target,
+                estimate: .init(impact: critical ? "high" : "medium", effort: "medium", confidence: confidence,
+                                improvement: "errors from \(JSONNumber.rounded(rate))% to \(JSONNumber.rounded(target))% of operations (\(Self.change(from: rate, to: target)))")))
+        }
+        let throughput = aggregate.throughput(over: spanSeconds)
+        if let expected = targets.throughputPerSecond, samples > 0, throughput < expected {
+            let critical = throughput < expected / 4
+            found.append(Recommendation(
+                type: "low_throughput", severity: critical ? .critical : .warning, scope: scope,
+                message: "throughput of \(name): \(JSONNumber.rounded(throughput)) ops/s is below the expected \(JSONNumber.rounded(expected)) ops/s",
+                suggestions: ["Raise the component's concurrency or pool size", "Look for timeouts or queueing in front of it",
+                              "Review how load is balanced across instances"],
+                currentValue: throughput, targetValue: expected,
+                estimate: .init(impact: critical ? "high" : "medium", effort: "low", confidence: confidence,
+                                improvement: "throughput from \(JSONNumber.rounded(throughput)) to \(JSONNumber.rounded(expected)) ops/s (\(Self.change(from: throughput, to: expected)))")))
+        }
+        return found
+    }
+
+    /// `-33%`, `+88%`: the relative change from `current` to `target`.
+    private static func change(from current: Double, to target: Double) -> String {
+        guard current != 0 else { return "from none" }
+        let percent = ((target - current) / current * 100).rounded()
+        return (percent > 0 ? "+" : "") + "\(Int(percent))%"
     }
 
     /// p95 time to first token over the last 5 minutes against the hour before.
