@@ -102,49 +102,7 @@ extension AlertThreshold {
         }
         let message = string("message")
         var scope = Scope()
-        if let value = field("scope") {
-            if case let .object(scopeMembers) = value {
-                for (key, member) in scopeMembers {
-                    if key == "labels" {
-                        guard case let .object(labels) = member else {
-                            problems.append("\(path).scope.labels: expected an object of label names to strings, got \(member.quoted)")
-                            continue
-                        }
-                        for (name, value) in labels {
-                            guard case let .string(text) = value else {
-                                problems.append("\(path).scope.labels.\(name): expected a string, got \(value.quoted)")
-                                continue
-                            }
-                            scope.labels[name] = text
-                        }
-                        continue
-                    }
-                    guard case let .string(text) = member, !text.isEmpty else {
-                        problems.append("\(path).scope.\(key): expected a non-empty string, got \(member.quoted)")
-                        continue
-                    }
-                    switch key {
-                    case "kind":
-                        guard let kind = Scope.Kind(rawValue: text) else {
-                            problems.append("\(path).scope.kind: \(JSONValue.string(text).quoted) is not one of provider, endpoint, component")
-                            continue
-                        }
-                        scope.kind = kind
-                    case "provider": scope.provider = text
-                    case "model": scope.model = text
-                    case "endpoint": scope.endpoint = text
-                    case "component": scope.component = text
-                    default: problems.append("\(path).scope.\(key): unknown; a scope names kind, provider, model, endpoint, component or labels")
-                    }
-                }
-            } else {
-                problems.append("\(path).scope: expected an object, got \(value.quoted)")
-            }
-        }
-        if let kind = scope.kind, (kind != .provider && (scope.provider != nil || scope.model != nil))
-            || (kind != .endpoint && scope.endpoint != nil) || (kind != .component && scope.component != nil) {
-            problems.append("\(path).scope: kind \(kind.rawValue) names series of another kind too; keep to one")
-        }
+        if let value = field("scope") { scope = Scope.parse(value, path: "\(path).scope", problems: &problems) }
         if !scope.labels.isEmpty, let metric, metric.isEventStatistic || metric.isSampled {
             problems.append("\(path).scope.labels: only a custom metric has labels; \(metric.name) is perfmond's own")
         }
@@ -172,16 +130,7 @@ extension AlertThreshold {
             ("severity", .string(severity.rawValue)), ("stat", .string(stat.rawValue)), ("window", .string(window.description)),
             ("for_seconds", .double(forSeconds)), ("cooldown_seconds", .double(cooldownSeconds)), ("min_samples", .int(minSamples)),
         ]
-        var scopeMembers: [(String, JSONValue)] = []
-        if let kind = scope.kind { scopeMembers.append(("kind", .string(kind.rawValue))) }
-        if let provider = scope.provider { scopeMembers.append(("provider", .string(provider))) }
-        if let model = scope.model { scopeMembers.append(("model", .string(model))) }
-        if let endpoint = scope.endpoint { scopeMembers.append(("endpoint", .string(endpoint))) }
-        if let component = scope.component { scopeMembers.append(("component", .string(component))) }
-        if !scope.labels.isEmpty {
-            scopeMembers.append(("labels", .object(scope.labels.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) })))
-        }
-        if !scopeMembers.isEmpty { members.append(("scope", .object(scopeMembers))) }
+        if !scope.isEmpty { members.append(("scope", scope.json)) }
         if let message { members.append(("message", .string(message))) }
         return .object(members)
     }
@@ -199,5 +148,69 @@ public struct ThresholdProblems: Error, Sendable, Equatable {
     init(capped problems: [String]) {
         messages = problems.count <= Self.maxListed ? problems
             : Array(problems.prefix(Self.maxListed)) + ["… and \(problems.count - Self.maxListed) more problems"]
+    }
+}
+
+extension AlertThreshold.Scope {
+    /// Reads a scope (`{kind, provider, model, endpoint, component, labels}`), adding each problem
+    /// to `problems` under `path`: the alert thresholds' and the recommendation rules' scopes.
+    public static func parse(_ value: JSONValue, path: String, problems: inout [String]) -> AlertThreshold.Scope {
+        var scope = AlertThreshold.Scope()
+        guard case let .object(members) = value else {
+            problems.append("\(path): expected an object, got \(value.quoted)")
+            return scope
+        }
+        for (key, member) in members {
+            if key == "labels" {
+                guard case let .object(labels) = member else {
+                    problems.append("\(path).labels: expected an object of label names to strings, got \(member.quoted)")
+                    continue
+                }
+                for (name, value) in labels {
+                    guard case let .string(text) = value else {
+                        problems.append("\(path).labels.\(name): expected a string, got \(value.quoted)")
+                        continue
+                    }
+                    scope.labels[name] = text
+                }
+                continue
+            }
+            guard case let .string(text) = member, !text.isEmpty else {
+                problems.append("\(path).\(key): expected a non-empty string, got \(member.quoted)")
+                continue
+            }
+            switch key {
+            case "kind":
+                guard let kind = Kind(rawValue: text) else {
+                    problems.append("\(path).kind: \(JSONValue.string(text).quoted) is not one of provider, endpoint, component")
+                    continue
+                }
+                scope.kind = kind
+            case "provider": scope.provider = text
+            case "model": scope.model = text
+            case "endpoint": scope.endpoint = text
+            case "component": scope.component = text
+            default: problems.append("\(path).\(key): unknown; a scope names kind, provider, model, endpoint, component or labels")
+            }
+        }
+        if let kind = scope.kind, (kind != .provider && (scope.provider != nil || scope.model != nil))
+            || (kind != .endpoint && scope.endpoint != nil) || (kind != .component && scope.component != nil) {
+            problems.append("\(path): kind \(kind.rawValue) names series of another kind too; keep to one")
+        }
+        return scope
+    }
+
+    /// As `GET /performance/config` shows it.
+    public var json: JSONValue {
+        var members: [(String, JSONValue)] = []
+        if let kind { members.append(("kind", .string(kind.rawValue))) }
+        if let provider { members.append(("provider", .string(provider))) }
+        if let model { members.append(("model", .string(model))) }
+        if let endpoint { members.append(("endpoint", .string(endpoint))) }
+        if let component { members.append(("component", .string(component))) }
+        if !labels.isEmpty {
+            members.append(("labels", .object(labels.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) })))
+        }
+        return .object(members)
     }
 }
