@@ -137,9 +137,9 @@ public enum ConfigurationLoader {
         }
     }
 
-    private static func recommendationRules(from value: JSONValue, source: String) throws(ConfigurationError) -> ComponentTargets {
-        switch ComponentTargets.parse(value) {
-        case let .success(targets): return targets
+    private static func recommendationRules(from value: JSONValue, source: String) throws(ConfigurationError) -> [RecommendationRule] {
+        switch RecommendationRule.parseList(value) {
+        case let .success(rules): return rules
         case let .failure(problems):
             throw ConfigurationError("invalid configuration: recommendation_rules (from \(source)): \(problems.messages.joined(separator: "; "))")
         }

@@ -31,8 +31,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var alertSinks = AlertSinkConfiguration()
     /// Alert rules (seed 002's table by default); a list in the file, JSON in `PERFMOND_ALERT_THRESHOLDS`.
     public var alertThresholds = AlertThreshold.defaults
-    /// Targets of the component recommendations (seed 000's by default); a list in the file, JSON in `PERFMOND_RECOMMENDATION_RULES`.
-    public var recommendationRules = ComponentTargets.defaults
+    /// The recommendations' rules and targets (seed 000's by default); a list in the file, JSON in `PERFMOND_RECOMMENDATION_RULES`.
+    public var recommendationRules = RecommendationRule.defaults
     /// Where the store's snapshot is kept across restarts; "" keeps nothing.
     public var stateFile = ""
     /// How often the snapshot is written (and at shutdown): what a `kill -9` can lose at most.

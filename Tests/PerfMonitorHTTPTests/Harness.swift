@@ -32,7 +32,7 @@ final class Harness: Sendable {
     init(live isLive: Bool = false, queueCapacity: Int = 200_000, maxBodyBytes: Int = 1 << 20,
          metrics: MetricsConfiguration = MetricsConfiguration(), accessControl: AccessConfiguration = AccessConfiguration(),
          storeConfiguration: StoreConfiguration = StoreConfiguration(), litellmQueueWait: TimeSpan = .seconds(5),
-         recommendationRules: ComponentTargets = .defaults) throws {
+         recommendationRules: [RecommendationRule] = RecommendationRule.defaults) throws {
         buffer = IngestBuffer(capacity: queueCapacity)
         let catalog = MetricCatalog(maxNames: storeConfiguration.limits.customMetrics, familyPrefix: metrics.customPrefix, builtinPrefix: metrics.prefix)
         store = MetricsStore(configuration: storeConfiguration, clock: clock, buffer: buffer, catalog: catalog)

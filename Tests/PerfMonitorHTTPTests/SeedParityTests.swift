@@ -139,11 +139,10 @@ import Testing
     /// Seed 000's three component recommendations with its own figures (item 2): an average of
     /// 150 ms over the 100 ms target is a warning, 7.5 % of errors over 5 % is critical, 8 ops/s
     /// below an expected 15 (configured for that component) is a warning; each with seed 004's
-    /// impact, effort, confidence and estimated improvement.
+    /// impact, confidence and estimated improvement as ratios.
     @Test func componentsGetSeed000sRecommendations() async throws {
-        let targets = ComponentTargets([.init(latencyMs: 100, errorRatePercent: 5),
-                                        .init(component: "rust_connection_pooling", throughputPerSecond: 15)])
-        let harness = try Harness(recommendationRules: targets)
+        let rules = RecommendationRule.defaults + [RecommendationRule(.lowThroughput, target: 15, scope: .init(component: "rust_connection_pooling"))]
+        let harness = try Harness(recommendationRules: rules)
         let now = harness.clock.now()
         var lines: [String] = []
         for index in 0..<100 {
@@ -165,14 +164,15 @@ import Testing
         #expect(latency?["severity"]?.stringValue == "warning")
         #expect(latency?["message"]?.stringValue == "average latency of rust_token_counting: 150 ms exceeds the 100 ms target")
         #expect(latency?["current_value"]?.numberValue == 150 && latency?["target_value"]?.numberValue == 100)
-        #expect(latency?["estimated_improvement"]?.stringValue == "average latency from 150 ms to 100 ms (-33%)")
-        #expect(latency?["impact"]?.stringValue == "medium" && latency?["effort"]?.stringValue == "medium")
+        // Reaching 100 ms removes a third of the latency; the component is 100 of the 780 operations.
+        #expect(latency?["estimated_improvement"]?.numberValue == 0.33)
+        #expect(latency?["impact"]?.numberValue == 0.04)
         #expect(latency?["confidence"]?.numberValue == 0.83)
         let errors = one("high_error_rate", "rust_routing")
         #expect(errors?["severity"]?.stringValue == "critical")
         #expect(errors?["message"]?.stringValue == "error rate of rust_routing: 7.5% exceeds the 5% target")
-        #expect(errors?["impact"]?.stringValue == "high")
-        #expect(one("low_success_rate", "rust_routing") == nil, "components are judged by their error rate target, not the providers' success rate")
+        #expect(errors?["estimated_improvement"]?.numberValue == 0.33)
+        #expect(one("low_success_rate", "rust_routing") == nil, "high_error_rate replaces low_success_rate")
         let throughput = one("low_throughput", "rust_connection_pooling")
         #expect(throughput?["severity"]?.stringValue == "warning")
         #expect(throughput?["message"]?.stringValue == "throughput of rust_connection_pooling: 8 ops/s is below the expected 15 ops/s", "\(found)")

@@ -327,39 +327,50 @@ func loadError(file: String? = nil, environment: [String: String] = [:], flags: 
     }
 }
 
-/// `recommendation_rules`: the component recommendations' targets (issue 23, item 2).
+/// `recommendation_rules`: the recommendations' rules and targets (issue 23, item 2).
 @Suite struct RecommendationRulesConfigurationTests {
     @Test func theDefaultsAreSeed000s() throws {
-        let targets = try load().recommendationRules
-        #expect(targets.targets(for: "router") == ComponentTargets.Resolved(latencyMs: 100, errorRatePercent: 5, throughputPerSecond: nil))
+        let rules = try load().recommendationRules
+        #expect(rules.rule(.highLatency, for: .component, "router")?.target == 100)
+        #expect(rules.rule(.highLatency, for: .provider, "openai", "gpt-4o")?.target == 2000)
+        #expect(rules.rule(.highErrorRate, for: .endpoint, "/v1/chat")?.target == 5)
+        #expect(rules.rule(.lowThroughput, for: .component, "router") == nil, "no expected throughput unless configured")
     }
 
-    @Test func aComponentsRuleOverridesTheGlobalOneFieldByField() throws {
-        let targets = try load(file: """
+    @Test func theNarrowestRuleApplies() throws {
+        let rules = try load(file: """
             recommendation_rules:
-              - {latency_ms: 250, error_rate_percent: 2}
-              - {component: pool, throughput_per_second: 15, latency_ms: 0}
+              - {type: high_latency, target: 250}
+              - {type: high_latency, target: 50, scope: {kind: component}}
+              - {type: high_latency, target: 10, scope: {component: parser}, min_samples: 5}
+              - {type: low_throughput, target: 15, scope: {component: pool}}
             """).recommendationRules
-        #expect(targets.targets(for: "pool") == ComponentTargets.Resolved(latencyMs: nil, errorRatePercent: 2, throughputPerSecond: 15))
-        #expect(targets.targets(for: "router") == ComponentTargets.Resolved(latencyMs: 250, errorRatePercent: 2, throughputPerSecond: nil))
-        let fromEnvironment = try load(environment: ["PERFMOND_RECOMMENDATION_RULES": #"[{"throughput_per_second": 3}]"#]).recommendationRules
-        #expect(fromEnvironment.targets(for: "x").throughputPerSecond == 3 && fromEnvironment.targets(for: "x").latencyMs == nil)
+        #expect(rules.rule(.highLatency, for: .component, "parser")?.target == 10)
+        #expect(rules.rule(.highLatency, for: .component, "parser")?.minSamples == 5)
+        #expect(rules.rule(.highLatency, for: .component, "router")?.target == 50)
+        #expect(rules.rule(.highLatency, for: .provider, "openai", "gpt-4o")?.target == 250)
+        #expect(rules.rule(.highErrorRate, for: .provider, "openai", "gpt-4o") == nil, "the list replaces the defaults")
+        #expect(rules.rule(.lowThroughput, for: .component, "pool")?.target == 15)
+        let fromEnvironment = try load(environment: ["PERFMOND_RECOMMENDATION_RULES": #"[{"type": "low_throughput", "target": 3}]"#]).recommendationRules
+        #expect(fromEnvironment == [RecommendationRule(.lowThroughput, target: 3)])
     }
 
     @Test func everyBadFieldIsNamed() {
         let error = loadError(file: """
             recommendation_rules:
-              - {latency_ms: -1, error_rate_percent: 120, component: ""}
-              - {speed: 3}
+              - {type: fast, target: -1, scope: {kind: cache}}
+              - {target: 3, speed: 3, min_samples: 1.5}
               - 7
             """)
         #expect(error?.hasPrefix("invalid configuration: recommendation_rules (from ") == true)
         #expect(error?.hasSuffix(".yaml): "
-            + "recommendation_rules[0].latency_ms: expected a number ≥ 0 (0 turns the check off), got -1; "
-            + "recommendation_rules[0].error_rate_percent: expected a number from 0 to 100 (0 turns the check off), got 120; "
-            + #"recommendation_rules[0].component: expected a component name, got """#  + "; "
-            + "recommendation_rules[1].speed: unknown field; known: component, latency_ms, error_rate_percent, throughput_per_second; "
+            + #"recommendation_rules[0].type: "fast" is not one of high_latency, high_error_rate, low_throughput, low_cache_hit_ratio, dominant_error_type; "#
+            + "recommendation_rules[0].target: expected a number ≥ 0, got -1; "
+            + #"recommendation_rules[0].scope.kind: "cache" is not one of provider, endpoint, component; "#
+            + "recommendation_rules[1].speed: unknown field; known: type, target, scope, min_samples; "
+            + "recommendation_rules[1].min_samples: expected an integer from 0 to 1000000000, got 1.5; "
+            + "recommendation_rules[1].type: required; "
             + "recommendation_rules[2]: expected an object, got 7") == true, "\(error ?? "")")
-        #expect(loadError(file: "recommendation_rules: {latency_ms: 5}\n")?.contains("recommendation_rules: expected a list of rules") == true)
+        #expect(loadError(file: "recommendation_rules: {type: high_latency}\n")?.contains("recommendation_rules: expected a list of rules") == true)
     }
 }

@@ -118,11 +118,9 @@ public final class AlertEngine: Sendable {
         }
         if threshold.metric.isEventStatistic {
             let scope = threshold.scope
-            if scope.judges(.provider) {
-                consider(views[.provider]) { (scope.provider == nil || $0.first == scope.provider) && (scope.model == nil || $0.second == scope.model) }
-            }
-            if scope.judges(.endpoint) { consider(views[.endpoint]) { scope.endpoint == nil || $0.first == scope.endpoint } }
-            if scope.judges(.component) { consider(views[.component]) { scope.component == nil || $0.first == scope.component } }
+            if scope.judges(.provider) { consider(views[.provider]) { scope.covers(.provider, $0.first, $0.second) } }
+            if scope.judges(.endpoint) { consider(views[.endpoint]) { scope.covers(.endpoint, $0.first, $0.second) } }
+            if scope.judges(.component) { consider(views[.component]) { scope.covers(.component, $0.first, $0.second) } }
         } else {
             // A custom metric, of whichever kind its series are: each series judged on its own,
             // those with all of scope.labels when the threshold names some.

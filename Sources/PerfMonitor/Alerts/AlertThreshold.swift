@@ -42,6 +42,20 @@ public struct AlertThreshold: Sendable, Equatable {
 
         public var isEmpty: Bool { kind == nil && provider == nil && model == nil && endpoint == nil && component == nil && labels.isEmpty }
 
+        /// Whether the series of `kind` with these two labels (provider and model, endpoint and
+        /// method, component and operation) is judged.
+        public func covers(_ kind: Kind, _ first: String, _ second: String) -> Bool {
+            guard judges(kind) else { return false }
+            switch kind {
+            case .provider: return (provider == nil || first == provider) && (model == nil || second == model)
+            case .endpoint: return endpoint == nil || first == endpoint
+            case .component: return component == nil || first == component
+            }
+        }
+
+        /// How narrowly it picks series: each name counts more than a kind alone.
+        public var specificity: Int { [provider, model, endpoint, component].compactMap { $0 }.count * 2 + (kind == nil ? 0 : 1) }
+
         /// Whether series of `kind` are judged.
         func judges(_ kind: Kind) -> Bool {
             if isEmpty { return true }

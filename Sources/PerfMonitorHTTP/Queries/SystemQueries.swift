@@ -161,7 +161,7 @@ extension PerformanceQueries {
             members.append((setting.key, setting.isInteger ? .int(Int(text) ?? 0) : .string(text)))
         }
         members.append((ConfigurationLoader.thresholdsKey, .array(rules.current.map(\.json))))
-        members.append((ConfigurationLoader.recommendationRulesKey, configuration.recommendationRules.json))
+        members.append((ConfigurationLoader.recommendationRulesKey, .array(configuration.recommendationRules.map(\.json))))
         return members
     }
 }
