@@ -37,6 +37,7 @@ struct Serve: AsyncParsableCommand {
         flags["port"] = port
         flags["log_level"] = logLevel
         let environment = ProcessInfo.processInfo.environment
+        MallocPolicy.apply(environment: environment)
         let loaded = try ConfigurationLoader.load(configFlag: config, environment: environment, flags: flags)
         let settings = loaded.configuration
 
