@@ -51,7 +51,7 @@ extension Event {
         let numbers: [(String, Double?)] = [("duration_ms", outcome?.durationMs), ("ttft_ms", outcome?.ttftMs), ("cost_usd", outcome?.costUSD),
                                             ("input_tokens", outcome?.inputTokens), ("output_tokens", outcome?.outputTokens),
                                             ("request_bytes", outcome?.requestBytes), ("response_bytes", outcome?.responseBytes),
-                                            ("value", metric?.update.number)]
+                                            ("retry_count", outcome?.retryCount), ("value", metric?.update.number)]
         for (name, value) in numbers { if let value { members.append((name, .double(value))) } }
         if let metric {
             if case let .set(member) = metric.update { members.append(("value", .string(member))) }
@@ -60,6 +60,7 @@ extension Event {
             if !metric.labels.isEmpty { members.append(("labels", .object(metric.labels.pairs.map { ($0.0, JSONValue.string($0.1)) }))) }
         }
         if let statusCode = outcome?.statusCode { members.append(("status_code", .int(statusCode))) }
+        if let cacheHit = outcome?.cacheHit { members.append(("cache_hit", .bool(cacheHit))) }
         members.append(("success", .bool(success)))
         if sampleRate != .all { members.append(("sample_rate", .double(sampleRate.value))) }
         if !metadata.isEmpty { members.append(("metadata", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))) }

@@ -114,6 +114,36 @@ import Testing
         #expect(refused.status == 400 && refused.text.contains("access_time_ms"))
     }
 
+    /// Seed 004's `track_request_end(request_id, status_code, bytes_sent, bytes_received)` with its
+    /// cache hit and retry count (item 7): the bytes under their seed names, a cache hit or miss
+    /// of the endpoint's cache scope, a retry distribution per endpoint; bad values named.
+    @Test func requestEndsCarrySeed004sCacheHitsRetriesAndBytes() async throws {
+        let harness = try Harness()
+        try await harness.post([
+            #"{"type":"request_start","request_id":"r1","endpoint":"/api/v1/prompts","method":"GET"}"#,
+            #"{"type":"request_end","request_id":"r1","status_code":200,"duration_ms":40,"bytes_sent":512,"bytes_received":2048,"cache_hit":true,"retry_count":0}"#,
+            #"{"type":"request","endpoint":"/api/v1/prompts","method":"GET","status_code":200,"duration_ms":900,"bytes_sent":1536,"bytes_received":4096,"cache_hit":false,"retry_count":2}"#,
+        ])
+        let caches = try await harness.json("/performance/caches")
+        let scope = caches.at("caches", "/api/v1/prompts")
+        #expect(scope?["hits"]?.numberValue == 1 && scope?["misses"]?.numberValue == 1, "\(caches)")
+        #expect(scope?["hit_ratio_percent"]?.numberValue == 50)
+        let stats = try await harness.json("/performance/endpoints?endpoint=/api/v1/prompts").at("endpoints", "/api/v1/prompts", "stats")
+        #expect(stats?["avg_request_bytes"]?.numberValue == 1024 && stats?["avg_response_bytes"]?.numberValue == 3072, "\(String(describing: stats))")
+        #expect(stats?["retry_reported"]?.numberValue == 2 && stats?["avg_retry_count"]?.numberValue == 1)
+        #expect(stats?["max_retry_count"]?.numberValue == 2 && stats?["retried_percent"]?.numberValue == 50)
+        let events = try await harness.json("/performance/events?type=request_end")
+        #expect(events.at("events")?.arrayValue?.first?["cache_hit"] == .bool(true), "\(events)")
+        for (body, field) in [(#"{"type":"request","endpoint":"/a","cache_hit":"yes"}"#, "cache_hit"),
+                              (#"{"type":"request","endpoint":"/a","retry_count":-1}"#, "retry_count"),
+                              (#"{"type":"request","endpoint":"/a","retry_count":5000}"#, "retry_count"),
+                              (#"{"type":"request","endpoint":"/a","bytes_sent":1.5}"#, "bytes_sent")] {
+            let refused = try await harness.post(body)
+            #expect(refused.status == 400 && refused.text.contains("field '\(field)'"), "\(body): \(refused.text)")
+        }
+        #expect(try await harness.json("/performance/endpoints").at("endpoints", "/a") == nil, "a refused event changes nothing")
+    }
+
     /// Seed 002's `getPerformanceReport` (item 9): one answer holding each path's own answer.
     @Test func theReportHoldsEveryPathsAnswer() async throws {
         let harness = try Harness()

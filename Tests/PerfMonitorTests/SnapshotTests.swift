@@ -19,7 +19,10 @@ import TestSupport
             await store.ingest([
                 providerCall("openai", "gpt-4o", at: t, ms: 100 + Double(minute)) { $0.ttftMs = 40; $0.costUSD = 0.002; $0.statusCode = 200 },
                 providerCall("anthropic", "claude-\(minute % 5)", at: t, ms: 900) { $0.success = false; $0.errorType = "timeout" },
-                event(.request, at: t) { $0.endpoint = "/v1/chat"; $0.method = "POST"; $0.durationMs = 250; $0.statusCode = 200 },
+                event(.request, at: t) {
+                    $0.endpoint = "/v1/chat"; $0.method = "POST"; $0.durationMs = 250; $0.statusCode = 200
+                    $0.retryCount = Double(minute % 3); $0.cacheHit = minute % 2 == 0
+                },
                 event(.operation, at: t) { $0.component = "router"; $0.operation = "route"; $0.durationMs = 3 },
                 event(.cacheHit, at: t) { $0.component = "cache" },
                 event(.metric, at: t) { $0.metric = "queue_depth"; $0.value = Double(minute) },
@@ -85,7 +88,7 @@ import TestSupport
         #expect(await store.series(.provider).first?.aggregate.costUSD == 0.5)
         #expect(store.catalog.current["queue_depth"]?.kind == .untyped)
         let rewritten = try StoreSnapshot.decode(await store.snapshot().encoded())
-        #expect(rewritten.seriesCount == snapshot.seriesCount, "written again as version 2")
+        #expect(rewritten.seriesCount == snapshot.seriesCount, "written again as version 3")
     }
 
     @Test func aRoundTripGivesTheSameAnswers() async throws {

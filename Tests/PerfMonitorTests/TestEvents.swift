@@ -7,7 +7,8 @@ struct TestEvent {
     var type: EventType
     var timestamp: Double
     var requestID, provider, model, endpoint, method, component, operation: String?
-    var durationMs, ttftMs, costUSD, inputTokens, outputTokens, requestBytes, responseBytes: Double?
+    var durationMs, ttftMs, costUSD, inputTokens, outputTokens, requestBytes, responseBytes, retryCount: Double?
+    var cacheHit: Bool?
     var statusCode: Int?
     var errorType, errorMessage: String?
     /// Nil: as the decoder sets it, from the status code and the error type.
@@ -30,10 +31,12 @@ struct TestEvent {
         for case let (name, value?) in strings { members.append((name, .string(value))) }
         let numbers: [(String, Double?)] = [("duration_ms", durationMs), ("ttft_ms", ttftMs), ("cost_usd", costUSD),
                                             ("input_tokens", inputTokens), ("output_tokens", outputTokens), ("request_bytes", requestBytes),
-                                            ("response_bytes", responseBytes), ("value", value), ("sample_rate", sampleRate)]
+                                            ("response_bytes", responseBytes), ("value", value), ("sample_rate", sampleRate),
+                                            ("retry_count", retryCount)]
         for case let (name, value?) in numbers { members.append((name, .double(value))) }
         if let statusCode { members.append(("status_code", .int(statusCode))) }
         if let success { members.append(("success", .bool(success))) }
+        if let cacheHit { members.append(("cache_hit", .bool(cacheHit))) }
         if !metadata.isEmpty { members.append(("metadata", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))) }
         if let kind { members.append(("kind", .string(kind))) }
         if !labels.isEmpty { members.append(("labels", .object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))) }

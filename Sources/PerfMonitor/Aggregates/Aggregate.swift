@@ -143,8 +143,19 @@ public struct CallTotals: Sendable, Equatable {
     public var cacheMisses: Double = 0
     /// Time to first token in milliseconds (streaming LLM calls).
     public var ttft = Distribution()
+    private var retryCounts: HeapBox<Distribution>?
 
     static let none = CallTotals()
+
+    /// Retries per request, of the requests that said (seed 004's `retry_count`): boxed, as few
+    /// series have them.
+    public var retries: Distribution {
+        get { retryCounts?.value ?? Distribution() }
+        _modify {
+            if retryCounts == nil { retryCounts = HeapBox(Distribution()) }
+            yield &retryCounts!.value
+        }
+    }
 
     mutating func record(_ call: CallFacts) {
         let weight = call.weight
@@ -157,6 +168,7 @@ public struct CallTotals: Sendable, Equatable {
         requestBytes += call.requestBytes * weight
         responseBytes += call.responseBytes * weight
         if let ttftMs = call.ttftMs { ttft.record(ttftMs, weight: weight) }
+        if let retryCount = call.retryCount { retries.record(retryCount, weight: weight) }
     }
 
     mutating func merge(_ other: CallTotals) {
@@ -173,10 +185,22 @@ public struct CallTotals: Sendable, Equatable {
         cacheHits += other.cacheHits
         cacheMisses += other.cacheMisses
         ttft.merge(other.ttft)
+        if let theirs = other.retryCounts {
+            if retryCounts == nil { retryCounts = theirs } else { retries.merge(theirs.value) }
+        }
+    }
+
+    /// Equal when everything counted is: retries not yet on the heap equal none.
+    public static func == (lhs: CallTotals, rhs: CallTotals) -> Bool {
+        lhs.successes == rhs.successes && lhs.failures == rhs.failures && lhs.statusCodes == rhs.statusCodes
+            && lhs.errorTypes == rhs.errorTypes && lhs.costUSD == rhs.costUSD && lhs.inputTokens == rhs.inputTokens
+            && lhs.outputTokens == rhs.outputTokens && lhs.requestBytes == rhs.requestBytes && lhs.responseBytes == rhs.responseBytes
+            && lhs.rateLimitHits == rhs.rateLimitHits && lhs.cacheHits == rhs.cacheHits && lhs.cacheMisses == rhs.cacheMisses
+            && lhs.ttft == rhs.ttft && lhs.retries == rhs.retries
     }
 
     var heapBytes: Int {
-        ttft.heapBytes + (statusCodes.isEmpty ? 0 : 48 + statusCodes.capacity * 24)
+        (retryCounts.map { HeapBox<Distribution>.bytes + $0.value.heapBytes } ?? 0) + ttft.heapBytes + (statusCodes.isEmpty ? 0 : 48 + statusCodes.capacity * 24)
             + (errorTypes.isEmpty ? 0 : 48 + errorTypes.capacity * 32)
     }
 }
@@ -213,6 +237,7 @@ struct CallFacts {
     let responseBytes: Double
     let durationMs: Double?
     let ttftMs: Double?
+    let retryCount: Double?
 
     init(_ outcome: CallOutcome, weight: Double) {
         self.weight = weight
@@ -226,5 +251,6 @@ struct CallFacts {
         responseBytes = outcome.responseBytes ?? 0
         durationMs = outcome.durationMs
         ttftMs = outcome.ttftMs
+        retryCount = outcome.retryCount
     }
 }

@@ -159,10 +159,15 @@ public struct CallOutcome: Sendable, Equatable {
     public var outputTokens: Double?
     public var requestBytes: Double?
     public var responseBytes: Double?
+    /// A request answered from a cache (seed 004's `cache_hit`): a hit or miss of the endpoint's cache scope.
+    public var cacheHit: Bool?
+    /// Retries it took (seed 004's `retry_count`): a distribution per endpoint.
+    public var retryCount: Double?
 
     public init(success: Bool = true, statusCode: Int? = nil, errorType: String? = nil, errorMessage: String? = nil,
                 durationMs: Double? = nil, ttftMs: Double? = nil, costUSD: Double? = nil, inputTokens: Double? = nil,
-                outputTokens: Double? = nil, requestBytes: Double? = nil, responseBytes: Double? = nil) {
+                outputTokens: Double? = nil, requestBytes: Double? = nil, responseBytes: Double? = nil,
+                cacheHit: Bool? = nil, retryCount: Double? = nil) {
         self.success = success
         self.statusCode = statusCode
         self.errorType = errorType
@@ -174,6 +179,8 @@ public struct CallOutcome: Sendable, Equatable {
         self.outputTokens = outputTokens
         self.requestBytes = requestBytes
         self.responseBytes = responseBytes
+        self.cacheHit = cacheHit
+        self.retryCount = retryCount
     }
 }
 

@@ -4,10 +4,11 @@
 ///
 /// File layout (little-endian): "PERFMOND", format version (u32), CRC-32 of the rest (u32), then
 /// the body. Version 2 added the custom metric kinds (a counter's sum, a set's members, each
-/// metric's unit); version 1 files are still read, and converted. Anything else is moved aside.
+/// metric's unit), version 3 the retries per request; older files are still read, and converted.
+/// Anything else is moved aside.
 public struct StoreSnapshot: Sendable {
-    public static let formatVersion: UInt32 = 2
-    static let readableVersions: ClosedRange<UInt32> = 1...2
+    public static let formatVersion: UInt32 = 3
+    static let readableVersions: ClosedRange<UInt32> = 1...3
     static let magic = Array("PERFMOND".utf8)
 
     /// Unix seconds when it was taken.
@@ -189,6 +190,7 @@ extension Aggregate {
         writer.u8(membersCapped ? 1 : 0)
         writer.count(members.count)
         for member in members.sorted() { writer.string(member) }
+        calls.retries.write(to: &writer)
     }
 
     init(from reader: inout SnapshotReader, version: UInt32) throws(SnapshotError) {
@@ -221,11 +223,14 @@ extension Aggregate {
         let values = try Distribution(from: &reader)
         if !values.isEmpty { distribution = values }
         calls.ttft = try Distribution(from: &reader)
-        if calls != CallTotals.none { callTotals = calls }
+        defer { if calls != CallTotals.none { callTotals = calls } }
         guard version >= 2 else { return }  // version 1 had untyped custom metrics only
         valueSum = try reader.f64()
         membersCapped = try reader.u8() == 1
         for _ in 0..<(try reader.count(itemSize: 4)) { members.insert(try reader.string()) }
+        guard version >= 3 else { return }  // version 2 had no retries
+        let retries = try Distribution(from: &reader)
+        if !retries.isEmpty { calls.retries = retries }
     }
 }
 

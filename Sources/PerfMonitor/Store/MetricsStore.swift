@@ -94,6 +94,7 @@ public actor MetricsStore {
             endRequest(end, at: at, weight: weight, now: now)
         case let .request(call):
             record(CallFacts(call.outcome, weight: weight), in: endpointKey(endpoint: call.endpoint, method: call.method), at: at, now)
+            countCacheLookup(of: call.outcome, endpoint: call.endpoint, weight: weight, at: at, now)
         case let .operation(sample):
             record(CallFacts(sample.outcome, weight: weight), in: componentKey(sample.component, sample.operation), at: at, now)
         case let .cache(lookup):
@@ -207,6 +208,15 @@ public actor MetricsStore {
         var outcome = end.outcome
         if outcome.durationMs == nil, let start { outcome.durationMs = Swift.max(0, (timestamp - start.timestamp) * 1000) }
         record(CallFacts(outcome, weight: weight), in: endpointKey(endpoint: endpoint, method: end.method ?? start?.method), at: timestamp, now)
+        countCacheLookup(of: outcome, endpoint: endpoint, weight: weight, at: timestamp, now)
+    }
+
+    /// A request's `cache_hit`: a hit or miss of the cache scope named by its endpoint.
+    private func countCacheLookup(of outcome: CallOutcome, endpoint: String, weight: Double, at timestamp: Double, _ now: Double) {
+        guard let hit = outcome.cacheHit else { return }
+        update(SeriesKey(.cache, limiter.admit(endpoint, .cacheScope)), at: timestamp, now) { aggregate in
+            if hit { aggregate.cacheHits += weight } else { aggregate.cacheMisses += weight }
+        }
     }
 
     // MARK: Maintenance

@@ -50,6 +50,18 @@ extension PerformanceQueries {
         ] + durationFields(aggregate.distribution, average: "avg_duration_ms") + [
             ("avg_request_bytes", .double(aggregate.total > 0 ? aggregate.requestBytes / aggregate.total : 0)),
             ("avg_response_bytes", .double(aggregate.total > 0 ? aggregate.responseBytes / aggregate.total : 0)),
+            // Of the requests that sent `retry_count` (`retry_reported`): the average, the most,
+            // and the share that needed one at least.
+            ("retry_reported", .double(aggregate.retries.count)),
+            ("avg_retry_count", .double(aggregate.retries.mean)),
+            ("max_retry_count", .double(aggregate.retries.max)),
+            ("retried_percent", .double(Self.retriedPercent(aggregate.retries))),
         ])
+    }
+
+    /// The share of the requests that reported retries with at least one.
+    private static func retriedPercent(_ retries: Distribution) -> Double {
+        guard retries.count > 0 else { return 0 }
+        return (retries.count - retries.cumulativeCounts(atOrBelow: [0.5])[0]) / retries.count * 100
     }
 }

@@ -26,6 +26,10 @@ struct EventFields {
     var inputTokens: JSONValue?
     var outputTokens: JSONValue?
     var requestBytes: JSONValue?
+    var bytesSent: JSONValue?
+    var bytesReceived: JSONValue?
+    var cacheHit: JSONValue?
+    var retryCount: JSONValue?
     var inputSize: JSONValue?
     var responseBytes: JSONValue?
     var responseSize: JSONValue?
@@ -82,13 +86,13 @@ struct EventFields {
             else if `is`("event_id") { keep(&eventId) }
         case 9:
             if `is`("timestamp") { keep(&timestamp) } else if `is`("component") { keep(&component) }
-            else if `is`("operation") { keep(&operation) }
+            else if `is`("operation") { keep(&operation) } else if `is`("cache_hit") { keep(&cacheHit) }
         case 10:
             if `is`("request_id") { keep(&requestId) } else if `is`("error_type") { keep(&errorType) }
-            else if `is`("input_size") { keep(&inputSize) }
+            else if `is`("input_size") { keep(&inputSize) } else if `is`("bytes_sent") { keep(&bytesSent) }
         case 11:
             if `is`("duration_ms") { keep(&durationMs) } else if `is`("status_code") { keep(&statusCode) }
-            else if `is`("sample_rate") { keep(&sampleRate) }
+            else if `is`("sample_rate") { keep(&sampleRate) } else if `is`("retry_count") { keep(&retryCount) }
         case 12:
             if `is`("input_tokens") { keep(&inputTokens) }
         case 13:
@@ -96,6 +100,7 @@ struct EventFields {
             else if `is`("response_size") { keep(&responseSize) }
         case 14:
             if `is`("response_bytes") { keep(&responseBytes) } else if `is`("access_time_ms") { keep(&accessTimeMs) }
+            else if `is`("bytes_received") { keep(&bytesReceived) }
         default:
             break
         }
@@ -130,8 +135,13 @@ struct EventFields {
         if outcome.costUSD == nil { outcome.costUSD = try bounded(number(cost, "cost", atLeast: 0), "cost", Limits.maxCostUSD, "US dollars", raw: cost) }
         outcome.inputTokens = try bounded(count(inputTokens, "input_tokens"), "input_tokens", Limits.maxTokens, "tokens", raw: inputTokens)
         outcome.outputTokens = try bounded(count(outputTokens, "output_tokens"), "output_tokens", Limits.maxTokens, "tokens", raw: outputTokens)
-        outcome.requestBytes = try bounded(count(requestBytes, "request_bytes", alias: inputSize, "input_size"), "request_bytes", Limits.maxBytes, "bytes", raw: requestBytes ?? inputSize)
-        outcome.responseBytes = try bounded(count(responseBytes, "response_bytes", alias: responseSize, "response_size"), "response_bytes", Limits.maxBytes, "bytes", raw: responseBytes ?? responseSize)
+        // Seed 002 says input_size and response_size, seed 004 bytes_sent and bytes_received.
+        outcome.requestBytes = try bounded(count([(requestBytes, "request_bytes"), (inputSize, "input_size"), (bytesSent, "bytes_sent")]),
+                                           "request_bytes", Limits.maxBytes, "bytes", raw: requestBytes ?? inputSize ?? bytesSent)
+        outcome.responseBytes = try bounded(count([(responseBytes, "response_bytes"), (responseSize, "response_size"), (bytesReceived, "bytes_received")]),
+                                            "response_bytes", Limits.maxBytes, "bytes", raw: responseBytes ?? responseSize ?? bytesReceived)
+        outcome.cacheHit = try bool(cacheHit, "cache_hit")
+        outcome.retryCount = try bounded(count([(retryCount, "retry_count")]), "retry_count", Limits.maxRetries, "retries", raw: retryCount)
         let metricName = try string(metric, "metric").flatMap { $0.isEmpty ? nil : $0 }
         let metricKind = try metricKindValue()
         // A set's member may be a string; every other value is a number.
@@ -375,9 +385,16 @@ struct EventFields {
     }
 
     /// A count (integer ≥ 0) under its name or, when absent, under its alias.
-    private func count(_ value: JSONValue?, _ field: String, alias: JSONValue? = nil, _ aliasName: String = "") throws(EventError) -> Double? {
-        if let number = try integer(value, field, in: 0...Int.max) { return Double(number) }
-        return try integer(alias, aliasName, in: 0...Int.max).map(Double.init)
+    /// A count ≥ 0 from the first of the fields (a name and its aliases) that is given.
+    private func count(_ candidates: [(JSONValue?, String)]) throws(EventError) -> Double? {
+        for (value, field) in candidates {
+            if let number = try integer(value, field, in: 0...Int.max) { return Double(number) }
+        }
+        return nil
+    }
+
+    private func count(_ value: JSONValue?, _ field: String) throws(EventError) -> Double? {
+        try count([(value, field)])
     }
 
     private func bool(_ value: JSONValue?, _ field: String) throws(EventError) -> Bool? {

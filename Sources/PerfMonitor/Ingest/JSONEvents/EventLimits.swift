@@ -9,6 +9,8 @@ public enum EventLimits {
     public static let maxCostUSD = 1_000_000.0
     public static let maxTokens = 1_000_000_000.0
     public static let maxBytes = 1_000_000_000_000.0
+    /// Retries of one request (seed 004's `retry_count`).
+    public static let maxRetries = 1_000.0
     /// A custom metric's value, in magnitude.
     public static let maxMetricMagnitude = 1e15
     /// One event kept in a million: smaller rates would weigh an event past any sane count.
