@@ -144,6 +144,31 @@ import Testing
         #expect(try await harness.json("/performance/endpoints").at("endpoints", "/a") == nil, "a refused event changes nothing")
     }
 
+    /// Seed 003's `tasks_active` per component (item 4): tasks started with `request_start` naming
+    /// a component are in flight for it until their end, whose duration (from the pair) is the
+    /// component × operation's sample; in JSON, on /metrics, and across a snapshot.
+    @Test func componentTasksAreInFlightUntilTheyEnd() async throws {
+        let harness = try Harness()
+        let now = harness.clock.now()
+        try await harness.post([
+            #"{"type":"request_start","request_id":"t1","component":"embedding_worker","operation":"embed","timestamp":\#(now - 2)}"#,
+            #"{"type":"request_start","request_id":"t2","component":"embedding_worker","operation":"embed"}"#,
+            #"{"type":"request_start","request_id":"t3","component":"embedding_worker","operation":"embed"}"#,
+            #"{"type":"request_end","request_id":"t1","timestamp":\#(now - 0.5)}"#,
+        ])
+        let worker = try await harness.json("/performance/components").at("components", "embedding_worker")
+        #expect(worker?["in_flight"]?.numberValue == 2, "\(String(describing: worker))")
+        #expect(worker?["total_calls"]?.numberValue == 1)
+        #expect(worker?.at("operations", "embed", "avg_duration_ms")?.numberValue == 1500, "the pair's duration")
+        let metrics = try await harness.get("/metrics").text
+        #expect(metrics.contains(#"perfmond_component_operations_in_flight{component="embedding_worker"} 2"#))
+        #expect(try await harness.json("/performance/memory").at("store", "unmatched_ends")?.numberValue == 0)
+
+        let restored = MetricsStore(clock: harness.clock)
+        await restored.restore(try StoreSnapshot.decode(await harness.store.snapshot().encoded()))
+        #expect(await restored.inFlight().byComponent == ["embedding_worker": 2])
+    }
+
     /// Seed 002's `getPerformanceReport` (item 9): one answer holding each path's own answer.
     @Test func theReportHoldsEveryPathsAnswer() async throws {
         let harness = try Harness()

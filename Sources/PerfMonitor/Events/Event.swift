@@ -236,13 +236,20 @@ public struct RequestStart: Sendable, Equatable {
     public var method: String?
     public var provider: String?
     public var model: String?
+    /// A task of a component (seed 003's `tasks_active`): in flight for it until its end, which
+    /// then counts as the component × operation's sample when no endpoint is named.
+    public var component: String?
+    public var operation: String?
 
-    public init(requestID: String, endpoint: String? = nil, method: String? = nil, provider: String? = nil, model: String? = nil) {
+    public init(requestID: String, endpoint: String? = nil, method: String? = nil, provider: String? = nil, model: String? = nil,
+                component: String? = nil, operation: String? = nil) {
         self.requestID = requestID
         self.endpoint = endpoint
         self.method = method
         self.provider = provider
         self.model = model
+        self.component = component
+        self.operation = operation
     }
 }
 

@@ -4,7 +4,8 @@
 ///
 /// File layout (little-endian): "PERFMOND", format version (u32), CRC-32 of the rest (u32), then
 /// the body. Version 2 added the custom metric kinds (a counter's sum, a set's members, each
-/// metric's unit), version 3 the retries per request; older files are still read, and converted.
+/// metric's unit), version 3 the retries per request and the component of a task in flight; older
+/// files are still read, and converted.
 /// Anything else is moved aside.
 public struct StoreSnapshot: Sendable {
     public static let formatVersion: UInt32 = 3
@@ -114,7 +115,7 @@ public struct StoreSnapshot: Sendable {
         for _ in 0..<(try reader.count(itemSize: 25)) {
             let isProviderCall = try reader.u8() == 1
             let id = try reader.string()
-            let call = try OpenCalls.Call(from: &reader)
+            let call = try OpenCalls.Call(from: &reader, version: version)
             if isProviderCall { openProviderCalls[id] = call } else { openRequests[id] = call }
         }
         var series: [SeriesKey: Series] = [:]
@@ -159,11 +160,16 @@ extension OpenCalls.Call {
         writer.optionalString(method)
         writer.optionalString(provider)
         writer.optionalString(model)
+        writer.optionalString(component)
+        writer.optionalString(operation)
     }
 
-    init(from reader: inout SnapshotReader) throws(SnapshotError) {
+    init(from reader: inout SnapshotReader, version: UInt32) throws(SnapshotError) {
         self.init(timestamp: try reader.f64(), receivedAt: try reader.f64(), endpoint: try reader.optionalString(),
                   method: try reader.optionalString(), provider: try reader.optionalString(), model: try reader.optionalString())
+        guard version >= 3 else { return }  // version 2 had no component tasks
+        component = try reader.optionalString()
+        operation = try reader.optionalString()
     }
 }
 

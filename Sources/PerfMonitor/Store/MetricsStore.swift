@@ -88,7 +88,8 @@ public actor MetricsStore {
                  providerCall: true)
         case let .requestStart(start):
             open(start.requestID, OpenCalls.Call(timestamp: at, receivedAt: now, endpoint: start.endpoint, method: start.method,
-                                                 provider: start.provider, model: start.model),
+                                                 provider: start.provider, model: start.model, component: start.component,
+                                                 operation: start.operation),
                  providerCall: false)
         case let .requestEnd(end):
             endRequest(end, at: at, weight: weight, now: now)
@@ -198,15 +199,20 @@ public actor MetricsStore {
         if !openCalls.open(id, call, providerCall: providerCall) { status.droppedStarts += 1 }
     }
 
-    /// An end counts for its endpoint × method, what it lacks taken from its start.
+    /// An end counts for its endpoint × method, what it lacks taken from its start; the end of a
+    /// component's task (a start naming a component and no endpoint) for that component × operation.
     private func endRequest(_ end: RequestEnd, at timestamp: Double, weight: Double, now: Double) {
         let start = end.requestID.flatMap { openCalls.endRequest($0) }
-        guard let endpoint = end.endpoint ?? start?.endpoint else {
-            status.unmatchedEnds += 1
-            return
-        }
         var outcome = end.outcome
         if outcome.durationMs == nil, let start { outcome.durationMs = Swift.max(0, (timestamp - start.timestamp) * 1000) }
+        guard let endpoint = end.endpoint ?? start?.endpoint else {
+            if let component = start?.component {
+                record(CallFacts(outcome, weight: weight), in: componentKey(component, start?.operation), at: timestamp, now)
+            } else {
+                status.unmatchedEnds += 1
+            }
+            return
+        }
         record(CallFacts(outcome, weight: weight), in: endpointKey(endpoint: endpoint, method: end.method ?? start?.method), at: timestamp, now)
         countCacheLookup(of: outcome, endpoint: endpoint, weight: weight, at: timestamp, now)
     }

@@ -10,6 +10,8 @@ struct OpenCalls: Sendable {
         let method: String?
         let provider: String?
         let model: String?
+        var component: String? = nil
+        var operation: String? = nil
     }
 
     private(set) var requests: [String: Call] = [:]
@@ -60,6 +62,7 @@ struct OpenCalls: Sendable {
         for call in requests.values {
             if let provider = call.provider { counts.byProvider[provider, default: 0] += 1 }
             if let endpoint = call.endpoint { counts.byEndpoint[endpoint, default: 0] += 1 }
+            if let component = call.component { counts.byComponent[component, default: 0] += 1 }
         }
         for call in providerCalls.values { if let provider = call.provider { counts.byProvider[provider, default: 0] += 1 } }
         return counts
@@ -67,11 +70,13 @@ struct OpenCalls: Sendable {
 }
 
 /// Requests and provider calls started and not yet ended (seed 003's `tasks_active`): in all, by
-/// provider (requests and provider calls naming one), by endpoint (requests naming one).
+/// provider (requests and provider calls naming one), by endpoint and by component (requests
+/// naming one).
 public struct InFlight: Sendable, Equatable {
     public var total: Int
     public var byProvider: [String: Int] = [:]
     public var byEndpoint: [String: Int] = [:]
+    public var byComponent: [String: Int] = [:]
 
     public init(total: Int = 0) { self.total = total }
 }

@@ -176,6 +176,10 @@ public struct MetricsRoute: Sendable {
         let labels = components.map { SeriesLabels([("component", $0.key.first), ("operation", $0.key.second)]) }
         writeOutcomes("component_operations_total", "Component operations completed, by outcome (success or error).", components, labels, &w)
         writeErrors("component_errors_total", "Component errors by error type.", components, labels, &w)
+        w.family("component_operations_in_flight", .gauge, "Component tasks started (request_start naming the component) and not yet ended, by component.")
+        for (component, count) in snapshot.inFlight.byComponent.sorted(by: { $0.key < $1.key }) {
+            w.sample(SeriesLabels([("component", component)]), Double(count))
+        }
         writeDurations("component_operation_duration_seconds", "Component operation duration.",
                        configuration.componentDurationBuckets, .duration, components, labels, &w)
     }

@@ -11,7 +11,9 @@ extension PerformanceQueries {
     /// `success_rate` are percentages.
     func components(_ request: Request) async throws(QueryFailure) -> Response {
         let parameters = try QueryParameters(request, accepts: ["component"], retention: retention)
-        var byName = Dictionary(grouping: await store.series(.component, window: try parameters.window()), by: \.key.first)
+        let window = try parameters.window()
+        let (views, inFlight) = await store.read { store in (store.series(.component, window: window), store.inFlight().byComponent) }
+        var byName = Dictionary(grouping: views, by: \.key.first)
         if let name = parameters.value("component") {
             guard let one = byName[name] else { throw .notFound("unknown component '\(name)'") }
             byName = [name: one]
@@ -19,7 +21,8 @@ extension PerformanceQueries {
         let objects: [(String, JSONValue)] = byName.sorted { $0.key < $1.key }.map { name, operations in
             let fields = componentFields(Aggregate.merged(operations), seconds: span(of: operations))
             let perOperation = operations.map { ($0.key.second, JSONValue.object(componentFields($0.aggregate, seconds: $0.spanSeconds))) }
-            return (name, .object(fields + [("operations", .object(perOperation))]))
+            // Tasks started (request_start naming the component) and not yet ended.
+            return (name, .object(fields + [("in_flight", .int(inFlight[name] ?? 0)), ("operations", .object(perOperation))]))
         }
         return answer([("components_count", .int(objects.count)), ("components", .object(objects))])
     }

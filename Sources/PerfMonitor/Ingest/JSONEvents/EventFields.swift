@@ -179,7 +179,7 @@ struct EventFields {
             kind = .operation(OperationSample(component: try need(component, "component"), operation: operation, outcome: outcome))
         case .requestStart:
             kind = .requestStart(RequestStart(requestID: try need(requestID, "request_id"), endpoint: endpoint, method: method,
-                                              provider: provider, model: model))
+                                              provider: provider, model: model, component: component, operation: operation))
         case .requestEnd:
             let match: RequestEnd.Match
             if let requestID {
