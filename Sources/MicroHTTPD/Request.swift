@@ -9,6 +9,8 @@ public struct Request: Sendable {
     public let headers: HTTPHeaders
     /// The whole body; empty when none was sent.
     public let body: [UInt8]
+    /// The value of the route's `{name}` segment, for a route with one (`Router.add`).
+    public internal(set) var pathParameter: String?
 
     public init(
         method: String, path: String, query: [(name: String, value: String)] = [],

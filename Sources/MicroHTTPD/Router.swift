@@ -1,4 +1,6 @@
-/// Maps a method and an exact path to a handler; knows the answers for unknown paths and methods.
+/// Maps a method and a path to a handler; knows the answers for unknown paths and methods. A path
+/// is exact, or ends in one `{name}` segment that takes the rest of the path (non-empty), handed to
+/// the handler as `Request.pathParameter`.
 public struct Router: Sendable {
     /// How a route answers: synchronously on the server thread (cheap, non-blocking work only),
     /// or asynchronously, with the connection suspended until the answer is ready.
@@ -17,6 +19,8 @@ public struct Router: Sendable {
     }
 
     private var routes: [String: [String: Handler]] = [:]
+    /// Routes ending in a `{name}` segment, by the path before it.
+    private var parameterRoutes: [String: [String: Handler]] = [:]
 
     /// Asked once a request's headers are in, before its body is read or its path routed: a
     /// response refuses the request (a `401`, say) and its body is never kept.
@@ -27,7 +31,31 @@ public struct Router: Sendable {
     /// Adds `handler` for `method` on each of `paths` (aliases answer the same).
     public mutating func add(_ method: String, _ paths: String..., handler: Handler) {
         for path in paths {
-            routes[path, default: [:]][method.uppercased()] = handler
+            if let prefix = Self.parameterPrefix(of: path) {
+                parameterRoutes[prefix, default: [:]][method.uppercased()] = Self.handingOverTheParameter(after: prefix, handler)
+            } else {
+                routes[path, default: [:]][method.uppercased()] = handler
+            }
+        }
+    }
+
+    /// `/a/b/` for `/a/b/{id}`; nil for an exact path.
+    public static func parameterPrefix(of path: String) -> String? {
+        guard path.hasSuffix("}"), let open = path.lastIndex(of: "{"), open > path.startIndex,
+              path[path.index(before: open)] == "/" else { return nil }
+        return String(path[..<open])
+    }
+
+    private static func handingOverTheParameter(after prefix: String, _ handler: Handler) -> Handler {
+        @Sendable func withParameter(_ request: Request) -> Request {
+            var request = request
+            request.pathParameter = String(request.path.dropFirst(prefix.count))
+            return request
+        }
+        switch handler {
+        case let .sync(handle): return .sync { handle(withParameter($0)) }
+        case let .async(handle): return .async { await handle(withParameter($0)) }
+        case .streaming: preconditionFailure("a streaming route takes no path parameter")
         }
     }
 
@@ -82,11 +110,23 @@ public struct Router: Sendable {
 
     /// Finds the handler; `HEAD` is answered by the `GET` handler (the server drops the body).
     public func match(method: String, path: String) -> Match {
-        guard let byMethod = routes[path] else { return .notFound }
+        guard let byMethod = routes[path] ?? parameterRoute(for: path) else { return .notFound }
         if let handler = byMethod[method] { return .handler(handler) }
         if method == "HEAD", let handler = byMethod["GET"] { return .handler(handler) }
         var allowed = Set(byMethod.keys)
         if allowed.contains("GET") { allowed.insert("HEAD") }
         return .methodNotAllowed(allowed: allowed.sorted())
+    }
+
+    /// The routes of the `{name}` pattern whose prefix `path` extends (the longest one).
+    private func parameterRoute(for path: String) -> [String: Handler]? {
+        parameterRoutes.filter { path.count > $0.key.count && path.hasPrefix($0.key) }.max { $0.key.count < $1.key.count }?.value
+    }
+
+    /// The pattern `path` is routed by: itself, or the `{name}` route it falls under (for the
+    /// access classes registered beside the routes).
+    public func pattern(of path: String) -> String? {
+        if routes[path] != nil { return path }
+        return parameterRoutes.keys.filter { path.count > $0.count && path.hasPrefix($0) }.max { $0.count < $1.count }
     }
 }

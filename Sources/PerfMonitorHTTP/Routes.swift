@@ -29,7 +29,7 @@ public struct Routes: Sendable {
     public mutating func add(_ method: String, _ paths: String..., access: RouteAccess, handler: Router.Handler) {
         for path in paths {
             router.add(method, path, handler: handler)
-            self.access[path, default: [:]][method.uppercased()] = access
+            self.access[Router.parameterPrefix(of: path) ?? path, default: [:]][method.uppercased()] = access
         }
     }
 
@@ -40,7 +40,7 @@ public struct Routes: Sendable {
     /// The class a request falls in: its route's (`HEAD` as `GET`); on a path whose routes are all
     /// open, any method is open (it gets its `405` without a token); anything else is a read.
     public func access(method: String, path: String) -> RouteAccess {
-        guard let byMethod = access[path] else { return .read }
+        guard let byMethod = access[router.pattern(of: path) ?? path] else { return .read }
         if let declared = byMethod[method] ?? (method == "HEAD" ? byMethod["GET"] : nil) { return declared }
         return byMethod.values.allSatisfy { $0 == .open } ? .open : .read
     }

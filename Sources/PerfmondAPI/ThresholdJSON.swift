@@ -11,13 +11,39 @@ extension AlertThreshold {
         }
         var thresholds: [AlertThreshold] = []
         var problems: [String] = []
+        if items.count > maxCount { problems.append("\(path): \(items.count) thresholds; at most \(maxCount)") }
+        var places: [String: Int] = [:]
         for (index, item) in items.enumerated() {
             switch parse(item, path: "\(path)[\(index)]") {
-            case let .success(threshold): thresholds.append(threshold)
+            case let .success(threshold):
+                if let earlier = places[threshold.id] {
+                    problems.append("\(path)[\(index)].id: \(JSONValue.string(threshold.id).quoted) is the id of \(path)[\(earlier)] too; give each its own")
+                }
+                places[threshold.id] = index
+                thresholds.append(threshold)
             case let .failure(found): problems += found.messages
             }
         }
         return problems.isEmpty ? .success(thresholds) : .failure(ThresholdProblems(capped: problems))
+    }
+
+    /// A set holds at most this many (api.md §2).
+    public static let maxCount = 1000
+
+    /// One threshold, as `PUT /performance/config/thresholds/{id}` sends it.
+    public static func parseOne(_ value: JSONValue, path: String = "threshold") -> Result<AlertThreshold, ThresholdProblems> {
+        parse(value, path: path)
+    }
+
+    /// An id a URL path can carry and a configuration can spell.
+    public static func isValidID(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 256 && text.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+            case UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: ":"), UInt8(ascii: "="): true
+            default: false
+            }
+        }
     }
 
     /// The thresholds whose window reaches past the retention: data that old is never kept, so the
@@ -35,7 +61,7 @@ extension AlertThreshold {
             return .failure(ThresholdProblems(["\(path): expected an object, got \(value.quoted)"]))
         }
         var problems: [String] = []
-        let known: Set<String> = ["metric", "comparison", "threshold", "severity", "scope", "stat", "window", "for_seconds",
+        let known: Set<String> = ["id", "enabled", "metric", "comparison", "threshold", "severity", "scope", "stat", "window", "for_seconds",
                                   "cooldown_seconds", "min_samples", "message"]
         for (key, _) in members where !known.contains(key) {
             problems.append("\(path).\(key): unknown field; known: \(known.sorted().joined(separator: ", "))")
@@ -101,6 +127,14 @@ extension AlertThreshold {
             }
         }
         let message = string("message")
+        let configuredID = string("id")
+        if let configuredID, !isValidID(configuredID) {
+            problems.append("\(path).id: \(JSONValue.string(configuredID).quoted) is not an id: 1 to 256 of a-z A-Z 0-9 _ - . : =")
+        }
+        var enabled = true
+        if let value = field("enabled") {
+            if case let .bool(flag) = value { enabled = flag } else { problems.append("\(path).enabled: expected true or false, got \(value.quoted)") }
+        }
         var scope = Scope()
         if let value = field("scope") { scope = Scope.parse(value, path: "\(path).scope", problems: &problems) }
         if !scope.labels.isEmpty, let metric, metric.isEventStatistic || metric.isSampled {
@@ -120,12 +154,15 @@ extension AlertThreshold {
         if let cooldown { result.cooldownSeconds = cooldown }
         if let minSamples { result.minSamples = minSamples }
         result.message = message
+        result.configuredID = configuredID
+        result.enabled = enabled
         return .success(result)
     }
 
     /// As `GET /performance/config` shows it.
     public var json: JSONValue {
         var members: [(String, JSONValue)] = [
+            ("id", .string(id)), ("enabled", .bool(enabled)),
             ("metric", .string(metric.name)), ("comparison", .string(comparison.rawValue)), ("threshold", .double(threshold)),
             ("severity", .string(severity.rawValue)), ("stat", .string(stat.rawValue)), ("window", .string(window.description)),
             ("for_seconds", .double(forSeconds)), ("cooldown_seconds", .double(cooldownSeconds)), ("min_samples", .int(minSamples)),

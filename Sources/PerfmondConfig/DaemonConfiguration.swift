@@ -33,6 +33,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var alertThresholds = AlertThreshold.defaults
     /// The recommendations' rules and targets (seed 000's by default); a list in the file, JSON in `PERFMOND_RECOMMENDATION_RULES`.
     public var recommendationRules = RecommendationRule.defaults
+    /// The degradation alert (seed 000): on, a p95 1.5 times that of the hour before the last 5 minutes.
+    public var degradation = DegradationAlert()
     /// Where the store's snapshot is kept across restarts; "" keeps nothing.
     public var stateFile = ""
     /// How often the snapshot is written (and at shutdown): what a `kill -9` can lose at most.

@@ -1,3 +1,4 @@
+import PerfJSON
 import PerfMonitor
 
 #if canImport(Glibc)
@@ -86,6 +87,26 @@ extension Setting {
                     config.logLevel = level
                     return true
                 }, render: { $0.logLevel.rawValue }, isReloadable: true),
+        Setting(key: "degradation_alert", allowed: "true or false",
+                apply: { config, text in
+                    guard let value = Bool(text.trimmingSpaces.lowercased()) else { return false }
+                    config.degradation.enabled = value
+                    return true
+                }, render: { String($0.degradation.enabled) }),
+        Setting(key: "degradation_ratio", allowed: "a number from 1.01 to 100",
+                apply: { config, text in
+                    guard let value = Double(text.trimmingSpaces), value.isFinite, (1.01...100).contains(value) else { return false }
+                    config.degradation.ratio = value
+                    return true
+                }, render: { JSONNumber.format($0.degradation.ratio) }),
+        duration("degradation_recent_window", .seconds(60)...TimeSpan.seconds(6 * 3600), \.degradation.detection.recent),
+        duration("degradation_baseline_window", .seconds(300)...TimeSpan.seconds(7 * 86_400), \.degradation.detection.baseline),
+        Setting(key: "degradation_min_samples", allowed: "an integer from 1 to 1000000",
+                apply: { config, text in
+                    guard let value = Int(text.trimmingSpaces), (1...1_000_000).contains(value) else { return false }
+                    config.degradation.detection.minimumSamples = Double(value)
+                    return true
+                }, render: { String(Int($0.degradation.detection.minimumSamples)) }, isInteger: true),
         path("state_file", \.stateFile),
         duration("snapshot_interval", .seconds(1)...TimeSpan.seconds(86_400), \.snapshotInterval),
         token("ingest_token", \.access.ingestToken),

@@ -67,7 +67,7 @@ struct Serve: AsyncParsableCommand {
         let rules = AlertRules(settings.alertThresholds)
         let monitor = SystemMonitor(retention: settings.store.retention, interval: settings.store.collectionInterval)
         monitor.sample(at: clock.now())  // one sample before listening: the first answer is never empty
-        let alertEngine = AlertEngine(rules: rules, store: store, monitor: monitor, clock: clock)
+        let alertEngine = AlertEngine(rules: rules, store: store, monitor: monitor, clock: clock, degradation: settings.degradation)
         let dispatcher = AlertDispatcher(sinks: settings.alertSinks.sinks, retries: settings.alertSinks.retries, logger: logger)
         IngestRoute(buffer: buffer, decoder: decoder, clock: clock, readiness: readiness, counters: counters)
             .register(in: &routes)

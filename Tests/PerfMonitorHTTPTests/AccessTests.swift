@@ -65,6 +65,11 @@ import TestSupport
         let shown = try await harness.get("/performance/config", headers: Self.bearer(Self.read))
         #expect(!shown.text.contains(Self.read) && !shown.text.contains(Self.admin) && !shown.text.contains(Self.ingest))
         #expect(try JSONParser.parse(shown.body)["read_token"] == .string("(set)"))
+        // One threshold at a time needs the admin token too.
+        let one = #"{"metric":"error_rate","threshold":9,"comparison":">","severity":"warning"}"#
+        #expect(try await harness.request("PUT", "/performance/config/thresholds/x", body: one, headers: Self.bearer(Self.read)).status == 401)
+        #expect(try await harness.request("DELETE", "/performance/config/thresholds/x", body: "", headers: Self.bearer(Self.read)).status == 401)
+        #expect(try await harness.request("PUT", "/performance/config/thresholds/x", body: one, headers: Self.bearer(Self.admin)).status == 201)
         await harness.stop()
     }
 

@@ -285,6 +285,7 @@ func call(_ provider: String, _ model: String, ms: Double, at time: Double, _ ex
         #expect(updated.status == 200)
         let after = try await harness.json("/config")
         #expect(after["alert_thresholds"] == .array([.object([
+            ("id", .string("ttft_ms.p95.5m.gt.800.warning.provider=openai")), ("enabled", .bool(true)),
             ("metric", .string("ttft_ms")), ("comparison", .string(">")), ("threshold", .number(800, text: "800")),
             ("severity", .string("warning")), ("stat", .string("p95")), ("window", .string("5m")),
             ("for_seconds", .number(0, text: "0")), ("cooldown_seconds", .number(60, text: "60")),

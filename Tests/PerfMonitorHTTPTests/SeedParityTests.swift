@@ -169,6 +169,58 @@ import Testing
         #expect(await restored.inFlight().byComponent == ["embedding_worker": 2])
     }
 
+    /// Seed 002's `setAlertThreshold` (item 10): thresholds one at a time, by id, with `enabled`;
+    /// checked as the whole set is, nothing changed by a refusal; and seed 000's "fallback
+    /// triggered" as `failovers_per_hour`.
+    @Test func thresholdsAreSetOneAtATimeByID() async throws {
+        let harness = try Harness()
+        let config = try await harness.json("/performance/config")
+        guard case let .array(listed)? = config["alert_thresholds"] else { Issue.record("no thresholds: \(config)"); return }
+        #expect(listed.first?["id"]?.stringValue == "response_time_ms.p95.5m.gt.2000.warning" && listed.first?["enabled"] == .bool(true))
+
+        let rule = #"{"metric": "failovers_per_hour", "comparison": ">", "threshold": 60, "severity": "warning", "min_samples": 1}"#
+        #expect(try await harness.request("PUT", "/performance/config/thresholds/fallback", body: rule).status == 201)
+        let replaced = try await harness.request("PUT", "/performance/config/thresholds/fallback", body: rule.replacingOccurrences(of: "60", with: "100"))
+        #expect(replaced.status == 200, "\(replaced.text)")
+        let now = try await harness.json("/performance/config")
+        guard case let .array(thresholds)? = now["alert_thresholds"] else { Issue.record("no thresholds"); return }
+        #expect(thresholds.filter { $0["id"]?.stringValue == "fallback" }.map { $0["threshold"]?.numberValue } == [100])
+        #expect(thresholds.count == listed.count + 1)
+
+        // Seed 000's fallback: 12 failovers in the last 5 minutes are 144 an hour, over 100.
+        try await harness.post((0..<12).map { _ in #"{"type":"failover","provider":"openai","metadata":{"to_provider":"anthropic"}}"# })
+        // The default p95 warning turned off by its own id: 3 s calls fire only the critical-free rest.
+        let off = #"{"metric": "response_time_ms", "comparison": ">", "threshold": 2000, "severity": "warning", "enabled": false}"#
+        #expect(try await harness.request("PUT", "/performance/config/thresholds/response_time_ms.p95.5m.gt.2000.warning", body: off).status == 200)
+        try await harness.post((0..<20).map { _ in #"{"type":"provider_request","provider":"openai","model":"gpt-4o","duration_ms":3000}"# })
+        await harness.alertEngine.evaluate()
+        let alerts = try await harness.json("/performance/alerts")
+        guard case let .array(active)? = alerts["active"] else { Issue.record("no alerts: \(alerts)"); return }
+        let fallback = active.first { $0["metric"]?.stringValue == "failovers_per_hour" }
+        #expect(fallback?["current_value"]?.numberValue == 144, "\(active)")
+        #expect(fallback?.at("scope", "provider")?.stringValue == "openai" && fallback?.at("scope", "to_provider")?.stringValue == "anthropic")
+        #expect(!active.contains { $0["metric"]?.stringValue == "response_time_ms" && $0["severity"]?.stringValue == "warning" }, "disabled")
+
+        let before = try await harness.json("/performance/config")["alert_thresholds"]
+        for (target, body, status, words) in [
+            ("/performance/config/thresholds/long", #"{"metric": "error_rate_percent", "comparison": ">", "threshold": 5, "severity": "info", "window": "48h"}"#, 400, "longer than the retention"),
+            ("/performance/config/thresholds/a", #"{"id": "b", "metric": "error_rate_percent", "comparison": ">", "threshold": 5, "severity": "info"}"#, 400, "is not the path's id"),
+            ("/performance/config/thresholds/bad%20id", rule, 400, "is not a threshold id"),
+            ("/performance/config/thresholds/x", #"{"metric": "nope!", "comparison": ">", "threshold": 5, "severity": "info"}"#, 400, "threshold.metric"),
+            ("/performance/config/thresholds/x", "[", 400, "invalid JSON"),
+        ] {
+            let reply = try await harness.request("PUT", target, body: body)
+            #expect(reply.status == status && reply.text.contains(words), "\(target): \(reply.text)")
+        }
+        #expect(try await harness.json("/performance/config")["alert_thresholds"] == before, "a refused edit changes nothing")
+
+        let deleted = try await harness.request("DELETE", "/performance/config/thresholds/fallback", body: "")
+        #expect(deleted.status == 200 && deleted.text.contains(#""deleted":"fallback""#), "\(deleted.text)")
+        let again = try await harness.request("DELETE", "/performance/config/thresholds/fallback", body: "")
+        #expect(again.status == 404 && again.text.contains("no threshold with id 'fallback'"))
+        #expect(try await harness.request("GET", "/performance/config/thresholds/fallback", body: "").status == 405)
+    }
+
     /// Seed 002's `getPerformanceReport` (item 9): one answer holding each path's own answer.
     @Test func theReportHoldsEveryPathsAnswer() async throws {
         let harness = try Harness()

@@ -11,10 +11,10 @@ struct AlertBench {
     let rules: AlertRules
     let engine: AlertEngine
 
-    init(_ thresholds: [AlertThreshold]) {
+    init(_ thresholds: [AlertThreshold], degradation: DegradationAlert = DegradationAlert()) {
         store = MetricsStore(clock: clock)
         rules = AlertRules(thresholds)
-        engine = AlertEngine(rules: rules, store: store, monitor: monitor, clock: clock)
+        engine = AlertEngine(rules: rules, store: store, monitor: monitor, clock: clock, degradation: degradation)
     }
 
     func calls(_ count: Int, ms: Double, provider: String = "openai", model: String = "gpt-4o", ago: Double = 0) async {
@@ -138,7 +138,25 @@ func latency(over threshold: Double, _ severity: Severity = .warning, for second
         await bench.tick()
         let firing = bench.engine.snapshot.firing
         #expect(firing.map(\.metric) == [.responseTimeDegradation])
-        #expect(firing.first?.text == "[warning] Performance degradation of openai/gpt-4o: p95 400 ms over the last 5 minutes against 100 ms the hour before")
+        #expect(firing.first?.text == "[warning] Performance degradation of openai/gpt-4o: p95 400 ms over the last 5m against 100 ms in the 1h before")
+    }
+
+    /// Seed 002 lets the degradation rule be tuned or turned off (issue 23, item 10): the same
+    /// fourfold rise fires nothing when it is off, or when the ratio asks for five times.
+    @Test func theDegradationRuleIsConfigurable() async {
+        var off = DegradationAlert()
+        off.enabled = false
+        var stricter = DegradationAlert()
+        stricter.ratio = 5
+        var shorter = DegradationAlert()
+        shorter.detection = Degradation(minimumSamples: 10, recent: .seconds(60), baseline: .seconds(600))
+        for (setting, fires) in [(off, false), (stricter, false), (shorter, false), (DegradationAlert(), true)] {
+            let bench = AlertBench([], degradation: setting)
+            await bench.calls(30, ms: 100, ago: 1800)  // outside a 10-minute baseline
+            await bench.calls(30, ms: 400)
+            await bench.tick()
+            #expect(bench.engine.snapshot.firing.contains { $0.metric == .responseTimeDegradation } == fires, "\(setting)")
+        }
     }
 
     @Test func thresholdsPostedAtRunTimeApplyAtTheNextEvaluation() async {

@@ -6,9 +6,6 @@ import Synchronization
 /// sampled metrics on the latest process sample, plus degradation detection (p95 of the last
 /// 5 minutes against the hour before, seed 000).
 public final class AlertEngine: Sendable {
-    /// Degradation: the last 5 minutes' p95 at least this many times the previous hour's.
-    static let degradationRatio = 1.5
-    static let degradation = Degradation(minimumSamples: 10)
     static let historyCapacity = 200
 
     private struct State {
@@ -28,13 +25,18 @@ public final class AlertEngine: Sendable {
     private let store: MetricsStore
     private let monitor: SystemMonitor
     private let clock: any StoreClock
+    /// The recent p95 of each provider × model against its baseline (seed 000); off, or tuned, by
+    /// the `degradation_*` keys.
+    private let degradation: DegradationAlert
     private let state = Mutex(State())
 
-    public init(rules: AlertRules, store: MetricsStore, monitor: SystemMonitor, clock: any StoreClock) {
+    public init(rules: AlertRules, store: MetricsStore, monitor: SystemMonitor, clock: any StoreClock,
+                degradation: DegradationAlert = DegradationAlert()) {
         self.rules = rules
         self.store = store
         self.monitor = monitor
         self.clock = clock
+        self.degradation = degradation
     }
 
     public var snapshot: AlertSnapshot {
@@ -58,12 +60,14 @@ public final class AlertEngine: Sendable {
     /// that resolved, for the sinks.
     @discardableResult
     public func evaluate() async -> [Alert] {
-        let thresholds = rules.current
-        let windows = Set(thresholds.map(\.window)).union([Degradation.recent])
+        let thresholds = rules.current.filter(\.enabled)
+        let detection = degradation.detection
+        let windows = Set(thresholds.map(\.window)).union(degradation.enabled ? [detection.recent] : [])
         // Only the kinds some threshold can judge (providers always: degradation uses them).
         var kinds: Set<SeriesKind> = [.provider]
         for threshold in thresholds where !threshold.metric.isSampled {
-            if !threshold.metric.isEventStatistic { kinds.formUnion(MetricKind.allCases.map(\.seriesKind)) }
+            if threshold.metric == .failoversPerHour { kinds.insert(.failover) }
+            else if !threshold.metric.isEventStatistic { kinds.formUnion(MetricKind.allCases.map(\.seriesKind)) }
             else {
                 if threshold.scope.judges(.endpoint) { kinds.insert(.endpoint) }
                 if threshold.scope.judges(.component) { kinds.insert(.component) }
@@ -78,8 +82,8 @@ public final class AlertEngine: Sendable {
         }
         let now = clock.now()
         var baseline = state.withLock { now - $0.baselineTakenAt < Self.baselineRefresh ? $0.baseline : nil }
-        if baseline == nil {
-            let fresh = await Degradation.baselineSeries(in: store)
+        if baseline == nil, degradation.enabled {
+            let fresh = await detection.baselineSeries(in: store)
             state.withLock { $0.baseline = fresh; $0.baselineTakenAt = now }
             baseline = fresh
         }
@@ -89,12 +93,13 @@ public final class AlertEngine: Sendable {
             observations += observe(threshold, views: views[threshold.window] ?? [:], inFlight: inFlight)
         }
         let holding = observations.filter { compare($0.value, $0.threshold.comparison, $0.threshold.threshold) }
-        let degraded = degradations(recent: views[Degradation.recent]?[.provider] ?? [], baseline: baseline ?? [])
+        let degraded = degradation.enabled ? degradations(recent: views[detection.recent]?[.provider] ?? [], baseline: baseline ?? []) : []
         return apply(holding + degraded, now: clock.now())
     }
 
     private func observe(_ threshold: AlertThreshold, views: [SeriesKind: [SeriesView]], inFlight: Int) -> [Observation] {
-        let id = "\(threshold.metric.name):\(threshold.severity.rawValue):\(JSONNumber.format(threshold.threshold))"
+        // What the rule is, never its configured name: two rules that judge alike are one alert.
+        let id = threshold.derivedID
         if threshold.metric.isSampled {
             guard let value = sampledValue(threshold.metric, inFlight: inFlight) else { return [] }
             return [Observation(id: id, metric: threshold.metric, scope: [], threshold: threshold, value: value,
@@ -116,7 +121,11 @@ public final class AlertEngine: Sendable {
                     message: threshold.message ?? "\(threshold.metric.name) (\(threshold.stat.rawValue) over \(threshold.window)) of \(name) is \(JSONNumber.rounded(value)), \(threshold.comparison.rawValue) \(JSONNumber.format(threshold.threshold))"))
             }
         }
-        if threshold.metric.isEventStatistic {
+        if threshold.metric == .failoversPerHour {
+            // Each from → to pair; a scope's provider names the one failed over from.
+            let scope = threshold.scope
+            if scope.judges(.provider) { consider(views[.failover]) { scope.provider == nil || $0.first == scope.provider } }
+        } else if threshold.metric.isEventStatistic {
             let scope = threshold.scope
             if scope.judges(.provider) { consider(views[.provider]) { scope.covers(.provider, $0.first, $0.second) } }
             if scope.judges(.endpoint) { consider(views[.endpoint]) { scope.covers(.endpoint, $0.first, $0.second) } }
@@ -147,7 +156,7 @@ public final class AlertEngine: Sendable {
         // percentile costs a walk over the buckets.
         switch threshold.metric {
         case .ttftMs: if view.aggregate.ttft.count < minimum { return nil }
-        case .successRatePercent, .errorRatePercent, .throughputRps, .costUSDPerHour: if view.aggregate.total < minimum { return nil }
+        case .successRatePercent, .errorRatePercent, .throughputRps, .costUSDPerHour, .failoversPerHour: if view.aggregate.total < minimum { return nil }
         case .rateLimitHits: if view.aggregate.total + view.aggregate.rateLimitHits < minimum { return nil }
         default: if view.aggregate.distribution.count < minimum { return nil }
         }
@@ -174,6 +183,7 @@ public final class AlertEngine: Sendable {
         case .throughputRps: (samples, value) = (aggregate.total, aggregate.total / Swift.max(1, view.spanSeconds))
         case .rateLimitHits: (samples, value) = (aggregate.total + aggregate.rateLimitHits, aggregate.rateLimitHits)
         case .costUSDPerHour: (samples, value) = (aggregate.total, aggregate.costUSD / Swift.max(1, view.spanSeconds) * 3600)
+        case .failoversPerHour: (samples, value) = (aggregate.total, aggregate.total / Swift.max(1, view.spanSeconds) * 3600)
         default: (samples, value) = (aggregate.distribution.count, stat(aggregate.distribution))  // a custom metric
         }
         return samples >= Double(threshold.minSamples) ? value : nil
@@ -222,14 +232,15 @@ public final class AlertEngine: Sendable {
     }
 
     private func degradations(recent: [SeriesView], baseline: [SeriesView]) -> [Observation] {
-        Self.degradation.findings(recent: recent, baseline: baseline, ratio: Self.degradationRatio, of: \.distribution).map { found in
-            var rule = AlertThreshold(metric: .responseTimeDegradation, comparison: .greaterOrEqual, threshold: found.then * Self.degradationRatio,
+        let ratio = degradation.ratio, detection = degradation.detection
+        return detection.findings(recent: recent, baseline: baseline, ratio: ratio, of: \.distribution).map { found in
+            var rule = AlertThreshold(metric: .responseTimeDegradation, comparison: .greaterOrEqual, threshold: found.then * ratio,
                                       severity: .warning)
             rule.cooldownSeconds = 300
             let name = "\(found.key.first)/\(found.key.second)"
             return Observation(id: "response_time_degradation:\(name)", metric: rule.metric, scope: Self.scope(of: found.key), threshold: rule,
                                value: found.now,
-                               message: "Performance degradation of \(name): p95 \(JSONNumber.rounded(found.now)) ms over the last 5 minutes against \(JSONNumber.rounded(found.then)) ms the hour before")
+                               message: "Performance degradation of \(name): p95 \(JSONNumber.rounded(found.now)) ms over the last \(detection.recent) against \(JSONNumber.rounded(found.then)) ms in the \(detection.baseline) before")
         }
     }
 
@@ -293,6 +304,7 @@ public final class AlertEngine: Sendable {
         case .provider: [("provider", key.first), ("model", key.second)]
         case .endpoint: [("endpoint", key.first), ("method", key.second)]
         case .component: [("component", key.first), ("operation", key.second)]
+        case .failover: [("provider", key.first), ("to_provider", key.second)]
         case .metric, .counter, .gauge, .histogram, .set: [("metric", key.first)] + (MetricLabels(key: key.second)?.pairs ?? [])
         default: [("metric", key.first)]
         }

@@ -4,6 +4,8 @@
 public enum AlertMetric: Sendable, Hashable {
     // Statistics of events, judged per series over a window (they honour stat and min_samples).
     case responseTimeMs, ttftMs, successRatePercent, errorRatePercent, throughputRps, rateLimitHits, costUSDPerHour
+    /// Failovers per hour from one provider to another (seed 000's "fallback triggered").
+    case failoversPerHour
     // Samples of the process, judged on the latest one.
     case memoryPressure, memoryPressurePercent, rssMb, heapUsedMb, cpuPercent, inFlight
     /// The degradation rule's alerts (not a threshold a user sets).
@@ -12,7 +14,7 @@ public enum AlertMetric: Sendable, Hashable {
     case custom(String)
 
     public static let eventMetrics: [AlertMetric] = [.responseTimeMs, .ttftMs, .successRatePercent, .errorRatePercent,
-                                                     .throughputRps, .rateLimitHits, .costUSDPerHour]
+                                                     .throughputRps, .rateLimitHits, .costUSDPerHour, .failoversPerHour]
     public static let sampledMetrics: [AlertMetric] = [.memoryPressure, .memoryPressurePercent, .rssMb, .heapUsedMb, .cpuPercent, .inFlight]
     /// The sampled metrics about memory (`/performance/memory` lists their alerts).
     public static let memoryMetrics: Set<AlertMetric> = [.memoryPressure, .memoryPressurePercent, .rssMb, .heapUsedMb]
@@ -38,6 +40,7 @@ public enum AlertMetric: Sendable, Hashable {
         case .throughputRps: "throughput_rps"
         case .rateLimitHits: "rate_limit_hits"
         case .costUSDPerHour: "cost_usd_per_hour"
+        case .failoversPerHour: "failovers_per_hour"
         case .memoryPressure: "memory_pressure"
         case .memoryPressurePercent: "memory_pressure_percent"
         case .rssMb: "rss_mb"

@@ -14,4 +14,22 @@ public final class AlertRules: Sendable {
     public func replace(with new: [AlertThreshold]) {
         thresholds.withLock { $0 = new }
     }
+
+    /// Applies `change` to the thresholds in force as one step (two requests editing at once do
+    /// not lose either's change); nothing changes when it returns problems.
+    public func edit<Outcome>(_ change: (inout [AlertThreshold]) -> Result<Outcome, ThresholdEditRefused>) -> Result<Outcome, ThresholdEditRefused> {
+        thresholds.withLock { current in
+            var next = current
+            let outcome = change(&next)
+            if case .success = outcome { current = next }
+            return outcome
+        }
+    }
+}
+
+/// Why an edit of one threshold changed nothing: the problems, each naming its place, or no
+/// threshold with that id.
+public enum ThresholdEditRefused: Error, Sendable {
+    case problems([String])
+    case unknown(id: String)
 }

@@ -1,9 +1,22 @@
+import PerfJSON
+
 /// One alert rule: when `stat` of `metric` over `window` compares to `threshold` as `comparison`
 /// says, an alert of `severity` fires (api.md §2, Alerts). Read from the config file and from
 /// `POST /performance/config`, always validated as a whole set.
 public struct AlertThreshold: Sendable, Equatable {
     public enum Comparison: String, Sendable, CaseIterable {
         case greater = ">", greaterOrEqual = ">=", less = "<", lessOrEqual = "<=", equal = "=="
+
+        /// As an id spells it.
+        var word: String {
+            switch self {
+            case .greater: "gt"
+            case .greaterOrEqual: "ge"
+            case .less: "lt"
+            case .lessOrEqual: "le"
+            case .equal: "eq"
+            }
+        }
     }
 
     /// What of a window is compared: a distribution's mean or percentile, or (for custom
@@ -78,6 +91,25 @@ public struct AlertThreshold: Sendable, Equatable {
     public var cooldownSeconds: Double = 60
     public var minSamples = 10
     public var message: String?
+    /// The name `PUT /performance/config/thresholds/{id}` addresses it by: as configured, or
+    /// else `derivedID`.
+    public var configuredID: String?
+    /// A rule kept but not judged (seed 002's `setAlertThreshold` with `enabled: false`).
+    public var enabled = true
+
+    public var id: String { configuredID ?? derivedID }
+
+    /// What the rule judges, spelled for a URL path: metric, stat, window, comparison, threshold,
+    /// severity and scope (`response_time_ms.p95.5m.gt.2000.warning`). Alerts take their ids from it.
+    public var derivedID: String {
+        var parts = [metric.name, stat.rawValue, window.description, comparison.word, JSONNumber.format(threshold), severity.rawValue]
+        if let kind = scope.kind { parts.append("kind=\(kind.rawValue)") }
+        for (name, value) in [("provider", scope.provider), ("model", scope.model), ("endpoint", scope.endpoint), ("component", scope.component)] {
+            if let value { parts.append("\(name)=\(value)") }
+        }
+        for (name, value) in scope.labels.sorted(by: { $0.key < $1.key }) { parts.append("label.\(name)=\(value)") }
+        return parts.joined(separator: ".")
+    }
 
     public init(metric: AlertMetric, comparison: Comparison, threshold: Double, severity: Severity, stat: Stat = .p95,
                 scope: Scope = Scope()) {

@@ -1,16 +1,18 @@
 /// A p95 that rose against its own past (seed 000's degradation detection): each provider ×
-/// model's last 5 minutes against the hour before them. The alert engine judges response times
-/// with it, the recommendations time to first token.
-public struct Degradation: Sendable {
+/// model's recent window (5 minutes by default) against the baseline before it (the hour before).
+/// The alert engine judges response times with it (`degradation_*` in the configuration), the
+/// recommendations time to first token.
+public struct Degradation: Sendable, Equatable {
     /// The recent window and the baseline before it.
-    public static let recent = TimeSpan.fiveMinutes
-    public static let baseline = TimeSpan.oneHour
-
+    public var recent: TimeSpan
+    public var baseline: TimeSpan
     /// Neither side is judged with fewer samples than this.
-    public let minimumSamples: Double
+    public var minimumSamples: Double
 
-    public init(minimumSamples: Double) {
+    public init(minimumSamples: Double, recent: TimeSpan = .fiveMinutes, baseline: TimeSpan = .oneHour) {
         self.minimumSamples = minimumSamples
+        self.recent = recent
+        self.baseline = baseline
     }
 
     /// One series whose p95 rose to at least `ratio` times its baseline's.
@@ -35,8 +37,18 @@ public struct Degradation: Sendable {
         }
     }
 
-    /// The provider series over the baseline range (the hour before the last 5 minutes).
-    public static func baselineSeries(in store: MetricsStore) async -> [SeriesView] {
+    /// The provider series over the baseline range (by default the hour before the last 5 minutes).
+    public func baselineSeries(in store: MetricsStore) async -> [SeriesView] {
         await store.series(.provider, length: baseline, endingAgo: recent)
     }
+}
+
+/// The degradation alert as configured: whether it runs, and the rise that fires it.
+public struct DegradationAlert: Sendable, Equatable {
+    public var enabled = true
+    /// The recent p95 at least this many times the baseline's fires a warning.
+    public var ratio = 1.5
+    public var detection = Degradation(minimumSamples: 10)
+
+    public init() {}
 }

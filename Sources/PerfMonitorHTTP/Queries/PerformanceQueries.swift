@@ -60,6 +60,8 @@ public struct PerformanceQueries: Sendable {
         route(&routes, "GET", "alerts", alerts)
         route(&routes, "GET", "config", config)
         route(&routes, "POST", "config", access: .admin, updateConfig)
+        route(&routes, "PUT", "config/thresholds/{id}", access: .admin, putThreshold)
+        route(&routes, "DELETE", "config/thresholds/{id}", access: .admin, deleteThreshold)
         route(&routes, "GET", "recommendations", recommendations)
         route(&routes, "GET", "caches", caches)
         route(&routes, "GET", "report", report)

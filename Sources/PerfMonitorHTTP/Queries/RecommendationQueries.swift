@@ -213,9 +213,9 @@ extension PerformanceQueries {
     /// p95 time to first token over the last 5 minutes against the hour before.
     private func ttftDegradation() async -> [Recommendation] {
         typealias Fixed = FixedRecommendationRules
-        let recent = await store.series(.provider, window: Degradation.recent)
-        let baseline = await Degradation.baselineSeries(in: store)
         let rule = Degradation(minimumSamples: Fixed.minimumSamples)
+        let recent = await store.series(.provider, window: rule.recent)
+        let baseline = await rule.baselineSeries(in: store)
         return rule.findings(recent: recent, baseline: baseline, ratio: Fixed.ttftWarningRatio, of: \.ttft).map { found in
             Recommendation(
                 type: "ttft_degradation", severity: found.ratio > Fixed.ttftCriticalRatio ? .critical : .warning,

@@ -146,6 +146,69 @@ extension PerformanceQueries {
         }
     }
 
+    /// `PUT /performance/config/thresholds/{id}` (seed 002's `setAlertThreshold`): replaces the
+    /// threshold of that id, or adds it; checked as the whole-set POST checks, and with the set it
+    /// makes (at most 1,000, ids unique, windows within the retention). `201` when added.
+    func putThreshold(_ request: Request) async throws(QueryFailure) -> Response {
+        _ = try QueryParameters(request, accepts: [], retention: retention)
+        let id = try thresholdID(request)
+        let body: JSONValue
+        do {
+            body = try JSONParser.parse(request.body)
+        } catch {
+            throw .badRequest("invalid JSON at byte \(error.offset): \(error.message)")
+        }
+        var threshold: AlertThreshold
+        switch AlertThreshold.parseOne(body) {
+        case let .success(parsed): threshold = parsed
+        case let .failure(invalid): throw QueryFailure(response: problems(invalid.messages))
+        }
+        if let sent = threshold.configuredID, sent != id {
+            throw QueryFailure(response: problems(["threshold.id: \(JSONValue.string(sent).quoted) is not the path's id \(JSONValue.string(id).quoted)"]))
+        }
+        threshold.configuredID = id
+        let retention = self.retention
+        let outcome = rules.edit { thresholds -> Result<Bool, ThresholdEditRefused> in
+            let position = thresholds.firstIndex { $0.id == id }
+            if let position { thresholds[position] = threshold } else { thresholds.append(threshold) }
+            var found = AlertThreshold.windowProblems([threshold], retention: retention, path: "threshold")
+            if thresholds.count > AlertThreshold.maxCount { found.append("alert_thresholds: \(thresholds.count) thresholds; at most \(AlertThreshold.maxCount)") }
+            if let other = thresholds.firstIndex(where: { $0.id == id && $0.configuredID == nil }) {
+                found.append("threshold.id: \(JSONValue.string(id).quoted) is the id alert_thresholds[\(other)] has from what it judges; choose another")
+            }
+            return found.isEmpty ? .success(position == nil) : .failure(.problems(found))
+        }
+        switch outcome {
+        case let .success(created):
+            return .json(status: created ? 201 : 200, JSONValue.object([
+                ("timestamp", .double(clock.now())), ("threshold", threshold.json), ("alert_thresholds_count", .int(rules.current.count)),
+            ]).rendered)
+        case let .failure(.problems(found)): throw QueryFailure(response: problems(found))
+        case .failure(.unknown): throw .notFound("no threshold with id '\(id)'")
+        }
+    }
+
+    /// `DELETE /performance/config/thresholds/{id}`: removes that threshold; `404` when none has it.
+    func deleteThreshold(_ request: Request) async throws(QueryFailure) -> Response {
+        _ = try QueryParameters(request, accepts: [], retention: retention)
+        let id = try thresholdID(request)
+        let outcome = rules.edit { thresholds -> Result<Void, ThresholdEditRefused> in
+            guard let position = thresholds.firstIndex(where: { $0.id == id }) else { return .failure(.unknown(id: id)) }
+            thresholds.remove(at: position)
+            return .success(())
+        }
+        guard case .success = outcome else { throw .notFound("no threshold with id '\(id)'; GET /performance/config lists them") }
+        return answer([("deleted", .string(id)), ("alert_thresholds_count", .int(rules.current.count))])
+    }
+
+    private func thresholdID(_ request: Request) throws(QueryFailure) -> String {
+        let id = request.pathParameter ?? ""
+        guard AlertThreshold.isValidID(id) else {
+            throw .badRequest("\(JSONValue.string(id).quoted) is not a threshold id: 1 to 256 of a-z A-Z 0-9 _ - . : =")
+        }
+        return id
+    }
+
     private func problems(_ list: [String]) -> Response {
         .json(status: 400, JSONValue.object([
             ("error", .string("invalid configuration: nothing was changed")),
