@@ -211,3 +211,18 @@ func latency(over threshold: Double, _ severity: Severity = .warning, for second
         #expect(monitor.latest?.time == 295)
     }
 }
+
+/// A threshold's spelled id is always one a URL path can carry (issue 23, item 10).
+@Suite struct ThresholdIDTests {
+    @Test func spelledIDsStayInTheirAlphabetAndLength() {
+        var rule = AlertThreshold(metric: .responseTimeMs, comparison: .greater, threshold: 2000, severity: .warning,
+                                  scope: AlertThreshold.Scope(endpoint: "/v1/chat completions"))
+        #expect(rule.id == "response_time_ms.p95.5m.gt.2000.warning.endpoint=_v1_chat_completions")
+        rule.scope = AlertThreshold.Scope(provider: String(repeating: "p", count: 256))
+        let long = rule.id
+        rule.scope = AlertThreshold.Scope(provider: String(repeating: "p", count: 255) + "q")
+        #expect(long.utf8.count <= 256 && rule.id.utf8.count <= 256 && long != rule.id, "cut, and still apart")
+        rule.configuredID = "mine"
+        #expect(rule.id == "mine" && rule.derivedID != "mine")
+    }
+}

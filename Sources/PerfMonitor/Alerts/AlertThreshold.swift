@@ -108,7 +108,24 @@ public struct AlertThreshold: Sendable, Equatable {
             if let value { parts.append("\(name)=\(value)") }
         }
         for (name, value) in scope.labels.sorted(by: { $0.key < $1.key }) { parts.append("label.\(name)=\(value)") }
-        return parts.joined(separator: ".")
+        return Self.idSpelling(parts.joined(separator: "."))
+    }
+
+    /// `text` as an id a URL path carries: bytes outside a-z A-Z 0-9 _ - . : = as `_`, and past
+    /// 200 bytes cut and ended with a hash of the whole (FNV-1a), so that it stays unique.
+    static func idSpelling(_ text: String) -> String {
+        var bytes = text.utf8.map { byte -> UInt8 in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: ":"), UInt8(ascii: "="): byte
+            default: UInt8(ascii: "_")
+            }
+        }
+        if bytes.count > 200 {
+            let hash = text.utf8.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+            bytes = Array(bytes.prefix(200)) + Array("-\(String(hash, radix: 16))".utf8)
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public init(metric: AlertMetric, comparison: Comparison, threshold: Double, severity: Severity, stat: Stat = .p95,
