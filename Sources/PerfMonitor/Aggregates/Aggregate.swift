@@ -10,8 +10,8 @@
 public struct Aggregate: Sendable, Equatable {
     /// Calls, requests or operations completed (or, for a custom metric, values reported).
     public var total: Double = 0
-    private var calls: HeapBox<CallTotals>?
-    private var values: HeapBox<Distribution>?
+    private var calls = HeapBox<CallTotals>()
+    private var values = HeapBox<Distribution>()
     /// A custom metric's most recent value and when it was reported.
     public var lastValue: Double = 0
     public var lastValueAt: Double = -.infinity
@@ -31,23 +31,23 @@ public struct Aggregate: Sendable, Equatable {
         _modify { yield &callTotals[keyPath: path] }
     }
 
-    /// Everything calls and lookups added, at once (the snapshot reader sets it whole).
+    /// Everything calls and lookups added, at once.
     var callTotals: CallTotals {
-        get { calls?.value ?? CallTotals.none }
-        _modify {
-            if calls == nil { calls = HeapBox(CallTotals.none) }
-            yield &calls!.value
-        }
+        get { calls.value }
+        _modify { yield &calls.value }
     }
 
     /// Durations in milliseconds for calls (for a cache scope, its access times); the reported
     /// values for a custom metric.
     public var distribution: Distribution {
-        get { values?.value ?? Distribution() }
-        _modify {
-            if values == nil { values = HeapBox(Distribution()) }
-            yield &values!.value
-        }
+        get { values.value }
+        _modify { yield &values.value }
+    }
+
+    /// Sets both parts on the heap as read from a snapshot, keeping none that is empty.
+    mutating func restore(calls: CallTotals, values: Distribution) {
+        self.calls = HeapBox(calls)
+        self.values = HeapBox(values)
     }
 
     /// Counts one completed call (provider request, request, operation).
@@ -96,12 +96,8 @@ public struct Aggregate: Sendable, Equatable {
 
     public mutating func merge(_ other: Aggregate) {
         total += other.total
-        if let theirs = other.calls {
-            if calls == nil { calls = theirs } else { callTotals.merge(theirs.value) }
-        }
-        if let theirs = other.values {
-            if values == nil { values = theirs } else { distribution.merge(theirs.value) }
-        }
+        calls.merge(other.calls)
+        values.merge(other.values)
         if other.lastValueAt >= lastValueAt {
             lastValue = other.lastValue
             lastValueAt = other.lastValueAt
@@ -111,24 +107,16 @@ public struct Aggregate: Sendable, Equatable {
         membersCapped = membersCapped || other.membersCapped
     }
 
-    /// Equal when everything counted is: a part not yet on the heap equals an empty one.
-    public static func == (lhs: Aggregate, rhs: Aggregate) -> Bool {
-        lhs.total == rhs.total && lhs.callTotals == rhs.callTotals && lhs.distribution == rhs.distribution
-            && lhs.lastValue == rhs.lastValue && lhs.lastValueAt == rhs.lastValueAt && lhs.valueSum == rhs.valueSum
-            && lhs.members == rhs.members && lhs.membersCapped == rhs.membersCapped
-    }
-
     /// Approximate heap bytes (for `/performance/memory`).
     var heapBytes: Int {
-        (calls.map { HeapBox<CallTotals>.bytes + $0.value.heapBytes } ?? 0)
-            + (values.map { HeapBox<Distribution>.bytes + $0.value.heapBytes } ?? 0)
+        calls.heapBytes + values.heapBytes
             + (members.isEmpty ? 0 : 48 + members.reduce(members.capacity * 16) { $0 + $1.utf8.count })
     }
 }
 
 /// What calls (provider requests, requests, operations) and cache lookups add to an aggregate:
 /// the part of it that custom metric series never need.
-public struct CallTotals: Sendable, Equatable {
+public struct CallTotals: HeapBoxed {
     public var successes: Double = 0
     public var failures: Double = 0
     public var statusCodes: [Int: Double] = [:]
@@ -143,18 +131,20 @@ public struct CallTotals: Sendable, Equatable {
     public var cacheMisses: Double = 0
     /// Time to first token in milliseconds (streaming LLM calls).
     public var ttft = Distribution()
-    private var retryCounts: HeapBox<Distribution>?
+    private var retryCounts = HeapBox<Distribution>()
 
-    static let none = CallTotals()
+    static let empty = CallTotals()
 
     /// Retries per request, of the requests that said (seed 004's `retry_count`): boxed, as few
     /// series have them.
     public var retries: Distribution {
-        get { retryCounts?.value ?? Distribution() }
-        _modify {
-            if retryCounts == nil { retryCounts = HeapBox(Distribution()) }
-            yield &retryCounts!.value
-        }
+        get { retryCounts.value }
+        _modify { yield &retryCounts.value }
+    }
+
+    /// Sets the retries as read from a snapshot, keeping none when there are none.
+    mutating func restore(retries: Distribution) {
+        retryCounts = HeapBox(retries)
     }
 
     mutating func record(_ call: CallFacts) {
@@ -185,41 +175,60 @@ public struct CallTotals: Sendable, Equatable {
         cacheHits += other.cacheHits
         cacheMisses += other.cacheMisses
         ttft.merge(other.ttft)
-        if let theirs = other.retryCounts {
-            if retryCounts == nil { retryCounts = theirs } else { retries.merge(theirs.value) }
-        }
-    }
-
-    /// Equal when everything counted is: retries not yet on the heap equal none.
-    public static func == (lhs: CallTotals, rhs: CallTotals) -> Bool {
-        lhs.successes == rhs.successes && lhs.failures == rhs.failures && lhs.statusCodes == rhs.statusCodes
-            && lhs.errorTypes == rhs.errorTypes && lhs.costUSD == rhs.costUSD && lhs.inputTokens == rhs.inputTokens
-            && lhs.outputTokens == rhs.outputTokens && lhs.requestBytes == rhs.requestBytes && lhs.responseBytes == rhs.responseBytes
-            && lhs.rateLimitHits == rhs.rateLimitHits && lhs.cacheHits == rhs.cacheHits && lhs.cacheMisses == rhs.cacheMisses
-            && lhs.ttft == rhs.ttft && lhs.retries == rhs.retries
+        retryCounts.merge(other.retryCounts)
     }
 
     var heapBytes: Int {
-        (retryCounts.map { HeapBox<Distribution>.bytes + $0.value.heapBytes } ?? 0) + ttft.heapBytes + (statusCodes.isEmpty ? 0 : 48 + statusCodes.capacity * 24)
+        retryCounts.heapBytes + ttft.heapBytes + (statusCodes.isEmpty ? 0 : 48 + statusCodes.capacity * 24)
             + (errorTypes.isEmpty ? 0 : 48 + errorTypes.capacity * 32)
     }
 }
 
-/// A value on the heap, copied on write: lets an aggregate carry parts that most kinds of series
-/// never use for the cost of one pointer. A one-element array is the box, so that mutation in
-/// place, copy on write and `Sendable` come from the standard library rather than a class of ours.
-struct HeapBox<Value: Sendable & Equatable>: Sendable, Equatable {
-    private var storage: ContiguousArray<Value>
+/// What a `HeapBox` can hold: a value with an empty state (what the box reads as until it is
+/// first written), that merges and says its heap bytes.
+protocol HeapBoxed: Sendable, Equatable {
+    static var empty: Self { get }
+    mutating func merge(_ other: Self)
+    var heapBytes: Int { get }
+}
 
-    init(_ value: Value) { storage = [value] }
+extension Distribution: HeapBoxed {
+    static let empty = Distribution()
+}
 
-    var value: Value {
-        get { storage[0] }
-        _modify { yield &storage[0] }
+/// A part of an aggregate that most kinds of series never use, kept on the heap once it is first
+/// written and read as `Value.empty` until then: it costs those series one pointer. A
+/// one-element array is the box (none until written), so that mutation in place, copy on write
+/// and `Sendable` come from the standard library rather than a class of ours. An empty box equals
+/// one holding the empty value.
+struct HeapBox<Value: HeapBoxed>: Sendable, Equatable {
+    private var storage: ContiguousArray<Value> = []
+
+    init() {}
+
+    /// Holds `value`, or nothing when it is empty (a restored aggregate keeps no empty part).
+    init(_ value: Value) {
+        if value != Value.empty { storage = [value] }
     }
 
-    /// The box's own allocation: the array's header and its one element.
-    static var bytes: Int { 32 + MemoryLayout<Value>.stride }
+    var value: Value {
+        get { storage.first ?? Value.empty }
+        _modify {
+            if storage.isEmpty { storage.append(Value.empty) }
+            yield &storage[0]
+        }
+    }
+
+    /// Adds `other`'s value, sharing its box when this one has none yet.
+    mutating func merge(_ other: HeapBox) {
+        guard let theirs = other.storage.first else { return }
+        if storage.isEmpty { storage = other.storage } else { storage[0].merge(theirs) }
+    }
+
+    /// The box's allocation (the array's header and its one element) and what its value holds.
+    var heapBytes: Int { storage.first.map { 32 + MemoryLayout<Value>.stride + $0.heapBytes } ?? 0 }
+
+    static func == (lhs: HeapBox, rhs: HeapBox) -> Bool { lhs.value == rhs.value }
 }
 
 /// What one call adds to an aggregate, taken from its event once: the aggregates of a call (its

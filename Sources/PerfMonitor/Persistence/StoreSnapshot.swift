@@ -201,8 +201,8 @@ extension Aggregate {
 
     init(from reader: inout SnapshotReader, version: UInt32) throws(SnapshotError) {
         self.init()
-        // Read into a `CallTotals` of its own and set only when something was counted: a custom
-        // metric's aggregate keeps no call part on the heap.
+        // Read into parts of their own, set at the end: an empty part is kept off the heap (a
+        // custom metric's aggregate has no call part).
         var calls = CallTotals()
         total = try reader.f64()
         calls.successes = try reader.f64()
@@ -227,16 +227,14 @@ extension Aggregate {
             calls.errorTypes[type] = try reader.f64()
         }
         let values = try Distribution(from: &reader)
-        if !values.isEmpty { distribution = values }
         calls.ttft = try Distribution(from: &reader)
-        defer { if calls != CallTotals.none { callTotals = calls } }
+        defer { restore(calls: calls, values: values) }
         guard version >= 2 else { return }  // version 1 had untyped custom metrics only
         valueSum = try reader.f64()
         membersCapped = try reader.u8() == 1
         for _ in 0..<(try reader.count(itemSize: 4)) { members.insert(try reader.string()) }
         guard version >= 3 else { return }  // version 2 had no retries
-        let retries = try Distribution(from: &reader)
-        if !retries.isEmpty { calls.retries = retries }
+        calls.restore(retries: try Distribution(from: &reader))
     }
 }
 
