@@ -30,12 +30,41 @@ public enum ConfigurationLoader {
     public static let systemFilePath = "/etc/perfmond/perfmond.yaml"
     /// The variable that names the file; not a key of the file itself.
     public static let fileVariable = "PERFMOND_CONFIG"
-    /// The structured key, a list of thresholds (JSON in its environment variable).
+    /// The structured key of the alert thresholds, a list (JSON in its environment variable).
     public static let thresholdsKey = "alert_thresholds"
-    /// The other structured key, the component recommendations' targets (JSON in its variable).
+    /// The structured key of the recommendations' rules, a list (JSON in its variable).
     public static let recommendationRulesKey = "recommendation_rules"
-    static let recommendationRulesVariable = "PERFMOND_RECOMMENDATION_RULES"
-    static let thresholdsVariable = "PERFMOND_ALERT_THRESHOLDS"
+
+    /// A key whose value is a list, not a scalar: YAML in the file, JSON in its `PERFMOND_<KEY>`
+    /// variable, read as a whole with every problem named.
+    private struct StructuredKey: Sendable {
+        let key: String
+        /// Sets the key from a value; the problems when it is refused.
+        let apply: @Sendable (JSONValue, inout DaemonConfiguration) -> ThresholdProblems?
+
+        var variable: String { "PERFMOND_" + key.uppercased() }
+
+        /// Sets the key from `value`, or says every problem in it on one line.
+        func set(_ value: JSONValue, from source: String, in configuration: inout DaemonConfiguration) throws(ConfigurationError) {
+            guard let problems = apply(value, &configuration) else { return }
+            throw ConfigurationError("invalid configuration: \(key) (from \(source)): \(problems.messages.joined(separator: "; "))")
+        }
+    }
+
+    private static let structuredKeys = [
+        StructuredKey(key: thresholdsKey) { value, configuration in
+            switch AlertThreshold.parseSet(value) {
+            case let .success(thresholds): configuration.alertThresholds = thresholds; return nil
+            case let .failure(problems): return problems
+            }
+        },
+        StructuredKey(key: recommendationRulesKey) { value, configuration in
+            switch RecommendationRule.parseList(value) {
+            case let .success(rules): configuration.recommendationRules = rules; return nil
+            case let .failure(problems): return problems
+            }
+        },
+    ]
 
     /// - Parameters:
     ///   - configFlag: the `--config` flag's value, if given.
@@ -57,24 +86,14 @@ public enum ConfigurationLoader {
         }
         var warnings: [String] = []
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("PERFMOND_") && name != fileVariable {
-            if name == thresholdsVariable {
+            if let structured = structuredKeys.first(where: { $0.variable == name }) {
                 let parsed: JSONValue
                 do {
                     parsed = try JSONParser.parse(Array(value.utf8))
                 } catch {
-                    throw ConfigurationError("invalid configuration: \(thresholdsVariable) is not valid JSON: \(error.message) at byte \(error.offset)")
+                    throw ConfigurationError("invalid configuration: \(name) is not valid JSON: \(error.message) at byte \(error.offset)")
                 }
-                configuration.alertThresholds = try thresholds(from: parsed, source: "environment variable \(thresholdsVariable)")
-                continue
-            }
-            if name == recommendationRulesVariable {
-                let parsed: JSONValue
-                do {
-                    parsed = try JSONParser.parse(Array(value.utf8))
-                } catch {
-                    throw ConfigurationError("invalid configuration: \(recommendationRulesVariable) is not valid JSON: \(error.message) at byte \(error.offset)")
-                }
-                configuration.recommendationRules = try recommendationRules(from: parsed, source: "environment variable \(recommendationRulesVariable)")
+                try structured.set(parsed, from: "environment variable \(name)", in: &configuration)
                 continue
             }
             guard let setting = Setting.all.first(where: { $0.environmentName == name }) else {
@@ -110,38 +129,17 @@ public enum ConfigurationLoader {
         }
         for (keyNode, valueNode) in mapping {
             let key = keyNode.string ?? String(describing: keyNode)
-            if key == thresholdsKey {
-                configuration.alertThresholds = try thresholds(from: json(from: valueNode), source: name)
-                continue
-            }
-            if key == recommendationRulesKey {
-                configuration.recommendationRules = try recommendationRules(from: json(from: valueNode), source: name)
+            if let structured = structuredKeys.first(where: { $0.key == key }) {
+                try structured.set(json(from: valueNode), from: name, in: &configuration)
                 continue
             }
             guard let setting = Setting.named(key) else {
-                throw ConfigurationError("invalid configuration: unknown key '\(key)' in \(name); known keys: \((Setting.all.map(\.key) + [thresholdsKey, recommendationRulesKey]).joined(separator: ", "))")
+                throw ConfigurationError("invalid configuration: unknown key '\(key)' in \(name); known keys: \((Setting.all.map(\.key) + structuredKeys.map(\.key)).joined(separator: ", "))")
             }
             guard let scalar = valueNode.scalar, PlainScalar.value(of: scalar) != .null else {
                 throw ConfigurationError("invalid configuration: \(key) in \(name) has no single value; allowed: \(setting.allowed)")
             }
             try apply(setting, scalar.string, from: name, to: &configuration)
-        }
-    }
-
-    /// A threshold set, or every problem in it on one line.
-    private static func thresholds(from value: JSONValue, source: String) throws(ConfigurationError) -> [AlertThreshold] {
-        switch AlertThreshold.parseSet(value) {
-        case let .success(thresholds): return thresholds
-        case let .failure(problems):
-            throw ConfigurationError("invalid configuration: alert_thresholds (from \(source)): \(problems.messages.joined(separator: "; "))")
-        }
-    }
-
-    private static func recommendationRules(from value: JSONValue, source: String) throws(ConfigurationError) -> [RecommendationRule] {
-        switch RecommendationRule.parseList(value) {
-        case let .success(rules): return rules
-        case let .failure(problems):
-            throw ConfigurationError("invalid configuration: recommendation_rules (from \(source)): \(problems.messages.joined(separator: "; "))")
         }
     }
 
