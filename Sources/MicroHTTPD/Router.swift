@@ -118,15 +118,19 @@ public struct Router: Sendable {
         return .methodNotAllowed(allowed: allowed.sorted())
     }
 
-    /// The routes of the `{name}` pattern whose prefix `path` extends (the longest one).
+    /// The routes of the `{name}` pattern `path` falls under.
     private func parameterRoute(for path: String) -> [String: Handler]? {
-        parameterRoutes.filter { path.count > $0.key.count && path.hasPrefix($0.key) }.max { $0.key.count < $1.key.count }?.value
+        parameterPrefix(matching: path).flatMap { parameterRoutes[$0] }
+    }
+
+    /// The longest `{name}` route prefix that `path` extends by at least one character.
+    private func parameterPrefix(matching path: String) -> String? {
+        parameterRoutes.keys.filter { path.count > $0.count && path.hasPrefix($0) }.max { $0.count < $1.count }
     }
 
     /// The pattern `path` is routed by: itself, or the `{name}` route it falls under (for the
     /// access classes registered beside the routes).
     public func pattern(of path: String) -> String? {
-        if routes[path] != nil { return path }
-        return parameterRoutes.keys.filter { path.count > $0.count && path.hasPrefix($0) }.max { $0.count < $1.count }
+        routes[path] != nil ? path : parameterPrefix(matching: path)
     }
 }

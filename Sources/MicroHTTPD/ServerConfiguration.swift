@@ -66,6 +66,9 @@ public struct ServerRefusals: Sendable, Equatable {
     /// The statuses libmicrohttpd 0.9.75 answers on its own (for answers that show each, zeros included).
     public static let libraryStatuses = [400, 413, 414, 431, 505]
 
+    /// The statuses to show: those, and any other libmicrohttpd answered, in order.
+    public var libraryStatusesShown: [Int] { Set(Self.libraryStatuses).union(byLibrary.keys).sorted() }
+
     public init(tooLargeByPath: [String: Int] = [:], framing: [String: Int] = [:], closedWaiting: [String: Int] = [:],
                 byLibrary: [Int: Int] = [:]) {
         self.tooLargeByPath = tooLargeByPath

@@ -35,17 +35,6 @@ extension AlertThreshold {
         parse(value, path: path)
     }
 
-    /// An id a URL path can carry and a configuration can spell.
-    public static func isValidID(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.count <= 256 && text.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
-            case UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: ":"), UInt8(ascii: "="): true
-            default: false
-            }
-        }
-    }
-
     /// The thresholds whose window reaches past the retention: data that old is never kept, so the
     /// window would quietly judge less than it says (`alert_thresholds[2].window: …`).
     public static func windowProblems(_ thresholds: [AlertThreshold], retention: TimeSpan, path: String = "alert_thresholds") -> [String] {
@@ -129,7 +118,7 @@ extension AlertThreshold {
         let message = string("message")
         let configuredID = string("id")
         if let configuredID, !isValidID(configuredID) {
-            problems.append("\(path).id: \(JSONValue.string(configuredID).quoted) is not an id: 1 to 256 of a-z A-Z 0-9 _ - . : =")
+            problems.append("\(path).id: \(JSONValue.string(configuredID).quoted) is not an id: \(idSyntax)")
         }
         var enabled = true
         if let value = field("enabled") {

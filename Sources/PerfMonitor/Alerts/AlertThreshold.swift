@@ -111,16 +111,26 @@ public struct AlertThreshold: Sendable, Equatable {
         return Self.idSpelling(parts.joined(separator: "."))
     }
 
+    /// What an id may be, as errors say it.
+    public static let idSyntax = "1 to 256 of a-z A-Z 0-9 _ - . : ="
+
+    /// An id a URL path can carry and a configuration can spell.
+    public static func isValidID(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 256 && text.utf8.allSatisfy(isIDByte)
+    }
+
+    private static func isIDByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: ":"), UInt8(ascii: "="): true
+        default: false
+        }
+    }
+
     /// `text` as an id a URL path carries: bytes outside a-z A-Z 0-9 _ - . : = as `_`, and past
     /// 200 bytes cut and ended with a hash of the whole (FNV-1a), so that it stays unique.
     static func idSpelling(_ text: String) -> String {
-        var bytes = text.utf8.map { byte -> UInt8 in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: ":"), UInt8(ascii: "="): byte
-            default: UInt8(ascii: "_")
-            }
-        }
+        var bytes = text.utf8.map { isIDByte($0) ? $0 : UInt8(ascii: "_") }
         if bytes.count > 200 {
             let hash = text.utf8.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
             bytes = Array(bytes.prefix(200)) + Array("-\(String(hash, radix: 16))".utf8)

@@ -307,8 +307,7 @@ public struct MetricsRoute: Sendable {
         for reason in ServerRefusals.closedWaitingReasons { w.sample(.none, Double(refusals.closedWaiting[reason] ?? 0), label: "reason", reason) }
         w.family("http_library_refusals_total", .counter,
                  "Requests libmicrohttpd refused itself before perfmond saw them (malformed Content-Length, target or head too large, unknown HTTP version, bad chunks), by status.")
-        let statuses = Set(ServerRefusals.libraryStatuses).union(refusals.byLibrary.keys).sorted()
-        for status in statuses { w.sample(.none, Double(refusals.byLibrary[status] ?? 0), label: "status", String(status)) }
+        for status in refusals.libraryStatusesShown { w.sample(.none, Double(refusals.byLibrary[status] ?? 0), label: "status", String(status)) }
         w.family("litellm_queue_wait_seconds", .histogram, "Time LiteLLM batches waited for room in a full ingest queue (litellm_queue_wait).",
                  bounds: Self.queueWaitBuckets)
         w.histogram(.none, queueWaits.distribution)

@@ -59,9 +59,7 @@ extension PerformanceQueries {
                 })),
                 ("http_refused", .object(ServerRefusals.framingReasons.map { ($0, .int(refusals.framing[$0] ?? 0)) })),
                 ("http_connections_closed", .object(ServerRefusals.closedWaitingReasons.map { ($0, .int(refusals.closedWaiting[$0] ?? 0)) })),
-                ("http_refused_by_library", .object(Set(ServerRefusals.libraryStatuses).union(refusals.byLibrary.keys).sorted().map {
-                    (String($0), .int(refusals.byLibrary[$0] ?? 0))
-                })),
+                ("http_refused_by_library", .object(refusals.libraryStatusesShown.map { (String($0), .int(refusals.byLibrary[$0] ?? 0)) })),
                 ("queue_depth", .int(buffer.depth)),
                 ("queue_capacity", .int(buffer.capacity)),
             ])),
@@ -117,12 +115,7 @@ extension PerformanceQueries {
     /// `POST /performance/config`: replaces the alert thresholds, validated as a whole.
     func updateConfig(_ request: Request) async throws(QueryFailure) -> Response {
         _ = try QueryParameters(request, accepts: [], retention: retention)
-        let body: JSONValue
-        do {
-            body = try JSONParser.parse(request.body)
-        } catch {
-            throw .badRequest("invalid JSON at byte \(error.offset): \(error.message)")
-        }
+        let body = try jsonBody(request)
         guard case let .object(members) = body else {
             throw QueryFailure(response: problems(["the body must be an object like {\"alert_thresholds\": [...]}"]))
         }
@@ -152,12 +145,7 @@ extension PerformanceQueries {
     func putThreshold(_ request: Request) async throws(QueryFailure) -> Response {
         _ = try QueryParameters(request, accepts: [], retention: retention)
         let id = try thresholdID(request)
-        let body: JSONValue
-        do {
-            body = try JSONParser.parse(request.body)
-        } catch {
-            throw .badRequest("invalid JSON at byte \(error.offset): \(error.message)")
-        }
+        let body = try jsonBody(request)
         var threshold: AlertThreshold
         switch AlertThreshold.parseOne(body) {
         case let .success(parsed): threshold = parsed
@@ -201,10 +189,19 @@ extension PerformanceQueries {
         return answer([("deleted", .string(id)), ("alert_thresholds_count", .int(rules.current.count))])
     }
 
+    /// The request's body as JSON, or a `400` naming where it stops being JSON.
+    private func jsonBody(_ request: Request) throws(QueryFailure) -> JSONValue {
+        do {
+            return try JSONParser.parse(request.body)
+        } catch {
+            throw .badRequest("invalid JSON at byte \(error.offset): \(error.message)")
+        }
+    }
+
     private func thresholdID(_ request: Request) throws(QueryFailure) -> String {
         let id = request.pathParameter ?? ""
         guard AlertThreshold.isValidID(id) else {
-            throw .badRequest("\(JSONValue.string(id).quoted) is not a threshold id: 1 to 256 of a-z A-Z 0-9 _ - . : =")
+            throw .badRequest("\(JSONValue.string(id).quoted) is not a threshold id: \(AlertThreshold.idSyntax)")
         }
         return id
     }
