@@ -31,6 +31,7 @@ let package = Package(
         ),
         .target(name: "CSystem"),
         .target(name: "PerfMonitor", dependencies: ["PerfJSON", "CSystem", "CZlib"], swiftSettings: strict),
+        .target(name: "StatsDServer", dependencies: ["PerfMonitor", "CSystem"], swiftSettings: strict),
         .target(name: "PerfmondAPI", dependencies: ["PerfMonitor", "PerfJSON"], swiftSettings: strict),
         .target(
             name: "AlertSinks",
@@ -56,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "perfmond",
             dependencies: [
-                "MicroHTTPD", "PerfJSON", "PerfMonitor", "PerfMonitorHTTP", "PerfmondConfig", "AlertSinks", "PerfmondTools",
+                "MicroHTTPD", "PerfJSON", "PerfMonitor", "PerfMonitorHTTP", "PerfmondConfig", "AlertSinks", "PerfmondTools", "StatsDServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -38,6 +38,8 @@ extension Event {
             (labels.provider, labels.model) = (failover.from, failover.model)
         case let .metric(sample):
             metric = sample
+        case let .providerUsage(usage):
+            (labels.provider, labels.model) = (usage.provider, usage.model)
         }
         if let outcome {
             (labels.errorType, labels.errorMessage, success) = (outcome.errorType, outcome.errorMessage, outcome.success)
@@ -48,8 +50,11 @@ extension Event {
                                           ("operation", labels.operation), ("error_type", labels.errorType), ("error", labels.errorMessage),
                                           ("metric", metric?.name), ("unit", metric?.unit)]
         for (name, value) in named { if let value { members.append((name, .string(value))) } }
-        let numbers: [(String, Double?)] = [("duration_ms", outcome?.durationMs), ("ttft_ms", outcome?.ttftMs), ("cost_usd", outcome?.costUSD),
-                                            ("input_tokens", outcome?.inputTokens), ("output_tokens", outcome?.outputTokens),
+        let usage: ProviderUsage? = if case let .providerUsage(usage) = kind { usage } else { nil }
+        let numbers: [(String, Double?)] = [("duration_ms", outcome?.durationMs), ("ttft_ms", outcome?.ttftMs ?? usage?.ttftMs),
+                                            ("cost_usd", outcome?.costUSD ?? usage?.costUSD),
+                                            ("input_tokens", outcome?.inputTokens ?? usage?.inputTokens),
+                                            ("output_tokens", outcome?.outputTokens ?? usage?.outputTokens),
                                             ("request_bytes", outcome?.requestBytes), ("response_bytes", outcome?.responseBytes),
                                             ("retry_count", outcome?.retryCount), ("value", metric?.update.number)]
         for (name, value) in numbers { if let value { members.append((name, .double(value))) } }

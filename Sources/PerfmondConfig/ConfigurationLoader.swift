@@ -34,6 +34,8 @@ public enum ConfigurationLoader {
     public static let thresholdsKey = "alert_thresholds"
     /// The structured key of the recommendations' rules, a list (JSON in its variable).
     public static let recommendationRulesKey = "recommendation_rules"
+    /// The structured key of the StatsD mappings, a list (JSON in its variable).
+    public static let statsdMappingsKey = "statsd_mappings"
 
     /// A key whose value is a list, not a scalar: YAML in the file, JSON in its `PERFMOND_<KEY>`
     /// variable, read as a whole with every problem named.
@@ -61,6 +63,12 @@ public enum ConfigurationLoader {
         StructuredKey(key: recommendationRulesKey) { value, configuration in
             switch RecommendationRule.parseList(value) {
             case let .success(rules): configuration.recommendationRules = rules; return nil
+            case let .failure(problems): return problems
+            }
+        },
+        StructuredKey(key: statsdMappingsKey) { value, configuration in
+            switch StatsDMapping.parseList(value) {
+            case let .success(mapping): configuration.statsd.mappings = mapping; return nil
             case let .failure(problems): return problems
             }
         },

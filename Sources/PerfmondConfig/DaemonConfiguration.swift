@@ -23,6 +23,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// `POST /ingest/litellm`: its body limit (read as a stream, never held), how long a batch
     /// waits for room in a full queue before `503`, and which payload member names the model.
     public var litellm = LiteLLMConfiguration()
+    /// The StatsD and DogStatsD listeners (api.md §6.3): off unless `statsd_listen` names an address.
+    public var statsd = StatsDConfiguration()
     /// Intervals, retention and limits of the in-memory store.
     public var store = StoreConfiguration()
     /// Names and histogram buckets of `/metrics`.
@@ -53,6 +55,31 @@ public struct LiteLLMConfiguration: Sendable, Equatable {
     public var modelField = LiteLLMMapping.ModelField.model
 
     public init() {}
+}
+
+/// The StatsD listeners (UDP and TCP on one address) and the mapping of their lines.
+public struct StatsDConfiguration: Sendable, Equatable {
+    /// `host:port` (`[::1]:8125` for IPv6); "" listens for nothing. The shipped file sets
+    /// `127.0.0.1:8125`, the built-in default stays off.
+    public var listen = ""
+    /// The UDP socket's receive buffer: what absorbs a burst while the listener catches up.
+    public var readBufferBytes = 8 << 20
+    public var maxTCPConnections = 256
+    public var mappings = StatsDMapping.none
+
+    public init() {}
+
+    /// `listen` split into host and port; nil when off.
+    public var address: (host: String, port: Int)? { Self.address(listen) }
+
+    /// `host:port`, `[v6]:port`: nil for "" or anything else.
+    public static func address(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) } else if host.contains(":") { return nil }
+        guard !host.isEmpty else { return nil }
+        return (host, port)
+    }
 }
 
 /// swift-log's levels by the names operators write in configuration.

@@ -39,6 +39,7 @@ public final class LiveConfiguration: Sendable {
             }
             if running.alertThresholds != loaded.alertThresholds { outcome.applied.append("alert_thresholds") }
             if running.recommendationRules != loaded.recommendationRules { outcome.applied.append("recommendation_rules") }
+            if running.statsd.mappings != loaded.statsd.mappings { outcome.applied.append("statsd_mappings") }
             if running.access != loaded.access, !outcome.applied.contains(where: { $0.hasSuffix("_token") || $0.hasSuffix("_token_file") }) {
                 outcome.applied.append("tokens")
             }
@@ -46,6 +47,7 @@ public final class LiveConfiguration: Sendable {
             next.logLevel = loaded.logLevel
             next.alertThresholds = loaded.alertThresholds
             next.recommendationRules = loaded.recommendationRules
+            next.statsd.mappings = loaded.statsd.mappings
             next.access = loaded.access
             state.configuration = next
             state.reloads.succeeded += 1

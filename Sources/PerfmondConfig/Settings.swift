@@ -52,6 +52,15 @@ extension Setting {
                     config.litellm.modelField = field
                     return true
                 }, render: { $0.litellm.modelField.rawValue }),
+        Setting(key: "statsd_listen", allowed: "\"\" (off) or host:port ([::1]:8125 for IPv6; port 0 picks free ports)",
+                apply: { config, text in
+                    let trimmed = text.trimmingSpaces
+                    guard trimmed.isEmpty || StatsDConfiguration.address(trimmed).map({ isHost($0.host) }) == true else { return false }
+                    config.statsd.listen = trimmed
+                    return true
+                }, render: { $0.statsd.listen }),
+        byteSize("statsd_read_buffer", (64 << 10)...(1 << 30), \.statsd.readBufferBytes),
+        integer("statsd_max_tcp_connections", 1...65536, \.statsd.maxTCPConnections),
         duration("collection_interval", .seconds(1)...TimeSpan.seconds(60), \.store.collectionInterval),
         duration("retention", .seconds(300)...TimeSpan.seconds(30 * 86_400), \.store.retention),
         duration("request_timeout", .seconds(1)...TimeSpan.seconds(86_400), \.store.requestTimeout),

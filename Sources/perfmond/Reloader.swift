@@ -2,9 +2,10 @@ import Logging
 import PerfMonitor
 import PerfMonitorHTTP
 import PerfmondConfig
+import StatsDServer
 
 /// Re-reads the configuration as at start (same file, environment and flags) and applies what can
-/// change while running: log level, alert thresholds, tokens and metrics_auth. A configuration
+/// change while running: log level, alert thresholds, recommendation rules, StatsD mappings, tokens and metrics_auth. A configuration
 /// that does not load is refused whole, logged with its reason, and the running one stays.
 struct Reloader: Sendable {
     let configFlag: String?
@@ -13,6 +14,7 @@ struct Reloader: Sendable {
     let live: LiveConfiguration
     let rules: AlertRules
     let access: AccessPolicy
+    let statsd: StatsDListener?
     let logLevel: ProcessLogLevel
     let notifier: SystemdNotifier
     let logger: Logger
@@ -32,6 +34,7 @@ struct Reloader: Sendable {
         let outcome = live.apply(next, at: WallClock.now())
         rules.replace(with: next.alertThresholds)
         access.update(next.access)
+        statsd?.replaceMapping(next.statsd.mappings)
         logLevel.level = Logger.Level(rawValue: next.logLevel.rawValue) ?? .info
         logger.info("configuration reloaded", metadata: [
             "applied": "\(outcome.applied.joined(separator: ","))",

@@ -7,6 +7,7 @@ import PerfMonitorHTTP
 import PerfmondConfig
 import PerfMonitor
 import ServiceLifecycle
+import StatsDServer
 import UnixSignals
 
 /// `perfmond serve`: loads the configuration, starts the HTTP server and runs until SIGTERM/SIGINT.
@@ -72,6 +73,7 @@ struct Serve: AsyncParsableCommand {
         IngestRoute(buffer: buffer, decoder: decoder, clock: clock, readiness: readiness, counters: counters)
             .register(in: &routes)
         let queueWaits = QueueWaits()
+        let statsdCounters = StatsDCounters()
         LiteLLMRoute(buffer: buffer, decoder: decoder, mapping: LiteLLMMapping(modelField: settings.litellm.modelField), clock: clock,
                      readiness: readiness, counters: counters, maxBodyBytes: settings.litellm.maxBodyBytes,
                      queueWait: settings.litellm.queueWait, waits: queueWaits)
@@ -81,11 +83,11 @@ struct Serve: AsyncParsableCommand {
         let serverRefusals: @Sendable () -> ServerRefusals = { serverBox.value?.refusals ?? ServerRefusals() }
         MetricsRoute(store: store, configuration: settings.metrics, counters: counters, buffer: buffer,
                      serverRefusals: serverRefusals, monitor: monitor, alertEngine: alertEngine, dispatcher: dispatcher,
-                     access: access, live: live, snapshots: snapshots, startedAt: startedAt, queueWaits: queueWaits)
+                     access: access, live: live, snapshots: snapshots, startedAt: startedAt, queueWaits: queueWaits, statsd: statsdCounters)
             .register(in: &routes)
         PerformanceQueries(store: store, live: live, rules: rules, monitor: monitor, alertEngine: alertEngine,
                            counters: counters, buffer: buffer, serverRefusals: serverRefusals, snapshots: snapshots,
-                           clock: clock, startedAt: startedAt)
+                           clock: clock, startedAt: startedAt, statsd: statsdCounters)
             .register(in: &routes)
         let server = HTTPServer(configuration: settings.serverConfiguration, router: access.router(for: routes), logger: logger)
         serverBox.value = server
@@ -96,10 +98,35 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode.failure
         }
 
+        // StatsD binds before the "listening" line, which names its ports; a failure stops start-up (status 2).
+        var statsd: StatsDListener?
+        var announcement: Logger.Metadata = ["host": "\(settings.host)", "port": "\(server.port)", "tls": "\(settings.tls.isEnabled)",
+                                             "config": "\(loaded.filePath ?? "defaults")"]
+        if let address = settings.statsd.address {
+            do {
+                let reader = StatsDReader(mapping: settings.statsd.mappings, catalog: catalog, maxAgeSeconds: settings.store.retention.seconds)
+                let listener = try StatsDListener(host: address.host, port: address.port, receiveBuffer: settings.statsd.readBufferBytes,
+                                                  maxConnections: settings.statsd.maxTCPConnections, reader: reader, buffer: buffer,
+                                                  counters: statsdCounters, clock: clock)
+                listener.start()
+                statsd = listener
+                announcement["statsd_udp"] = "\(address.host):\(listener.ports.udp)"
+                announcement["statsd_tcp"] = "\(address.host):\(listener.ports.tcp)"
+                let asked = settings.statsd.readBufferBytes
+                if listener.receiveBufferBytes < asked {
+                    logger.warning("the StatsD receive buffer is smaller than statsd_read_buffer asks: raise net.core.rmem_max, or run with CAP_NET_ADMIN",
+                                   metadata: ["asked_bytes": "\(asked)", "granted_bytes": "\(listener.receiveBufferBytes / 2)"])
+                }
+            } catch {
+                logger.critical("cannot listen for StatsD on statsd_listen \(settings.statsd.listen): \(error)")
+                await server.shutdown(gracePeriod: .zero)
+                throw ExitCode(2)
+            }
+        }
+
         let http = HTTPService(server: server, readiness: readiness, notifier: notifier, gracePeriod: settings.shutdownGracePeriod.duration,
                                logger: logger,
-                               announcement: ["host": "\(settings.host)", "port": "\(server.port)", "tls": "\(settings.tls.isEnabled)",
-                                              "config": "\(loaded.filePath ?? "defaults")"])
+                               announcement: announcement)
         let storeService = StoreService(store: store, buffer: buffer, monitor: monitor, alertEngine: alertEngine, dispatcher: dispatcher,
                                         clock: clock, interval: settings.store.collectionInterval.duration)
         let keeper = settings.stateFile.isEmpty ? nil : SnapshotKeeper(
@@ -107,11 +134,12 @@ struct Serve: AsyncParsableCommand {
         let stateService = StateService(keeper: keeper, interval: settings.snapshotInterval.duration, readiness: readiness,
                                         notifier: notifier, logger: logger)
         let reloader = Reloader(configFlag: config, environment: environment, flags: flags, live: live, rules: rules,
-                                access: access, logLevel: processLogLevel, notifier: notifier, logger: logger)
-        // Shutdown runs in reverse order: HTTP stops first, then the store drains what was
+                                access: access, statsd: statsd, logLevel: processLogLevel, notifier: notifier, logger: logger)
+        // Shutdown runs in reverse order: StatsD stops reading first, then HTTP, then the store drains what was
         // accepted, then the snapshot is written, then the alert sinks deliver what is queued.
-        let group = ServiceGroup(services: [AlertDeliveryService(dispatcher: dispatcher), stateService, storeService,
-                                            ReloadService(reloader: reloader), http],
+        let services: [any Service] = [AlertDeliveryService(dispatcher: dispatcher), stateService, storeService,
+                                       ReloadService(reloader: reloader), http] + (statsd.map { [StatsDService(listener: $0)] } ?? [])
+        let group = ServiceGroup(services: services,
                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
         // How long the stop took, from the signal to the end (the contract: 2 s when idle).

@@ -135,6 +135,14 @@ public struct CallTotals: HeapBoxed {
 
     static let empty = CallTotals()
 
+    /// Adds what a pair used apart from its calls; counts no call.
+    mutating func recordUsage(_ usage: ProviderUsage, weight: Double) {
+        costUSD += (usage.costUSD ?? 0) * weight
+        inputTokens += (usage.inputTokens ?? 0) * weight
+        outputTokens += (usage.outputTokens ?? 0) * weight
+        if let ttftMs = usage.ttftMs { ttft.record(ttftMs, weight: weight) }
+    }
+
     /// Retries per request, of the requests that said (seed 004's `retry_count`): boxed, as few
     /// series have them.
     public var retries: Distribution {

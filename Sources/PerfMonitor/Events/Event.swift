@@ -15,6 +15,7 @@ public enum EventType: String, Sendable, CaseIterable {
     case rateLimitHit = "rate_limit_hit"
     case failover
     case metric
+    case providerUsage = "provider_usage"
 
     /// Other names clients use for the same kinds (seed 002 and 004 spellings).
     static let aliases: [String: EventType] = ["provider_end": .providerRequest, "failover_initiated": .failover]
@@ -35,6 +36,7 @@ public enum EventType: String, Sendable, CaseIterable {
         case .rateLimitHit: 10
         case .failover: 11
         case .metric: 12
+        case .providerUsage: 13
         }
     }
 
@@ -116,6 +118,9 @@ public enum EventKind: Sendable, Equatable {
     case failover(Failover)
     /// A named custom metric's value (`metric`).
     case metric(MetricSample)
+    /// What a provider × model pair used, reported apart from its calls (`provider_usage`; StatsD
+    /// mappings): added to the pair's sums, no call counted.
+    case providerUsage(ProviderUsage)
 
     public var type: EventType {
         switch self {
@@ -130,6 +135,7 @@ public enum EventKind: Sendable, Equatable {
         case .rateLimit: .rateLimitHit
         case .failover: .failover
         case .metric: .metric
+        case .providerUsage: .providerUsage
         }
     }
 
@@ -140,7 +146,7 @@ public enum EventKind: Sendable, Equatable {
         case let .requestEnd(end): end.outcome
         case let .request(call): call.outcome
         case let .operation(sample): sample.outcome
-        case .providerStart, .requestStart, .cache, .error, .rateLimit, .failover, .metric: nil
+        case .providerStart, .requestStart, .cache, .error, .rateLimit, .failover, .metric, .providerUsage: nil
         }
     }
 }
@@ -386,20 +392,55 @@ public struct Failover: Sendable, Equatable {
 }
 
 /// A custom metric's event (api.md §7): which series (name × labels), its unit, and what it does.
+/// Tokens, cost or a time to first token a provider × model pair used, without a call: StatsD and
+/// OpenTelemetry send these as metrics of their own, apart from the call's latency. At least one
+/// amount is set.
+public struct ProviderUsage: Sendable, Equatable {
+    public var provider: String
+    public var model: String?
+    public var ttftMs: Double?
+    public var inputTokens: Double?
+    public var outputTokens: Double?
+    public var costUSD: Double?
+
+    /// Nil when no amount is given.
+    public init?(provider: String, model: String? = nil, ttftMs: Double? = nil, inputTokens: Double? = nil, outputTokens: Double? = nil,
+                 costUSD: Double? = nil) {
+        guard ttftMs != nil || inputTokens != nil || outputTokens != nil || costUSD != nil else { return nil }
+        self.provider = provider
+        self.model = model
+        self.ttftMs = ttftMs
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.costUSD = costUSD
+    }
+}
+
 public struct MetricSample: Sendable, Equatable {
     public var name: String
     public var update: MetricUpdate
     public var unit: String?
     public var labels: MetricLabels
+    /// The way in it came by, so that what the store folds is counted where it came from.
+    public var source: MetricSource
 
-    public init(name: String, _ update: MetricUpdate, unit: String? = nil, labels: MetricLabels = .none) {
+    public init(name: String, _ update: MetricUpdate, unit: String? = nil, labels: MetricLabels = .none, source: MetricSource = .events) {
         self.name = name
         self.update = update
         self.unit = unit
         self.labels = labels
+        self.source = source
     }
 
     public var kind: MetricKind { update.kind }
+}
+
+/// The ways in that make custom metric events.
+public enum MetricSource: Sendable, Equatable {
+    /// `POST /events`.
+    case events
+    /// A StatsD line (api.md §6.3).
+    case statsd
 }
 
 /// What a custom metric event does to its series, one case per kind, so that a counter cannot be
@@ -465,6 +506,8 @@ public struct MetricLabels: Sendable, Hashable {
 
     /// Compared one by one: four short strings cost less than hashing each label name.
     public static func isReserved(_ name: String) -> Bool { reserved.contains { $0 == name } }
+    /// Whether `name` is a label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
+    public static func isName(_ name: String) -> Bool { EventFields.isLabelName(name) }
     /// The label set a series folds into past the series limits.
     public static let folded = MetricLabels(names: ["__other__"], values: ["true"])
     public static let none = MetricLabels(sortedNames: [], values: [])

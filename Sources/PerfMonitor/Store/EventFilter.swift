@@ -47,6 +47,7 @@ public struct EventFilter: Sendable, Equatable {
         case let .rateLimit(hit): (hit.provider, hit.model, nil, nil)
         case let .failover(failover): (failover.from, failover.model, nil, nil)
         case .metric: (nil, nil, nil, nil)
+        case let .providerUsage(usage): (usage.provider, usage.model, nil, nil)
         }
     }
 }

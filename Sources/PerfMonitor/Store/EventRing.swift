@@ -84,6 +84,7 @@ extension Event {
                 + held(report.component) + held(report.operation)
         case let .rateLimit(hit): bytes += held(hit.provider) + held(hit.model)
         case let .failover(failover): bytes += held(failover.from) + held(failover.to) + held(failover.model)
+        case let .providerUsage(usage): bytes += held(usage.provider) + held(usage.model)
         case let .metric(sample):
             bytes += held(sample.name) + held(sample.unit) + sample.labels.names.reduce(0) { $0 + held($1) + 16 }
                 + sample.labels.values.reduce(0) { $0 + held($1) + 16 }

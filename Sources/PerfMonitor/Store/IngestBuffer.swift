@@ -1,4 +1,7 @@
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The bounded hand-off between the server threads that decode events and the store actor that
 /// applies them: appending is a mutex and one array append per batch (the batch is kept as it
@@ -26,6 +29,9 @@ public final class IngestBuffer: Sendable {
     /// than the request itself.
     public let highWaterMark: Int
     private let state = Mutex(State())
+    /// Ways in that hold what they received until asked (the StatsD listener): each is asked to
+    /// hand it over before every `takeAll`, so a query counts a line received before it started.
+    private let sources = Mutex<[@Sendable () -> Void]>([])
     private let wakeUp: AsyncStream<Void>.Continuation
     /// Yields when the buffer crosses its high-water mark; the drainer waits on it.
     public let highWater: AsyncStream<Void>
@@ -62,9 +68,27 @@ public final class IngestBuffer: Sendable {
         }
     }
 
-    /// Every batch buffered, oldest first; the buffer is left empty.
+    /// Adds a way in that `takeAll` asks to hand over what it holds.
+    public func addSource(flush: @escaping @Sendable () -> Void) {
+        sources.withLock { $0.append(flush) }
+    }
+
+    /// The same wait for a thread of its own that may block (the StatsD listener): UDP has no
+    /// way to make a client retry, so a full queue holds the listener and the socket buffers.
+    public func append(_ events: [Event], blockingUpTo seconds: Double) -> Outcome {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while true {
+            let outcome = append(events)
+            guard outcome == .full, events.count <= capacity, ContinuousClock.now < deadline else { return outcome }
+            wakeUp.yield()
+            usleep(2000)
+        }
+    }
+
+    /// Every batch buffered, oldest first (the sources asked first); the buffer is left empty.
     public func takeAll() -> [[Event]] {
-        state.withLock { state in
+        for flush in sources.withLock({ $0 }) { flush() }
+        return state.withLock { state in
             var taken: [[Event]] = []
             swap(&taken, &state.batches)
             state.count = 0

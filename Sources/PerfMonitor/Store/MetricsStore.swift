@@ -120,6 +120,8 @@ public actor MetricsStore {
             update(SeriesKey(.failover, from, to), at: at, now) { $0.total += weight }
         case let .metric(sample):
             applyMetric(sample, at: at, weight: weight, now: now)
+        case let .providerUsage(usage):
+            update(providerKey(usage.provider, usage.model), at: at, now) { $0.callTotals.recordUsage(usage, weight: weight) }
         }
     }
 
@@ -141,6 +143,7 @@ public actor MetricsStore {
             if customSeriesCounts[sample.name, default: 0] >= limits.seriesPerMetric || customSeriesTotal >= limits.customSeries {
                 key = SeriesKey(kind, sample.name, MetricLabels.folded.key)
                 status.foldedByMetric[sample.name, default: 0] += weight
+                if sample.source == .statsd { status.foldedStatsDValues += 1 }
                 position = series.index(forKey: key)
             }
             if position == nil {

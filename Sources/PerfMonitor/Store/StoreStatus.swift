@@ -18,6 +18,8 @@ public struct StoreStatus: Sendable {
     public var droppedMetricEvents = 0
     /// Custom metric events whose label set folded into `{__other__="true"}`, by metric name.
     public var foldedByMetric: [String: Double] = [:]
+    /// StatsD values among those folded (`perfmond_statsd_lines_total{outcome="folded"}`).
+    public var foldedStatsDValues = 0
     /// Series removed after a retention without events.
     public var removedSeries = 0
     public var appliedByType: [EventType: Int] = [:]

@@ -24,6 +24,8 @@ public struct MetricsRoute: Sendable {
     public let startedAt: Double
     /// How long LiteLLM batches waited for room in the ingest queue.
     public let queueWaits: QueueWaits
+    /// What the StatsD listeners received (zeros while they are off).
+    public let statsd: StatsDCounters
     /// The size of the last scrape: the next one reserves that much (and an eighth more) at once
     /// instead of doubling its way there, copying and faulting in pages at every step.
     private let lastSize = SizeHint()
@@ -31,8 +33,9 @@ public struct MetricsRoute: Sendable {
     public init(store: MetricsStore, configuration: MetricsConfiguration, counters: IngestCounters, buffer: IngestBuffer,
                 serverRefusals: @escaping @Sendable () -> ServerRefusals, monitor: SystemMonitor, alertEngine: AlertEngine,
                 dispatcher: AlertDispatcher, access: AccessPolicy, live: LiveConfiguration, snapshots: SnapshotStatus,
-                startedAt: Double, queueWaits: QueueWaits) {
+                startedAt: Double, queueWaits: QueueWaits, statsd: StatsDCounters = StatsDCounters()) {
         self.queueWaits = queueWaits
+        self.statsd = statsd
         self.store = store
         self.configuration = configuration
         self.counters = counters
@@ -281,6 +284,37 @@ public struct MetricsRoute: Sendable {
         }
     }
 
+    /// The StatsD listeners' lines by outcome (api.md §6.3). The store folds lines after they were
+    /// taken: those are moved from `accepted` to `folded` here.
+    private func writeStatsD(_ status: StoreStatus, _ w: inout ExpositionWriter) {
+        let figures = statsd.current
+        w.family("statsd_lines_total", .counter, "StatsD lines received, by what became of them (api.md §6.3).")
+        for (outcome, lines) in Self.statsdLines(figures.tally, folded: status.foldedStatsDValues) {
+            w.sample(.none, Double(lines), label: "outcome", outcome.rawValue)
+        }
+        w.family("statsd_tags_dropped_total", .counter, "StatsD tags dropped from lines that were kept: without a value, or past the eighth label.")
+        w.sample(.none, Double(figures.tally.tagsWithoutValue), label: "reason", "no_value")
+        w.sample(.none, Double(figures.tally.tagsPastLimit), label: "reason", "too_many_labels")
+        w.family("statsd_udp_drops_total", .counter, "StatsD datagrams the kernel dropped for a full receive buffer (statsd_read_buffer).")
+        w.sample(.none, Double(figures.udpDrops))
+        w.family("statsd_tcp_connections", .gauge, "StatsD TCP connections open.")
+        w.sample(.none, Double(figures.tcpConnections))
+        w.family("statsd_tcp_connections_refused_total", .counter, "StatsD TCP connections closed at once: statsd_max_tcp_connections were open.")
+        w.sample(.none, Double(figures.tcpRefused))
+    }
+
+    /// Lines by outcome, `folded` (values the store folded) taken out of `accepted`.
+    public static func statsdLines(_ tally: StatsDTally, folded: Int) -> [(StatsDOutcome, Int)] {
+        let movable = Swift.min(folded, tally[.accepted])
+        return StatsDOutcome.allCases.map { outcome in
+            switch outcome {
+            case .accepted: (outcome, tally[outcome] - movable)
+            case .folded: (outcome, movable)
+            default: (outcome, tally[outcome])
+            }
+        }
+    }
+
     private func writeDaemon(_ snapshot: Snapshot, _ w: inout ExpositionWriter) {
         let status = snapshot.status
         let refusals = serverRefusals()
@@ -316,6 +350,7 @@ public struct MetricsRoute: Sendable {
         for kind in AccessPolicy.Access.allCases where kind != .open {
             w.sample(.none, Double(refused[kind] ?? 0), label: "access", kind.rawValue)
         }
+        writeStatsD(status, &w)
         w.family("ingest_queue_depth", .gauge, "Events accepted and waiting to be applied by the store.")
         w.sample(.none, Double(buffer.depth))
         w.family("ingest_queue_capacity", .gauge, "Events the ingest queue holds at most (ingest_queue_capacity).")

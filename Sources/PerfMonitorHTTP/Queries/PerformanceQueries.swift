@@ -22,11 +22,14 @@ public struct PerformanceQueries: Sendable {
     public let clock: any StoreClock
     public let startedAt: Double
     public let snapshots: SnapshotStatus
+    /// What the StatsD listeners received (zeros while they are off).
+    public let statsd: StatsDCounters
 
     public init(store: MetricsStore, live: LiveConfiguration, rules: AlertRules,
                 monitor: SystemMonitor, alertEngine: AlertEngine, counters: IngestCounters, buffer: IngestBuffer, serverRefusals: @escaping @Sendable () -> ServerRefusals,
-                snapshots: SnapshotStatus, clock: any StoreClock, startedAt: Double) {
+                snapshots: SnapshotStatus, clock: any StoreClock, startedAt: Double, statsd: StatsDCounters = StatsDCounters()) {
         self.store = store
+        self.statsd = statsd
         self.live = live
         self.snapshots = snapshots
         self.rules = rules

@@ -60,11 +60,26 @@ extension PerformanceQueries {
                 ("http_refused", .object(ServerRefusals.framingReasons.map { ($0, .int(refusals.framing[$0] ?? 0)) })),
                 ("http_connections_closed", .object(ServerRefusals.closedWaitingReasons.map { ($0, .int(refusals.closedWaiting[$0] ?? 0)) })),
                 ("http_refused_by_library", .object(refusals.libraryStatusesShown.map { (String($0), .int(refusals.byLibrary[$0] ?? 0)) })),
+                ("statsd", statsdFields(status)),
                 ("queue_depth", .int(buffer.depth)),
                 ("queue_capacity", .int(buffer.capacity)),
             ])),
             ("persistence", persistence()),
             ("alerts", .array(alertEngine.snapshot.firing.filter { AlertMetric.memoryMetrics.contains($0.metric) }.map { .string($0.text) })),
+        ])
+    }
+
+    /// The StatsD listeners' figures, as `/metrics` has them.
+    private func statsdFields(_ status: StoreStatus) -> JSONValue {
+        let figures = statsd.current
+        return .object([
+            ("listen", .string(configuration.statsd.listen)),
+            ("lines", .object(MetricsRoute.statsdLines(figures.tally, folded: status.foldedStatsDValues).map { ($0.0.rawValue, .int($0.1)) })),
+            ("tags_dropped", .object([("no_value", .int(figures.tally.tagsWithoutValue)), ("too_many_labels", .int(figures.tally.tagsPastLimit))])),
+            ("udp_drops", .int(figures.udpDrops)),
+            ("udp_receive_buffer_bytes", .int(figures.receiveBufferBytes)),
+            ("tcp_connections", .int(figures.tcpConnections)),
+            ("tcp_connections_refused", .int(figures.tcpRefused)),
         ])
     }
 

@@ -211,6 +211,12 @@ struct EventFields {
             let sample = try metricSample(name: try need(metricName, "metric"), kind: metricKind, number: metricValue, unit: unit, labelSets: decoder.labelSets)
             if let problem = decoder.catalog?.admit(sample) { throw EventError(problem) }
             kind = .metric(sample)
+        case .providerUsage:
+            guard let usage = ProviderUsage(provider: try need(provider, "provider"), model: model, ttftMs: outcome.ttftMs,
+                                            inputTokens: outcome.inputTokens, outputTokens: outcome.outputTokens, costUSD: outcome.costUSD) else {
+                throw EventError("provider_usage events need at least one of ttft_ms, input_tokens, output_tokens and cost_usd")
+            }
+            kind = .providerUsage(usage)
         }
         return Event(kind, at: timestamp, sampleRate: rate, metadata: metadata)
     }
