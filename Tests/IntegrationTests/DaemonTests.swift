@@ -91,8 +91,10 @@ func writeTemporary(_ text: String) throws -> String {
 
     @Test func shippedConfigFileStartsTheDaemon() async throws {
         let config = repositoryRoot.appendingPathComponent("Config/perfmond.yaml").path
-        let daemon = try await DaemonProcess.launch(["--config", config])
+        // Its StatsD address on a free port: 8125 may be taken by the host's own agent.
+        let daemon = try await DaemonProcess.launch(["--config", config], environment: ["PERFMOND_STATSD_LISTEN": "127.0.0.1:0"])
         #expect(daemon.log.contains("config=\(config)"))
+        #expect(daemon.statsdPorts != nil, "the shipped file listens for StatsD")
         try await daemon.halt()
     }
 

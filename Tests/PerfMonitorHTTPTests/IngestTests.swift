@@ -43,7 +43,7 @@ let oneCall = #"{"type": "provider_request", "provider": "openai", "model": "gpt
             ("[\(oneCall), {", "application/json", 400, #"{"accepted":0,"rejected":0,"errors":[{"offset":93,"error":"invalid JSON: expected a string key in object"}]}"#),
             (#"{"type": "provider_request", "provider": "a", "duration_ms": -5}"#, "application/json", 400,
              #"{"accepted":0,"rejected":1,"errors":[{"index":0,"error":"field 'duration_ms': expected a number ≥ 0, got -5"}]}"#),
-            (#"{"type": "bogus"}"#, nil, 400, #"{"accepted":0,"rejected":1,"errors":[{"index":0,"error":"field 'type': unknown event type \"bogus\"; expected one of provider_request, provider_start, request_start, request_end, request, operation, cache_hit, cache_miss, error, timeout, rate_limit_hit, failover, metric"}]}"#),
+            (#"{"type": "bogus"}"#, nil, 400, #"{"accepted":0,"rejected":1,"errors":[{"index":0,"error":"field 'type': unknown event type \"bogus\"; expected one of provider_request, provider_start, request_start, request_end, request, operation, cache_hit, cache_miss, error, timeout, rate_limit_hit, failover, metric, provider_usage"}]}"#),
             (#"{"type": "request", "endpoint": "/a", "timestamp": 1700000000}"#, "application/json", 400,
              #"{"accepted":0,"rejected":1,"errors":[{"index":0,"error":"field 'timestamp': 2023-11-14T22:13:20.000Z is older than the retention (24h)"}]}"#),
             (#"{"type": "request", "endpoint": "/a", "timestamp": 1900000000}"#, "application/json", 400,

@@ -97,7 +97,7 @@ func endpoint(_ event: Event) -> String? {
 
     @Test(arguments: [
         (#"{"provider": "x"}"#, "field 'type': required"),
-        (#"{"type": "nope"}"#, #"field 'type': unknown event type "nope"; expected one of provider_request, provider_start, request_start, request_end, request, operation, cache_hit, cache_miss, error, timeout, rate_limit_hit, failover, metric"#),
+        (#"{"type": "nope"}"#, #"field 'type': unknown event type "nope"; expected one of provider_request, provider_start, request_start, request_end, request, operation, cache_hit, cache_miss, error, timeout, rate_limit_hit, failover, metric, provider_usage"#),
         (#"{"type": 5}"#, "field 'type': expected a string, got 5"),
         (#"{"type": "provider_request", "provider": "a", "duration_ms": "fast"}"#, #"field 'duration_ms': expected a number ≥ 0, got "fast""#),
         (#"{"type": "provider_request", "provider": "a", "duration_ms": -1}"#, "field 'duration_ms': expected a number ≥ 0, got -1"),

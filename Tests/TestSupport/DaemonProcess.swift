@@ -89,6 +89,18 @@ public final class DaemonProcess: Sendable {
         return process.terminationStatus
     }
 
+    /// The StatsD ports the "listening" line names (`statsd_udp=127.0.0.1:N`), when it listens.
+    public var statsdPorts: (udp: Int, tcp: Int)? {
+        guard let line = log.split(separator: "\n").first(where: { $0.contains("listening") }) else { return nil }
+        func port(_ key: String) -> Int? {
+            guard let range = line.range(of: key + "=") else { return nil }
+            let address = line[range.upperBound...].prefix { $0 != " " }
+            return address.split(separator: ":").last.flatMap { Int($0) }
+        }
+        guard let udp = port("statsd_udp"), let tcp = port("statsd_tcp") else { return nil }
+        return (udp, tcp)
+    }
+
     static func listeningPort(in log: String) -> Int? {
         guard let line = log.split(separator: "\n").first(where: { $0.contains("listening") }),
               let range = line.range(of: "port=") else { return nil }

@@ -61,7 +61,9 @@ def try_it_commands():
 
 def free_daemon(scratch):
     log_path = os.path.join(scratch, "daemon.log")
-    daemon, port = start_daemon(binary, ["--config", os.path.join(root, "Config/perfmond.yaml")], log_path)
+    # StatsD on free ports: the shipped file's 8125 may be the host's own agent's.
+    daemon, port = start_daemon(binary, ["--config", os.path.join(root, "Config/perfmond.yaml")], log_path,
+                                {"PERFMOND_STATSD_LISTEN": "127.0.0.1:0"})
     if port is None:
         fail(f"the daemon did not start with Config/perfmond.yaml: {open(log_path).read()}")
     return daemon, port

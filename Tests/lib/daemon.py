@@ -1,15 +1,17 @@
 """Imported by the Python test scripts: the real perfmond started on port 0, like
 wait-for-port.sh does for the shell scripts."""
+import os
 import re
 import subprocess
 import time
 
 
-def start_daemon(binary, arguments, log_path):
+def start_daemon(binary, arguments, log_path, environment=None):
     """Starts `binary --port 0 ARGUMENTS`, its output in `log_path`; (process, port) once its
     "listening … port=N" line is there, or (process, None) when it exits or 10 s pass first."""
     log = open(log_path, "w")
-    daemon = subprocess.Popen([binary, "--port", "0"] + arguments, stdout=log, stderr=subprocess.STDOUT)
+    env = dict(os.environ, **(environment or {}))
+    daemon = subprocess.Popen([binary, "--port", "0"] + arguments, stdout=log, stderr=subprocess.STDOUT, env=env)
     for _ in range(400):
         match = re.search(r"port=(\d+)", open(log_path).read())
         if match:

@@ -17,11 +17,8 @@ public struct Aggregate: Sendable, Equatable {
     public var lastValueAt: Double = -.infinity
     /// A counter's increments, added up (weighted).
     public var valueSum: Double = 0
-    /// A set's distinct members, exactly, up to `maxMembers`; past it new members are not kept
-    /// (the answer says the count is capped).
-    public var members: Set<String> = []
-    public var membersCapped = false
-    public static let maxMembers = 10_000
+    /// A set's distinct members: exactly up to 10,000, then estimated (±0.81 %).
+    public var distinct = DistinctMembers()
 
     public init() {}
 
@@ -79,7 +76,7 @@ public struct Aggregate: Sendable, Equatable {
         case let .histogram(value):
             distribution.record(value, weight: weight)
         case let .set(member):
-            insert(member)
+            distinct.insert(member)
         }
     }
 
@@ -88,10 +85,6 @@ public struct Aggregate: Sendable, Equatable {
             lastValue = value
             lastValueAt = timestamp
         }
-    }
-
-    private mutating func insert(_ member: String) {
-        if members.count < Self.maxMembers { members.insert(member) } else if !members.contains(member) { membersCapped = true }
     }
 
     public mutating func merge(_ other: Aggregate) {
@@ -103,14 +96,13 @@ public struct Aggregate: Sendable, Equatable {
             lastValueAt = other.lastValueAt
         }
         valueSum += other.valueSum
-        for member in other.members { insert(member) }
-        membersCapped = membersCapped || other.membersCapped
+        distinct.merge(other.distinct)
     }
 
     /// Approximate heap bytes (for `/performance/memory`).
     var heapBytes: Int {
         calls.heapBytes + values.heapBytes
-            + (members.isEmpty ? 0 : 48 + members.reduce(members.capacity * 16) { $0 + $1.utf8.count })
+            + distinct.heapBytes
     }
 }
 

@@ -194,11 +194,11 @@ public final class AlertEngine: Sendable {
     static func customValue(_ threshold: AlertThreshold, kind: MetricKind, aggregate: Aggregate) -> Double? {
         guard aggregate.total >= Double(threshold.minSamples) else { return nil }
         switch (kind, threshold.stat) {
-        case (_, .count): return kind == .set ? Double(aggregate.members.count) : aggregate.total
+        case (_, .count): return kind == .set ? Double(aggregate.distinct.count) : aggregate.total
         case (.counter, .sum), (.counter, .last): return aggregate.valueSum
         case (.gauge, .last): return aggregate.lastValue
         case (.gauge, .sum): return aggregate.distribution.sum
-        case (.set, .last), (.set, .sum): return Double(aggregate.members.count)
+        case (.set, .last), (.set, .sum): return Double(aggregate.distinct.count)
         case (.gauge, .avg): return aggregate.distribution.mean
         case (.gauge, .p50): return aggregate.distribution.quantile(0.5)
         case (.gauge, .p95): return aggregate.distribution.quantile(0.95)

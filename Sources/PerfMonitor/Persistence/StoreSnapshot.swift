@@ -4,12 +4,13 @@
 ///
 /// File layout (little-endian): "PERFMOND", format version (u32), CRC-32 of the rest (u32), then
 /// the body. Version 2 added the custom metric kinds (a counter's sum, a set's members, each
-/// metric's unit), version 3 the retries per request and the component of a task in flight; older
+/// metric's unit), version 3 the retries per request and the component of a task in flight, version 4
+/// a set's estimate past 10,000 members (a HyperLogLog's registers); older
 /// files are still read, and converted.
 /// Anything else is moved aside.
 public struct StoreSnapshot: Sendable {
-    public static let formatVersion: UInt32 = 3
-    static let readableVersions: ClosedRange<UInt32> = 1...3
+    public static let formatVersion: UInt32 = 4
+    static let readableVersions: ClosedRange<UInt32> = 1...4
     static let magic = Array("PERFMOND".utf8)
 
     /// Unix seconds when it was taken.
@@ -193,9 +194,16 @@ extension Aggregate {
         distribution.write(to: &writer)
         calls.ttft.write(to: &writer)
         writer.f64(valueSum)
-        writer.u8(membersCapped ? 1 : 0)
-        writer.count(members.count)
-        for member in members.sorted() { writer.string(member) }
+        if let registers = distinct.registers {
+            writer.u8(1)
+            writer.count(registers.count)
+            for register in registers { writer.u8(register) }
+        } else {
+            writer.u8(0)
+            let members = distinct.exactMembers ?? []
+            writer.count(members.count)
+            for member in members { writer.string(member) }
+        }
         calls.retries.write(to: &writer)
     }
 
@@ -231,8 +239,19 @@ extension Aggregate {
         defer { restore(calls: calls, values: values) }
         guard version >= 2 else { return }  // version 1 had untyped custom metrics only
         valueSum = try reader.f64()
-        membersCapped = try reader.u8() == 1
-        for _ in 0..<(try reader.count(itemSize: 4)) { members.insert(try reader.string()) }
+        // Versions 2 and 3: a capped flag (the set then stopped at 10,000), then the members.
+        // Version 4: 0 then the members, or 1 then the estimate's registers.
+        let form = try reader.u8()
+        if version >= 4, form == 1 {
+            var registers: [UInt8] = []
+            for _ in 0..<(try reader.count(itemSize: 1)) { registers.append(try reader.u8()) }
+            guard let sketch = DistinctMembers(registers: registers) else { throw .damaged("a set's estimate of \(registers.count) registers") }
+            distinct = sketch
+        } else {
+            var members: [String] = []
+            for _ in 0..<(try reader.count(itemSize: 4)) { members.append(try reader.string()) }
+            distinct = DistinctMembers(exact: members)
+        }
         guard version >= 3 else { return }  // version 2 had no retries
         calls.restore(retries: try Distribution(from: &reader))
     }

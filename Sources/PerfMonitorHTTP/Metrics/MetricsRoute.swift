@@ -272,7 +272,7 @@ public struct MetricsRoute: Sendable {
                 for index in views.indices { w.sample(labels[index], views[index].aggregate.lastValue) }
             case .set:
                 w.family(family, .gauge, help + " Distinct members over the last 5 minutes.", prefixed: false)
-                for index in views.indices { w.sample(labels[index], Double(views[index].aggregate.members.count)) }
+                for index in views.indices { w.sample(labels[index], Double(views[index].aggregate.distinct.count)) }
             case .histogram:
                 let timed = TimeUnit(unit) != nil
                 w.family(family, .histogram, help, bounds: timed ? configuration.customSecondsBuckets : configuration.customBuckets,

@@ -63,8 +63,8 @@ extension PerformanceQueries {
         case .histogram:
             add([("sum", d.sum / scale)] + spread + percentiles)
         case .set:
-            add([("distinct", Double(a.members.count))])
-            if a.membersCapped { members.append(("distinct_capped", .bool(true))) }
+            add([("distinct", Double(a.distinct.count))])
+            if a.distinct.isEstimated { members.append(("distinct_estimated", .bool(true))) }
         case .untyped:
             add([("sum", d.sum), ("last", a.lastValue)] + spread + percentiles)
         }

@@ -237,6 +237,7 @@ extension PerformanceQueries {
         }
         members.append((ConfigurationLoader.thresholdsKey, .array(rules.current.map(\.json))))
         members.append((ConfigurationLoader.recommendationRulesKey, .array(configuration.recommendationRules.map(\.json))))
+        members.append((ConfigurationLoader.statsdMappingsKey, configuration.statsd.mappings.json))
         return members
     }
 }
