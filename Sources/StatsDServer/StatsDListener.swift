@@ -47,7 +47,7 @@ public final class StatsDListener: Sendable {
         var truncated: [UInt8]
         var kernelDrops: UInt32 = 0
         let streamScratch: UnsafeMutableRawBufferPointer
-        /// Events a flush could not hand over (the buffer was full): the thread delivers them next.
+        /// Events the buffer had no room for: handed over first at the next turn or flush.
         var undelivered: (events: [Event], tally: StatsDTally)?
     }
 
@@ -97,23 +97,7 @@ public final class StatsDListener: Sendable {
     /// Reads what is waiting on the sockets now and hands it to the buffer (without waiting for room).
     public func flush() {
         guard !stopped.load(ordering: .acquiring) else { return }
-        let received = state.withLock { state in
-            receive(&state)
-            return state.reader.take()
-        }
-        if buffer.append(received.events) == .accepted {
-            counters.add(received.tally)
-        } else {
-            state.withLock { state in
-                if var earlier = state.undelivered {
-                    earlier.events += received.events
-                    earlier.tally.add(received.tally)
-                    state.undelivered = earlier
-                } else {
-                    state.undelivered = received
-                }
-            }
-        }
+        _ = state.withLock { handOver(&$0) }
     }
 
     /// The mapping after a reload.
@@ -151,27 +135,47 @@ public final class StatsDListener: Sendable {
         _ = poll(&descriptors, nfds_t(descriptors.count), 100)
     }
 
-    /// One turn: read what is waiting, then hand it to the buffer, waiting up to `seconds` for room.
+    /// One turn: read what is waiting and hand it over; while the buffer is full, wait for room
+    /// (the socket buffer holds what arrives meanwhile) up to `seconds`, then drop and count it.
     private func turn(waitingForRoom seconds: Double) {
-        let (earlier, received) = state.withLock { state in
-            let earlier = state.undelivered
-            state.undelivered = nil
-            receive(&state)
-            return (earlier, state.reader.take())
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while !state.withLock({ handOver(&$0) }) {
+            guard ContinuousClock.now < deadline else {
+                state.withLock { state in
+                    if let dropped = state.undelivered { counters.add(dropped.tally.refused(as: buffer.isClosed ? .shuttingDown : .queueFull)) }
+                    state.undelivered = nil
+                }
+                return
+            }
+            buffer.wakeDrainer()
+            usleep(2000)
         }
-        if let earlier { deliver(earlier, waitingForRoom: seconds) }
-        deliver(received, waitingForRoom: seconds)
     }
 
-    private func deliver(_ received: (events: [Event], tally: StatsDTally), waitingForRoom seconds: Double) {
+    /// Under the lock, so that a flush finds every line received either handed over or waiting in
+    /// `undelivered`: first what waits, then what the sockets hold. False while the buffer is full.
+    private func handOver(_ state: inout State) -> Bool {
+        if let waiting = state.undelivered {
+            guard buffer.append(waiting.events) == .accepted else { return false }
+            counters.add(waiting.tally)
+            state.undelivered = nil
+        }
+        receive(&state)
+        let received = state.reader.take()
         guard !received.events.isEmpty else {
             counters.add(received.tally)
-            return
+            return true
         }
-        switch buffer.append(received.events, blockingUpTo: seconds) {
-        case .accepted: counters.add(received.tally)
-        case .full: counters.add(received.tally.refused(as: .queueFull))
-        case .closed: counters.add(received.tally.refused(as: .shuttingDown))
+        switch buffer.append(received.events) {
+        case .accepted:
+            counters.add(received.tally)
+            return true
+        case .full:
+            state.undelivered = received
+            return false
+        case .closed:
+            counters.add(received.tally.refused(as: .shuttingDown))
+            return true
         }
     }
 

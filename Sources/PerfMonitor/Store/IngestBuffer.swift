@@ -1,7 +1,4 @@
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The bounded hand-off between the server threads that decode events and the store actor that
 /// applies them: appending is a mutex and one array append per batch (the batch is kept as it
@@ -73,17 +70,10 @@ public final class IngestBuffer: Sendable {
         sources.withLock { $0.append(flush) }
     }
 
-    /// The same wait for a thread of its own that may block (the StatsD listener): UDP has no
-    /// way to make a client retry, so a full queue holds the listener and the socket buffers.
-    public func append(_ events: [Event], blockingUpTo seconds: Double) -> Outcome {
-        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-        while true {
-            let outcome = append(events)
-            guard outcome == .full, events.count <= capacity, ContinuousClock.now < deadline else { return outcome }
-            wakeUp.yield()
-            usleep(2000)
-        }
-    }
+    /// Asks the drainer to apply what is buffered now (a way in that waits for room).
+    public func wakeDrainer() { wakeUp.yield() }
+
+    public var isClosed: Bool { state.withLock { $0.closed } }
 
     /// Every batch buffered, oldest first (the sources asked first); the buffer is left empty.
     public func takeAll() -> [[Event]] {
