@@ -62,6 +62,7 @@ extension Event {
             if case let .set(member) = metric.update { members.append(("value", .string(member))) }
             if metric.kind != .untyped { members.append(("kind", .string(metric.kind.rawValue))) }
             if case .gaugeDelta = metric.update { members.append(("delta", .bool(true))) }
+            if case let .batch(batch) = metric.update { members.append(("batched_values", .int(batch.values))) }
             if !metric.labels.isEmpty { members.append(("labels", .object(metric.labels.pairs.map { ($0.0, JSONValue.string($0.1)) }))) }
         }
         if let statusCode = outcome?.statusCode { members.append(("status_code", .int(statusCode))) }

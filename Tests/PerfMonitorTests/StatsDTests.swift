@@ -1,5 +1,6 @@
 @testable import PerfMonitor
 import Testing
+import TestSupport
 
 /// StatsD lines as statsd_exporter and the DogStatsD clients write them, read without a socket:
 /// what each form becomes, and what each bad form is counted as.
@@ -86,18 +87,44 @@ import Testing
         return reader.take()
     }
 
-    @Test func linesBecomeCustomMetricsWithTheirKindsAndRates() {
-        let (events, tally) = read("req:2|c|@0.5|#route:chat\nlat:812|ms\nsize:3|h\ntemp:20|g|@0.5\ntemp:-5|g\nusers:bob|s\n\n_e{1,1}:a|b\n")
-        #expect(tally[.accepted] == 6 && tally[.eventOrCheck] == 1 && tally.total == 7)
-        let samples = events.compactMap { event -> (MetricSample, Double)? in
-            if case let .metric(sample) = event.kind { return (sample, event.weight) }
-            return nil
+    /// What the store holds after the reader's events: by kind, name and label key.
+    func stored(_ events: [Event]) async -> [String: Aggregate] {
+        let store = MetricsStore(clock: ManualClock(now))
+        await store.ingest(events)
+        var found: [String: Aggregate] = [:]
+        for kind in [SeriesKind.counter, .gauge, .histogram, .set] {
+            for view in await store.series(kind) { found["\(kind) \(view.key.first) \(view.key.second)"] = view.aggregate }
         }
-        #expect(samples.map(\.0.update) == [.counter(increment: 2), .histogram(812), .histogram(3), .gauge(20), .gaugeDelta(-5), .set(member: "bob")])
-        #expect(samples.map(\.1) == [2, 1, 1, 1, 1, 1], "the rate weights a counter, never a gauge")
-        #expect(samples[0].0.labels == MetricLabels([("route", "chat")]) && samples[0].0.source == .statsd)
-        #expect(samples[1].0.unit == "ms" && samples[2].0.unit == nil, "a timer is in milliseconds, a histogram has no unit")
-        #expect(events.allSatisfy { $0.timestamp == now })
+        return found
+    }
+
+    @Test func linesBecomeCustomMetricsWithTheirKindsAndRates() async {
+        let (events, tally) = read("req:2|c|@0.5|#route:chat\nreq:3|c|#route:chat\nlat:812|ms\nlat:400|ms|@0.25\nsize:3|h\n"
+            + "temp:20|g|@0.5\ntemp:-5|g\ntemp:+1|g\nusers:bob|s\nusers:ann|s|@0.1\nusers:bob|s\n\n_e{1,1}:a|b\n")
+        #expect(tally[.accepted] == 11 && tally[.eventOrCheck] == 1 && tally.total == 12)
+        #expect(events.allSatisfy { event in
+            guard case let .metric(sample) = event.kind else { return false }
+            return sample.source == .statsd && event.timestamp == now
+        })
+        let series = await stored(events)
+        let requests = series[#"counter req route="chat""#]
+        #expect(requests?.total == 3 && requests?.valueSum == 7, "2 at a rate of 0.5 counts twice (4), then 3")
+        let latency = series["histogram lat "]
+        #expect(latency?.total == 5 && latency?.distribution.sum == 812 + 1600, "the rate weights observations")
+        #expect(series["histogram size "]?.distribution.count == 1)
+        #expect(series["gauge temp "]?.lastValue == 16, "20, then -5 and +1 in order; the rate never weights a gauge")
+        #expect(series["set users "]?.distinct.count == 2 && series["set users "]?.total == 3)
+        var units: [String: String] = [:]
+        for event in events {
+            if case let .metric(sample) = event.kind { units[sample.name] = sample.unit ?? "none" }
+        }
+        #expect(units["lat"] == "ms" && units["size"] == "none", "a timer is in milliseconds, a histogram has no unit")
+    }
+
+    @Test func aBatchHoldsOneEventPerSeriesShape() {
+        let lines = (0..<500).map { "hits:1|c|#route:r\($0 % 5)" }.joined(separator: "\n")
+        let (events, tally) = read(lines)
+        #expect(tally[.accepted] == 500 && events.count == 5, "500 lines, five series: five events")
     }
 
     @Test func namesBecomeCustomMetricNames() {

@@ -62,6 +62,11 @@ public struct Aggregate: Sendable, Equatable {
     /// Applies one custom metric event (values of a time unit already in ms); an untyped value
     /// feeds both the last value and the distribution.
     mutating func recordMetric(_ update: MetricUpdate, at timestamp: Double, weight: Double) {
+        if case let .batch(batch) = update {  // counted already: merged whole
+            merge(batch.aggregate)
+            if batch.kind == .counter { lastValue = valueSum }  // a counter's last value is its running sum
+            return
+        }
         total += weight
         switch update {
         case let .untyped(value), let .gauge(value):
@@ -77,6 +82,8 @@ public struct Aggregate: Sendable, Equatable {
             distribution.record(value, weight: weight)
         case let .set(member):
             distinct.insert(member)
+        case .batch:
+            break  // merged above
         }
     }
 

@@ -453,6 +453,9 @@ public enum MetricUpdate: Sendable, Equatable {
     case gaugeDelta(Double)
     case histogram(Double)
     case set(member: String)
+    /// Many values of the series at once, folded by the way in (the StatsD listener folds each
+    /// batch of lines per series): merged whole.
+    case batch(MetricBatch)
 
     public var kind: MetricKind {
         switch self {
@@ -461,15 +464,45 @@ public enum MetricUpdate: Sendable, Equatable {
         case .gauge, .gaugeDelta: .gauge
         case .histogram: .histogram
         case .set: .set
+        case let .batch(batch): batch.kind
         }
     }
 
-    /// The number sent, for the raw-event view (a set's member has none).
+    /// The number sent, for the raw-event view (a set's member and a batch have none).
     public var number: Double? {
         switch self {
         case let .untyped(value), let .counter(value), let .gauge(value), let .gaugeDelta(value), let .histogram(value): value
-        case .set: nil
+        case .set, .batch: nil
         }
+    }
+}
+
+/// Values of one custom metric series counted together before they reach the store, so that the
+/// store merges one aggregate where it would apply each value: what lets the StatsD listener take
+/// lines faster than the store takes events. Counted exactly as the store counts single values
+/// (the same `Aggregate.recordMetric`); values of a time unit are recorded in milliseconds. A
+/// gauge's change is never batched (it needs the series' value).
+public struct MetricBatch: Sendable, Equatable {
+    public let kind: MetricKind
+    public private(set) var aggregate = Aggregate()
+    /// Values recorded (for the raw-event view and the counts of what was folded).
+    public private(set) var values = 0
+
+    public init(kind: MetricKind) { self.kind = kind }
+
+    /// Records one value of this batch's kind.
+    public mutating func record(_ update: MetricUpdate, at timestamp: Double, weight: Double) {
+        precondition(update.kind == kind && !update.isChange, "a batch takes values of its own kind, and no gauge change")
+        aggregate.recordMetric(update, at: timestamp, weight: weight)
+        values += 1
+    }
+}
+
+extension MetricUpdate {
+    /// A gauge's change, resolved against the series' value when applied.
+    public var isChange: Bool {
+        if case .gaugeDelta = self { return true }
+        return false
     }
 }
 

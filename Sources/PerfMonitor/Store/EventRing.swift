@@ -89,6 +89,7 @@ extension Event {
             bytes += held(sample.name) + held(sample.unit) + sample.labels.names.reduce(0) { $0 + held($1) + 16 }
                 + sample.labels.values.reduce(0) { $0 + held($1) + 16 }
             if case let .set(member) = sample.update { bytes += held(member) }
+            if case let .batch(batch) = sample.update { bytes += batch.aggregate.heapBytes }
         }
         return bytes
     }

@@ -142,8 +142,13 @@ public actor MetricsStore {
             let limits = configuration.limits
             if customSeriesCounts[sample.name, default: 0] >= limits.seriesPerMetric || customSeriesTotal >= limits.customSeries {
                 key = SeriesKey(kind, sample.name, MetricLabels.folded.key)
-                status.foldedByMetric[sample.name, default: 0] += weight
-                if sample.source == .statsd { status.foldedStatsDValues += 1 }
+                if case let .batch(batch) = sample.update {
+                    status.foldedByMetric[sample.name, default: 0] += batch.aggregate.total
+                    if sample.source == .statsd { status.foldedStatsDValues += batch.values }
+                } else {
+                    status.foldedByMetric[sample.name, default: 0] += weight
+                    if sample.source == .statsd { status.foldedStatsDValues += 1 }
+                }
                 position = series.index(forKey: key)
             }
             if position == nil {

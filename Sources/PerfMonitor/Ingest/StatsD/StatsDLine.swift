@@ -77,17 +77,36 @@ extension StatsDLine {
 
     /// Reads one line (no newline in it; a trailing `\r` is ignored).
     public static func parse(_ line: UnsafeBufferPointer<UInt8>) throws(StatsDLineError) -> StatsDParsed {
-        var bytes = line[...]
-        if bytes.last == ascii("\r") { bytes = bytes.dropLast() }
-        if bytes.starts(with: [ascii("_"), ascii("e"), ascii("{")]) || bytes.starts(with: [ascii("_"), ascii("s"), ascii("c"), ascii("|")]) {
-            return .eventOrCheck
-        }
+        let bytes = trimmed(line[...])
+        if isEventOrCheck(bytes) { return .eventOrCheck }
+        let parts = try split(bytes)
+        var parsed = try shape(name: parts.name, rest: parts.rest)
+        parsed.values = try values(parts.values, of: parsed.type)
+        return .metric(parsed)
+    }
+
+    /// Without a trailing `\r`.
+    static func trimmed(_ bytes: Bytes) -> Bytes { bytes.last == ascii("\r") ? bytes.dropLast() : bytes }
+
+    /// A DogStatsD event (`_e{`) or service check (`_sc|`).
+    static func isEventOrCheck(_ bytes: Bytes) -> Bool {
+        bytes.first == ascii("_")
+            && (bytes.starts(with: [ascii("_"), ascii("e"), ascii("{")]) || bytes.starts(with: [ascii("_"), ascii("s"), ascii("c"), ascii("|")]))
+    }
+
+    /// The name (up to the first `:`), the values (up to the next `|`) and the rest (from that `|`).
+    static func split(_ bytes: Bytes) throws(StatsDLineError) -> (name: Bytes, values: Bytes, rest: Bytes) {
         guard let colon = bytes.firstIndex(of: ascii(":")) else { throw StatsDLineError(.badLine, "no ':' after the name") }
+        guard let bar = bytes[(colon + 1)...].firstIndex(of: ascii("|")) else { throw StatsDLineError(.badLine, "no '|type' after the value") }
+        return (bytes[..<colon], bytes[(colon + 1)..<bar], bytes[bar...])
+    }
+
+    /// Everything but the values: the name and its tags, then the rest (`|type|@rate|#tags|T…`).
+    /// Lines that differ only in their values read the same here (the reader remembers it).
+    static func shape(name nameBytes: Bytes, rest: Bytes) throws(StatsDLineError) -> StatsDLine {
         var tags = TagList()
-        let name = try nameAndTags(bytes[..<colon], into: &tags)
-        let rest = bytes[(colon + 1)...]
-        guard let bar = rest.firstIndex(of: ascii("|")) else { throw StatsDLineError(.badLine, "no '|type' after the value") }
-        var fields = rest[(bar + 1)...].split(separator: ascii("|"), omittingEmptySubsequences: false)[...]
+        let name = try nameAndTags(nameBytes, into: &tags)
+        var fields = rest.dropFirst().split(separator: ascii("|"), omittingEmptySubsequences: false)[...]
         guard let typeField = fields.popFirst(), let type = MetricType(rawValue: text(typeField)) else {
             throw StatsDLineError(.badLine, "the type is not one of c, g, ms, h, d, s")
         }
@@ -111,17 +130,41 @@ extension StatsDLine {
                 continue  // DogStatsD's |c:container, |e:external data, fields to come: ignored
             }
         }
-        let valueTexts = rest[..<bar].split(separator: ascii(":"), omittingEmptySubsequences: false)
-        guard valueTexts.count <= maxValues else { throw StatsDLineError(.badValue, "more than \(maxValues) values on one line") }
+        return StatsDLine(name: name, type: type, values: [], sampleRate: rate, tags: try tags.finished(), timestamp: timestamp,
+                          droppedTags: tags.dropped)
+    }
+
+    /// The values section (`812` or `1:2:3`) as `type` reads it.
+    static func values(_ section: Bytes, of type: MetricType) throws(StatsDLineError) -> [Value] {
         var values: [Value] = []
-        values.reserveCapacity(valueTexts.count)
-        for valueText in valueTexts { values.append(try value(valueText, of: type)) }
-        return .metric(StatsDLine(name: name, type: type, values: values, sampleRate: rate, tags: try tags.finished(),
-                                  timestamp: timestamp, droppedTags: tags.dropped))
+        try forEachValue(in: section, of: type) { value throws(StatsDLineError) in values.append(value) }
+        return values
+    }
+
+    /// Each value of the section in turn, without making an array of them (the reader's hot path).
+    /// All are checked before the first is handed over: a line is taken whole or refused whole.
+    static func forEachValue(in section: Bytes, of type: MetricType, _ body: (Value) throws(StatsDLineError) -> Void) throws(StatsDLineError) {
+        guard section.contains(ascii(":")) else { return try body(value(section, of: type)) }
+        var start = section.startIndex, count = 0
+        while true {  // checked first
+            let end = section[start...].firstIndex(of: ascii(":")) ?? section.endIndex
+            count += 1
+            guard count <= maxValues else { throw StatsDLineError(.badValue, "more than \(maxValues) values on one line") }
+            _ = try value(section[start..<end], of: type)
+            guard end < section.endIndex else { break }
+            start = end + 1
+        }
+        start = section.startIndex
+        while true {
+            let end = section[start...].firstIndex(of: ascii(":")) ?? section.endIndex
+            try body(value(section[start..<end], of: type))
+            guard end < section.endIndex else { return }
+            start = end + 1
+        }
     }
 
     /// One value as `type` reads it.
-    private static func value(_ bytes: Bytes, of type: MetricType) throws(StatsDLineError) -> Value {
+    static func value(_ bytes: Bytes, of type: MetricType) throws(StatsDLineError) -> Value {
         if type == .set {
             guard !bytes.isEmpty else { throw StatsDLineError(.badValue, "a set's member is empty") }
             return .member(text(bytes))
@@ -200,7 +243,7 @@ extension StatsDLine {
     }
 
     static func text(_ bytes: Bytes) -> String { String(decoding: bytes, as: UTF8.self) }
-    private static func ascii(_ character: Unicode.Scalar) -> UInt8 { UInt8(ascii: character) }
+    static func ascii(_ character: Unicode.Scalar) -> UInt8 { UInt8(ascii: character) }
 }
 
 /// The tags of one line as they are read, from the name and from `|#`: keys made label names,

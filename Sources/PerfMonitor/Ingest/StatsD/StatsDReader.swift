@@ -1,25 +1,73 @@
 /// Turns received StatsD bytes into events for the store, line by line, and counts every line by
 /// outcome (api.md §6.3). Socket-free: the listener hands it datagrams and TCP lines; tests hand it
 /// bytes. One per listener, used by one thread at a time.
+///
+/// Fast because lines repeat: a line's shape (all but its values) is resolved once — tags read,
+/// labels sorted, mapping matched, name admitted — and remembered (`LineShapes`); and the values of
+/// one series are folded into one `MetricBatch` per `take()`, so the store merges one aggregate per
+/// series and batch instead of applying every line. Lines with a timestamp of their own (`|T`) and
+/// gauge changes go as single events; provider mappings make one event per call, as `/events` does.
 public struct StatsDReader: Sendable {
     /// The longest line taken (a TCP line past it is refused whole, as `too_long`).
     public static let maxLineBytes = 8192
     /// The most failed calls one `provider_error` line may report.
     static let maxErrorsPerLine = 1000
+    /// Shapes are forgotten this often, so that a name refused when the name limit was full is
+    /// looked at again.
+    static let shapeLifetimeSeconds = 60.0
 
-    public var mapping: StatsDMapping
+    public private(set) var mapping: StatsDMapping
     let catalog: MetricCatalog?
     /// Lines stamped (`|T`) further in the past are refused: the store keeps nothing older.
     let maxAgeSeconds: Double
     public private(set) var tally = StatsDTally()
     public private(set) var events: [Event] = []
-    /// The rule each name matched last (names repeat: the glob is tried once per name), bounded.
-    private var matches: [String: Match] = [:]
-    private static let maxRemembered = 10_000
+    private var shapes = LineShapes<Resolution>()
+    /// The custom metric series the shapes resolved to, each with its batch since the last `take`.
+    private var series: [MetricTarget] = []
+    private var batched: [Int] = []
+    /// When the latest lines were read: the time of the batches.
+    private var readAt = 0.0
+    private var shapesSince = -Double.infinity
 
-    private enum Match {
-        case none
-        case rule(StatsDMapping.Rule, [Substring])
+    /// What a line shape resolved to.
+    private enum Resolution: Sendable {
+        /// Every line of the shape is refused so (a bad type, a reserved label, a refused name…).
+        case refused(StatsDOutcome)
+        /// A custom metric series: its position in `series`.
+        case metric(Int)
+        /// The provider stats.
+        case provider(ProviderRoute, StatsDLine.DroppedTags)
+    }
+
+    /// A custom metric series as lines of one shape feed it.
+    private struct MetricTarget: Sendable {
+        let name: String
+        let type: StatsDLine.MetricType
+        let labels: MetricLabels
+        let rate: SampleRate
+        let outcome: StatsDOutcome
+        let droppedTags: StatsDLine.DroppedTags
+        var batch: MetricBatch?
+
+        var unit: String? { type == .timer ? "ms" : nil }
+        var kind: MetricKind {
+            switch type {
+            case .counter: .counter
+            case .gauge: .gauge
+            case .timer, .histogram, .distribution: .histogram
+            case .set: .set
+            }
+        }
+    }
+
+    /// Where a mapping into the LLM stats sends the lines of a shape.
+    private struct ProviderRoute: Sendable {
+        let target: StatsDMapping.ProviderTarget
+        let provider: String
+        let model: String?
+        let errorType: String?
+        let rate: SampleRate
     }
 
     public init(mapping: StatsDMapping = .none, catalog: MetricCatalog?, maxAgeSeconds: Double) {
@@ -28,15 +76,18 @@ public struct StatsDReader: Sendable {
         self.maxAgeSeconds = maxAgeSeconds
     }
 
-    /// Takes a new mapping (SIGHUP), forgetting the matches of the old one.
+    /// Takes a new mapping (SIGHUP): what was batched under the old one goes first.
     public mutating func replaceMapping(_ next: StatsDMapping) {
         guard next != mapping else { return }
         mapping = next
-        matches = [:]
+        flushBatches()
+        forgetShapes()
     }
 
-    /// The events read so far and the lines' counts, leaving both empty.
+    /// The events read so far (each batch last) and the lines' counts, leaving both empty.
     public mutating func take() -> (events: [Event], tally: StatsDTally) {
+        flushBatches()
+        if shapes.isFull || readAt - shapesSince > Self.shapeLifetimeSeconds { forgetShapes() }
         defer {
             events = []
             tally = StatsDTally()
@@ -55,21 +106,35 @@ public struct StatsDReader: Sendable {
     }
 
     /// Reads one line (no `\n` in it).
-    public mutating func read(line: StatsDLine.Bytes, at now: Double) {
-        if line.count == 1, line.first == UInt8(ascii: "\r") { return }
-        guard line.count <= Self.maxLineBytes else {
+    public mutating func read(line raw: StatsDLine.Bytes, at now: Double) {
+        readAt = now
+        guard raw.count <= Self.maxLineBytes else {
             tally.count(.tooLong)
             return
         }
-        do {
-            switch try StatsDLine.parse(UnsafeBufferPointer(rebasing: line)) {
-            case .eventOrCheck:
+        let line = StatsDLine.trimmed(raw)
+        guard !line.isEmpty else { return }
+        do throws(StatsDLineError) {
+            if StatsDLine.isEventOrCheck(line) {
                 tally.count(.eventOrCheck)
-            case let .metric(parsed):
-                tally.tagsWithoutValue += parsed.droppedTags.withoutValue
-                tally.tagsPastLimit += parsed.droppedTags.pastLimit
-                tally.count(try append(parsed, at: now))
+                return
             }
+            let parts = try StatsDLine.split(line)
+            // A line with a time of its own is a shape of its own: read whole, never remembered.
+            if parts.rest.contains(UInt8(ascii: "T")), let stamped = try? StatsDLine.shape(name: parts.name, rest: parts.rest),
+               let timestamp = stamped.timestamp {
+                try readStamped(stamped, values: parts.values, at: timestamp, now: now)
+                return
+            }
+            let hash = LineShapes<Resolution>.hash(name: parts.name, rest: parts.rest)
+            let resolution: Resolution
+            if let known = shapes.find(name: parts.name, rest: parts.rest, hash: hash) {
+                resolution = known
+            } else {
+                resolution = resolve(parts)
+                shapes.insert(name: parts.name, rest: parts.rest, hash: hash, resolution)
+            }
+            try apply(resolution, values: parts.values, at: now)
         } catch {
             tally.count(error.outcome)
         }
@@ -78,40 +143,44 @@ public struct StatsDReader: Sendable {
     /// Counts a line the listener refused before reading it (`too_long`, `queue_full`, …).
     public mutating func count(_ outcome: StatsDOutcome, lines: Int = 1) { tally.count(outcome, lines) }
 
-    /// Appends the line's events; the outcome it is counted under.
-    private mutating func append(_ line: StatsDLine, at now: Double) throws(StatsDLineError) -> StatsDOutcome {
-        let timestamp = line.timestamp ?? now
-        guard timestamp >= now - maxAgeSeconds, timestamp <= now + 300 else {
-            throw StatsDLineError(.badTimestamp, "the timestamp \(timestamp) is older than the retention or more than 5 minutes ahead")
+    // MARK: Shapes
+
+    private mutating func forgetShapes() {
+        shapes.removeAll()
+        series.removeAll(keepingCapacity: true)
+        shapesSince = readAt
+    }
+
+    /// What every line of this shape does: read its tags, match the mapping, admit the name.
+    private mutating func resolve(_ parts: (name: StatsDLine.Bytes, values: StatsDLine.Bytes, rest: StatsDLine.Bytes)) -> Resolution {
+        let line: StatsDLine
+        do {
+            line = try StatsDLine.shape(name: parts.name, rest: parts.rest)
+        } catch {
+            return .refused(error.outcome)
         }
-        switch match(line.name) {
-        case .none:
-            try appendMetric(line, name: line.name, labels: [], at: timestamp)
-            return .accepted
-        case let .rule(rule, captures):
-            let labels = rule.labels.map { ($0.name, StatsDMapping.expand($0.value, captures)) }
-            switch rule.target {
-            case let .metric(name):
-                try appendMetric(line, name: name.map { StatsDMapping.expand($0, captures) } ?? line.name, labels: labels, at: timestamp)
-            case let .provider(target):
-                try appendProvider(line, target, labels: labels, at: timestamp)
-            }
-            return .mapped
+        do {
+            return try resolution(of: line)
+        } catch {
+            return .refused(error.outcome)
         }
     }
 
-    private mutating func match(_ name: String) -> Match {
-        if let known = matches[name] { return known }
-        let found: Match = mapping.match(name).map { .rule($0.rule, $0.captures) } ?? .none
-        if matches.count >= Self.maxRemembered { matches.removeAll(keepingCapacity: true) }
-        matches[name] = found
-        return found
+    /// Where the mapping sends a line (its first matching rule), else its own custom metric.
+    private mutating func resolution(of line: StatsDLine) throws(StatsDLineError) -> Resolution {
+        guard let (rule, captures) = mapping.match(line.name) else { return try metric(line, name: line.name, labels: [], outcome: .accepted) }
+        let labels = rule.labels.map { ($0.name, StatsDMapping.expand($0.value, captures)) }
+        switch rule.target {
+        case let .metric(name):
+            return try metric(line, name: name.map { StatsDMapping.expand($0, captures) } ?? line.name, labels: labels, outcome: .mapped)
+        case let .provider(target):
+            return .provider(try providerRoute(line, target, labels: labels), line.droppedTags)
+        }
     }
 
-    /// One custom metric event per value: the line's tags, then the rule's labels over them.
-    private mutating func appendMetric(_ line: StatsDLine, name sent: String, labels extra: [(String, String)],
-                                       at timestamp: Double) throws(StatsDLineError) {
-        let name = Self.metricName(sent)
+    /// A custom metric series: the line's tags, then the rule's labels over them.
+    private mutating func metric(_ line: StatsDLine, name sent: String, labels extra: [(String, String)],
+                                 outcome: StatsDOutcome) throws(StatsDLineError) -> Resolution {
         var pairs = line.tags.map { ($0.key, $0.value) }
         for (key, value) in extra {
             guard value.utf8.count <= MetricLabels.maxValueBytes else {
@@ -120,74 +189,166 @@ public struct StatsDReader: Sendable {
             pairs.removeAll { $0.0 == key }
             pairs.append((key, value))
         }
+        var dropped = line.droppedTags
         if pairs.count > MetricLabels.maxCount {
             pairs.sort { $0.0 < $1.0 }
-            tally.tagsPastLimit += pairs.count - MetricLabels.maxCount
+            dropped.pastLimit += pairs.count - MetricLabels.maxCount
             pairs.removeLast(pairs.count - MetricLabels.maxCount)
         }
-        let labels = MetricLabels(pairs)
-        let unit: String? = line.type == .timer ? "ms" : nil
-        var samples: [MetricSample] = []
-        samples.reserveCapacity(line.values.count)
-        for value in line.values {
-            let update: MetricUpdate
-            switch (line.type, value) {
-            case let (.counter, .number(increment)): update = .counter(increment: increment)
-            case let (.gauge, .number(level)): update = .gauge(level)
-            case let (.gauge, .change(change)): update = .gaugeDelta(change)
-            case let (.timer, .number(observed)), let (.histogram, .number(observed)), let (.distribution, .number(observed)):
-                update = .histogram(observed)
-            case let (.set, .member(member)): update = .set(member: member)
-            default: throw StatsDLineError(.badValue, "a value that does not fit the type '\(line.type.rawValue)'")
-            }
-            samples.append(MetricSample(name: name, update, unit: unit, labels: labels, source: .statsd))
-        }
-        if let problem = catalog?.admit(samples[0]) { throw StatsDLineError(.refusedName, problem) }
-        // StatsD's rate weights counts and observations; a gauge's level and a set's member are
-        // each sent whatever the rate.
+        // A gauge's level and a set's member are sent whatever the rate; it weights counts and observations.
         let rate = line.type == .gauge || line.type == .set ? SampleRate.all : line.sampleRate
-        for sample in samples { events.append(Event(.metric(sample), at: timestamp, sampleRate: rate)) }
+        let target = MetricTarget(name: Self.metricName(sent), type: line.type, labels: MetricLabels(pairs), rate: rate,
+                                  outcome: outcome, droppedTags: dropped)
+        let probe = MetricSample(name: target.name, Self.zero(of: target.kind), unit: target.unit, labels: target.labels)
+        if let problem = catalog?.admit(probe) { throw StatsDLineError(.refusedName, problem) }
+        series.append(target)
+        return .metric(series.count - 1)
     }
 
-    /// The events a mapping into the LLM stats makes: provider and model from the rule's labels,
-    /// else from the line's tags.
-    private mutating func appendProvider(_ line: StatsDLine, _ target: StatsDMapping.ProviderTarget, labels: [(String, String)],
-                                         at timestamp: Double) throws(StatsDLineError) {
+    private static func zero(of kind: MetricKind) -> MetricUpdate {
+        switch kind {
+        case .counter: .counter(increment: 0)
+        case .gauge: .gauge(0)
+        case .set: .set(member: "")
+        case .histogram: .histogram(0)
+        case .untyped: .untyped(0)
+        }
+    }
+
+    /// Provider and model from the rule's labels, else from the line's tags.
+    private func providerRoute(_ line: StatsDLine, _ target: StatsDMapping.ProviderTarget,
+                               labels: [(String, String)]) throws(StatsDLineError) -> ProviderRoute {
         func label(_ key: String) -> String? {
             (labels.last { $0.0 == key }?.1 ?? line.tags.last { $0.key == key }?.value).flatMap { $0.isEmpty ? nil : $0 }
         }
         guard let provider = label("provider") else {
             throw StatsDLineError(.missingProvider, "the mapping into \(target.rawValue) found no provider label or tag")
         }
-        let model = label("model")
-        var numbers: [Double] = []
-        for value in line.values {
-            guard case let .number(number) = value, number >= 0 else {
-                throw StatsDLineError(.badValue, "\(target.rawValue) takes numbers ≥ 0")
+        guard line.type != .set else { throw StatsDLineError(.badValue, "\(target.rawValue) takes numbers, not a set's members") }
+        return ProviderRoute(target: target, provider: provider, model: label("model"), errorType: label("error_type"), rate: line.sampleRate)
+    }
+
+    // MARK: Values
+
+    private mutating func apply(_ resolution: Resolution, values section: StatsDLine.Bytes, at now: Double) throws(StatsDLineError) {
+        switch resolution {
+        case let .refused(outcome):
+            throw StatsDLineError(outcome, "refused as its shape was")
+        case let .metric(position):
+            let target = series[position]
+            try StatsDLine.forEachValue(in: section, of: target.type) { value throws(StatsDLineError) in
+                let update = try Self.update(value, of: target.type)
+                if update.isChange {
+                    flushBatches()  // after what came before it, of any shape of the series
+                    events.append(Event(.metric(MetricSample(name: target.name, update, unit: target.unit, labels: target.labels, source: .statsd)),
+                                        at: now, sampleRate: target.rate))
+                } else {
+                    if series[position].batch == nil {
+                        series[position].batch = MetricBatch(kind: target.kind)
+                        batched.append(position)
+                    }
+                    series[position].batch!.record(update, at: now, weight: 1 / target.rate.value)
+                }
             }
+            count(target.outcome, target.droppedTags)
+        case let .provider(route, dropped):
+            try appendCalls(route, StatsDLine.values(section, of: .histogram), at: now)
+            count(.mapped, dropped)
+        }
+    }
+
+    private mutating func count(_ outcome: StatsDOutcome, _ dropped: StatsDLine.DroppedTags) {
+        tally.count(outcome)
+        tally.tagsWithoutValue += dropped.withoutValue
+        tally.tagsPastLimit += dropped.pastLimit
+    }
+
+    /// A line with its own timestamp: resolved on its own, its values as single events at that time.
+    private mutating func readStamped(_ line: StatsDLine, values section: StatsDLine.Bytes, at timestamp: Double,
+                                      now: Double) throws(StatsDLineError) {
+        guard timestamp >= now - maxAgeSeconds, timestamp <= now + 300 else {
+            throw StatsDLineError(.badTimestamp, "the timestamp \(timestamp) is older than the retention or more than 5 minutes ahead")
+        }
+        var unstamped = line
+        unstamped.timestamp = nil
+        let keptSeries = series.count
+        defer { series.removeSubrange(keptSeries...) }  // not remembered: its shape has its time in it
+        try applyStamped(try resolution(of: unstamped), section, timestamp)
+    }
+
+    private mutating func applyStamped(_ resolution: Resolution, _ section: StatsDLine.Bytes, _ timestamp: Double) throws(StatsDLineError) {
+        switch resolution {
+        case let .metric(position):
+            let target = series[position]
+            for value in try StatsDLine.values(section, of: target.type) {
+                events.append(Event(.metric(MetricSample(name: target.name, try Self.update(value, of: target.type), unit: target.unit,
+                                                         labels: target.labels, source: .statsd)),
+                                    at: timestamp, sampleRate: target.rate))
+            }
+            count(target.outcome, target.droppedTags)
+        case let .provider(route, dropped):
+            try appendCalls(route, StatsDLine.values(section, of: .histogram), at: timestamp)
+            count(.mapped, dropped)
+        case let .refused(outcome):
+            throw StatsDLineError(outcome, "refused")
+        }
+    }
+
+    private static func update(_ value: StatsDLine.Value, of type: StatsDLine.MetricType) throws(StatsDLineError) -> MetricUpdate {
+        switch (type, value) {
+        case let (.counter, .number(increment)): .counter(increment: increment)
+        case let (.gauge, .number(level)): .gauge(level)
+        case let (.gauge, .change(change)): .gaugeDelta(change)
+        case let (.timer, .number(observed)), let (.histogram, .number(observed)), let (.distribution, .number(observed)): .histogram(observed)
+        case let (.set, .member(member)): .set(member: member)
+        default: throw StatsDLineError(.badValue, "a value that does not fit the type '\(type.rawValue)'")
+        }
+    }
+
+    /// The events of a mapping into the LLM stats: calls, failed calls or what a pair used.
+    private mutating func appendCalls(_ route: ProviderRoute, _ values: [StatsDLine.Value], at timestamp: Double) throws(StatsDLineError) {
+        var numbers: [Double] = []
+        for value in values {
+            guard case let .number(number) = value, number >= 0 else { throw StatsDLineError(.badValue, "\(route.target.rawValue) takes numbers ≥ 0") }
             numbers.append(number)
         }
-        if target == .error, let bad = numbers.first(where: { $0 != $0.rounded() || $0 > Double(Self.maxErrorsPerLine) }) {
+        if route.target == .error, let bad = numbers.first(where: { $0 != $0.rounded() || $0 > Double(Self.maxErrorsPerLine) }) {
             throw StatsDLineError(.badValue, "provider_error counts failed calls: a whole number up to \(Self.maxErrorsPerLine), got \(bad)")
         }
-        let rate = line.sampleRate
+        let (provider, model, rate) = (route.provider, route.model, route.rate)
         for number in numbers {
-            switch target {
+            switch route.target {
             case .durationMs:
                 events.append(Event(.providerCall(ProviderCall(provider: provider, model: model, outcome: CallOutcome(success: true, durationMs: number))),
                                     at: timestamp, sampleRate: rate))
             case .error:
-                let failed = Event(.providerCall(ProviderCall(provider: provider, model: model,
-                                                              outcome: CallOutcome(success: false, errorType: label("error_type")))),
+                let failed = Event(.providerCall(ProviderCall(provider: provider, model: model, outcome: CallOutcome(success: false, errorType: route.errorType))),
                                    at: timestamp, sampleRate: rate)
                 events.append(contentsOf: repeatElement(failed, count: Int(number)))
             case .ttftMs, .tokensInput, .tokensOutput, .costUSD:
+                let target = route.target
                 let usage = ProviderUsage(provider: provider, model: model, ttftMs: target == .ttftMs ? number : nil,
                                           inputTokens: target == .tokensInput ? number : nil,
                                           outputTokens: target == .tokensOutput ? number : nil, costUSD: target == .costUSD ? number : nil)
                 if let usage { events.append(Event(.providerUsage(usage), at: timestamp, sampleRate: rate)) }
             }
         }
+    }
+
+    // MARK: Batches
+
+    private mutating func flushBatches() {
+        for position in batched { flushBatch(position) }
+        batched.removeAll(keepingCapacity: true)
+    }
+
+    /// The series' batch as one event, if it has one.
+    private mutating func flushBatch(_ position: Int) {
+        guard let batch = series[position].batch else { return }
+        let target = series[position]
+        series[position].batch = nil
+        events.append(Event(.metric(MetricSample(name: target.name, .batch(batch), unit: target.unit, labels: target.labels, source: .statsd)),
+                            at: readAt))
     }
 
     /// A StatsD name as a custom metric name (api.md §7's `[a-zA-Z_][a-zA-Z0-9_.-]*`): each other
@@ -244,6 +405,23 @@ public struct StatsDTally: Sendable, Equatable {
 }
 
 extension StatsDOutcome {
-    /// The position in `allCases`, for counting in an array.
-    var ordinal: Int { Self.allCases.firstIndex(of: self)! }
+    /// The position in `allCases`, for counting in an array (a switch: no array made per line).
+    var ordinal: Int {
+        switch self {
+        case .accepted: 0
+        case .mapped: 1
+        case .folded: 2
+        case .badLine: 3
+        case .badValue: 4
+        case .badSampleRate: 5
+        case .badTimestamp: 6
+        case .badLabel: 7
+        case .tooLong: 8
+        case .refusedName: 9
+        case .missingProvider: 10
+        case .eventOrCheck: 11
+        case .queueFull: 12
+        case .shuttingDown: 13
+        }
+    }
 }
