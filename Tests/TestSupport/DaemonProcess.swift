@@ -6,6 +6,7 @@ import Synchronization
 public final class DaemonProcess: Sendable {
     public let process: Process
     private let output = OutputBuffer()
+    private let reading: FileHandle
     public let port: Int
 
     /// The `perfmond` binary built beside the test bundle (or `PERFMOND_BINARY`).
@@ -41,6 +42,7 @@ public final class DaemonProcess: Sendable {
         process.standardError = pipe
         process.standardOutput = pipe
         let output = self.output
+        reading = pipe.fileHandleForReading
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
             if !data.isEmpty { output.text.withLock { $0 += String(decoding: data, as: UTF8.self) } }
@@ -85,7 +87,10 @@ public final class DaemonProcess: Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
         guard !process.isRunning else { return nil }
-        Thread.sleep(forTimeInterval: 0.05)  // let the pipe deliver the last lines
+        // The last lines: what the handler has not read yet, read to the end the child closed.
+        reading.readabilityHandler = nil
+        let rest = reading.readDataToEndOfFile()
+        if !rest.isEmpty { output.text.withLock { $0 += String(decoding: rest, as: UTF8.self) } }
         return process.terminationStatus
     }
 
