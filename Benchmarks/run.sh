@@ -183,6 +183,10 @@ echo "custom metrics: $custom_json" >&2
 litellm_json=$(Benchmarks/litellm.py .build/release/perfmond Benchmarks/raw-mhd-server "$ROUNDS" "${BENCH_BATCH_DURATION:-5}")
 echo "litellm: $litellm_json" >&2
 
+# StatsD: datagrams of 20 lines into perfmond beside a raw C recvmmsg sink that only counts them.
+statsd_json=$(Benchmarks/statsd.py .build/release/perfmond "$ROUNDS" "${BENCH_STATSD_SECONDS:-5}")
+echo "statsd: $statsd_json" >&2
+
 # Persistence: snapshot size and write time, SIGTERM to exit, restart to ready, at 10,000 series.
 snapshot_json=$(Benchmarks/snapshot-cost.sh .build/release/perfmond 10000)
 echo "snapshot: $snapshot_json" >&2
@@ -205,7 +209,7 @@ jq -n --arg date "$date" --arg tool "wrk -t2 -c$CONNECTIONS -d$DURATION" --argjs
     --argjson qp "$P99_PROVIDERS" --argjson qr "$P99_REALTIME" --argjson qe "$PACED_EVENTS" --argjson metrics "$metrics_json" --argjson idle "$idle_json" \
     --argjson snapshot "$snapshot_json" --argjson batchedm "$batched_json" --argjson accuracy "$accuracy_json" \
     --argjson cardinality "$cardinality_json" --argjson pushgateway "$pushgateway_json" --argjson custom "$custom_json" \
-    --argjson litellm "$litellm_json" '{
+    --argjson litellm "$litellm_json" --argjson statsd "$statsd_json" '{
       date: $date, machine: {cores: $cores}, tool: $tool,
       single: {
         health_get: {rounds: {raw_c: $hr, perfmond: $ho}, median_rps: {raw_c: $HR, perfmond: $HO}, ratio: ($HO / $HR), target_ratio: 0.8},
@@ -223,7 +227,8 @@ jq -n --arg date "$date" --arg tool "wrk -t2 -c$CONNECTIONS -d$DURATION" --argjs
       periodic_work: $idle,
       persistence: $snapshot,
       custom_metrics: $custom,
-      litellm: ($litellm + {target_payloads_per_second_small: 50000, target_ratio_to_discard_large: 0.5, target_rss_above_mib: 16})
+      litellm: ($litellm + {target_payloads_per_second_small: 50000, target_ratio_to_discard_large: 0.5, target_rss_above_mib: 16}),
+      statsd: ($statsd + {target_ratio_to_sink: 0.8, goal_lines_per_second: 2000000})
     }' >"$RESULTS/$date.json"
 cp "$RESULTS/$date.json" "$RESULTS/latest.json"
 {
@@ -245,6 +250,11 @@ cp "$RESULTS/$date.json" "$RESULTS/latest.json"
     echo "| POST /ingest/litellm, 512 × $(jq -r '.small.payload_bytes' <<<"$litellm_json") B payloads | $(jq -r '.small.discard_mb_per_second' <<<"$litellm_json") MB/s discarded | $(jq -r '.small.payloads_per_second' <<<"$litellm_json") payloads/s ($(jq -r '.small.mb_per_second' <<<"$litellm_json") MB/s) | $(jq -r '.small.ratio_to_discard' <<<"$litellm_json") | ≥ 50,000 payloads/s |"
     echo "| POST /ingest/litellm, 512 × $(jq -r '.large.payload_bytes' <<<"$litellm_json") B payloads | $(jq -r '.large.discard_mb_per_second' <<<"$litellm_json") MB/s discarded | $(jq -r '.large.payloads_per_second' <<<"$litellm_json") payloads/s ($(jq -r '.large.mb_per_second' <<<"$litellm_json") MB/s) | $(jq -r '.large.ratio_to_discard' <<<"$litellm_json") | ≥ 0.5 |"
     echo "| RSS during a 50 MB LiteLLM batch | – | +$(jq -r '.rss_during_50mb_batch.above_before_mib' <<<"$litellm_json") MiB | $(jq -r '.rss_during_50mb_batch.before_kib' <<<"$litellm_json") KiB before | ≤ 16 MiB above |"
+    for mode in udp tcp; do
+        echo "| StatsD over ${mode^^}, datagrams of 20 lines, lines/s (kernel drops, datagrams) | $(jq -r --arg m "$mode" '.[$m] | "\(.sink_lines_per_second) (\(.sink_drops_datagrams))"' <<<"$statsd_json") | $(jq -r --arg m "$mode" '.[$m] | "\(.perfmond_lines_per_second) (\(.perfmond_drops_datagrams))"' <<<"$statsd_json") | $(jq -r --arg m "$mode" '.[$m].ratio_to_sink' <<<"$statsd_json") | ≥ 0.8 (goal 2,000,000 lines/s) |"
+    done
+    echo "| StatsD paced at 2,000,000 lines/s: counted of sent (drops) | – | $(jq -r '.udp.paced_at_2m | "\(.counted) of \(.sent) (\(.drops_datagrams))"' <<<"$statsd_json") | | no drops |"
+    echo "| StatsD paced at 0.8 × the sink: counted of sent (drops) | – | $(jq -r '.udp.paced_at_0_8_sink | "\(.counted) of \(.sent) (\(.drops_datagrams))"' <<<"$statsd_json") | | no drops |"
     echo "| /metrics at 10,000 labelled histogram series | – | $(jq -r '.metrics_at_10000_labelled_histograms.median_ms' <<<"$custom_json") ms | $(jq -r '.metrics_at_10000_labelled_histograms.bytes' <<<"$custom_json") bytes | |"
     echo "| p99 /performance/providers, 1,000 series, under $PACED_EVENTS events/s | – | $P99_PROVIDERS ms | | ≤ 10 ms |"
     echo "| p99 /performance/real-time, same load | – | $P99_REALTIME ms | | ≤ 10 ms |"
