@@ -37,11 +37,13 @@ RUN apt-get update \
     && useradd --system --uid 10001 --user-group --home-dir /var/lib/perfmond --create-home --shell /usr/sbin/nologin perfmond
 COPY --from=build /staging/ /
 USER 10001:10001
-# Inside the container only, listen on every interface; publish the port to choose who reaches it.
+# Inside the container only, listen on every interface (HTTP and StatsD); publish the ports to
+# choose who reaches them.
 ENV PERFMOND_HOST=0.0.0.0 \
+    PERFMOND_STATSD_LISTEN=0.0.0.0:8125 \
     PERFMOND_STATE_FILE=/var/lib/perfmond/state.bin
 VOLUME ["/var/lib/perfmond"]
-EXPOSE 9470
+EXPOSE 9470 8125/udp 8125/tcp
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["/usr/bin/perfmond", "health", "--url", "http://127.0.0.1:9470"]
 # SIGTERM (docker stop) drains and writes the snapshot; give it more than the 10 s default if needed.
