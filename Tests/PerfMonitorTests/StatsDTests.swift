@@ -199,6 +199,22 @@ import TestSupport
         }
     }
 
+    /// An estimate is kept across a restart as its registers (snapshot format 4), and goes on
+    /// counting the same members as the same.
+    @Test func anEstimateSurvivesASnapshot() async throws {
+        let clock = ManualClock()
+        let store = MetricsStore(clock: clock)
+        let members = (0..<12_000).map { Event(.metric(MetricSample(name: "visitors", .set(member: "v\($0)"))), at: clock.now()) }
+        await store.ingest(members)
+        let before = try #require(await store.series(.set).first?.aggregate.distinct)
+        #expect(before.isEstimated)
+        let restored = MetricsStore(clock: clock)
+        await restored.restore(try StoreSnapshot.decode(await store.snapshot().encoded()))
+        #expect(await restored.series(.set).first?.aggregate.distinct == before)
+        await restored.ingest(Array(members.prefix(100)))
+        #expect(await restored.series(.set).first?.aggregate.distinct.count == before.count, "the same members again add nothing")
+    }
+
     @Test func mergesAsTheUnion() {
         var first = DistinctMembers(), second = DistinctMembers()
         for index in 0..<8000 { first.insert("m\(index)") }
