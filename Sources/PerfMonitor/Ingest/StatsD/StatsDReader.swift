@@ -23,8 +23,10 @@ public struct StatsDReader: Sendable {
     public private(set) var tally = StatsDTally()
     public private(set) var events: [Event] = []
     private var shapes = LineShapes<Resolution>()
-    /// The custom metric series the shapes resolved to, each with its batch since the last `take`.
+    /// The custom metric series the shapes resolved to, and beside them (apart, so that reading a
+    /// series never copies its batch) each one's batch since the last `take`.
     private var series: [MetricTarget] = []
+    private var batches: [MetricBatch?] = []
     private var batched: [Int] = []
     /// When the latest lines were read: the time of the batches.
     private var readAt = 0.0
@@ -48,7 +50,6 @@ public struct StatsDReader: Sendable {
         let rate: SampleRate
         let outcome: StatsDOutcome
         let droppedTags: StatsDLine.DroppedTags
-        var batch: MetricBatch?
 
         var unit: String? { type == .timer ? "ms" : nil }
         var kind: MetricKind {
@@ -148,6 +149,7 @@ public struct StatsDReader: Sendable {
     private mutating func forgetShapes() {
         shapes.removeAll()
         series.removeAll(keepingCapacity: true)
+        batches.removeAll(keepingCapacity: true)
         shapesSince = readAt
     }
 
@@ -202,6 +204,7 @@ public struct StatsDReader: Sendable {
         let probe = MetricSample(name: target.name, Self.zero(of: target.kind), unit: target.unit, labels: target.labels)
         if let problem = catalog?.admit(probe) { throw StatsDLineError(.refusedName, problem) }
         series.append(target)
+        batches.append(nil)
         return .metric(series.count - 1)
     }
 
@@ -235,22 +238,23 @@ public struct StatsDReader: Sendable {
         case let .refused(outcome):
             throw StatsDLineError(outcome, "refused as its shape was")
         case let .metric(position):
-            let target = series[position]
-            try StatsDLine.forEachValue(in: section, of: target.type) { value throws(StatsDLineError) in
-                let update = try Self.update(value, of: target.type)
+            let type = series[position].type, weight = 1 / series[position].rate.value
+            try StatsDLine.forEachValue(in: section, of: type) { value throws(StatsDLineError) in
+                let update = try Self.update(value, of: type)
                 if update.isChange {
                     flushBatches()  // after what came before it, of any shape of the series
+                    let target = series[position]
                     events.append(Event(.metric(MetricSample(name: target.name, update, unit: target.unit, labels: target.labels, source: .statsd)),
                                         at: now, sampleRate: target.rate))
                 } else {
-                    if series[position].batch == nil {
-                        series[position].batch = MetricBatch(kind: target.kind)
+                    if batches[position] == nil {
+                        batches[position] = MetricBatch(kind: series[position].kind)
                         batched.append(position)
                     }
-                    series[position].batch!.record(update, at: now, weight: 1 / target.rate.value)
+                    batches[position]!.record(update, at: now, weight: weight)
                 }
             }
-            count(target.outcome, target.droppedTags)
+            count(series[position].outcome, series[position].droppedTags)
         case let .provider(route, dropped):
             try appendCalls(route, StatsDLine.values(section, of: .histogram), at: now)
             count(.mapped, dropped)
@@ -272,7 +276,10 @@ public struct StatsDReader: Sendable {
         var unstamped = line
         unstamped.timestamp = nil
         let keptSeries = series.count
-        defer { series.removeSubrange(keptSeries...) }  // not remembered: its shape has its time in it
+        defer {  // not remembered: its shape has its time in it
+            series.removeSubrange(keptSeries...)
+            batches.removeSubrange(keptSeries...)
+        }
         try applyStamped(try resolution(of: unstamped), section, timestamp)
     }
 
@@ -344,9 +351,9 @@ public struct StatsDReader: Sendable {
 
     /// The series' batch as one event, if it has one.
     private mutating func flushBatch(_ position: Int) {
-        guard let batch = series[position].batch else { return }
+        guard let batch = batches[position] else { return }
         let target = series[position]
-        series[position].batch = nil
+        batches[position] = nil
         events.append(Event(.metric(MetricSample(name: target.name, .batch(batch), unit: target.unit, labels: target.labels, source: .statsd)),
                             at: readAt))
     }
