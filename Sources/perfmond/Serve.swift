@@ -110,8 +110,9 @@ struct Serve: AsyncParsableCommand {
                                                   counters: statsdCounters, clock: clock)
                 listener.start()
                 statsd = listener
-                announcement["statsd_udp"] = "\(address.host):\(listener.ports.udp)"
-                announcement["statsd_tcp"] = "\(address.host):\(listener.ports.tcp)"
+                let host = address.host.contains(":") ? "[\(address.host)]" : address.host  // IPv6 as [::1]:8125
+                announcement["statsd_udp"] = "\(host):\(listener.ports.udp)"
+                announcement["statsd_tcp"] = "\(host):\(listener.ports.tcp)"
                 let asked = settings.statsd.readBufferBytes
                 if listener.receiveBufferBytes < asked {
                     logger.warning("the StatsD receive buffer is smaller than statsd_read_buffer asks: raise net.core.rmem_max, or run with CAP_NET_ADMIN",

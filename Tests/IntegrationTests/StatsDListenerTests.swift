@@ -143,6 +143,17 @@ import Glibc
                 "\(result.output)")
     }
 
+    @Test func anIPv6AddressListensAndIsNamedInBrackets() async throws {
+        let daemon = try await DaemonProcess.launch([], environment: ["PERFMOND_STATSD_LISTEN": "[::1]:0"])
+        #expect(daemon.log.contains("statsd_udp=[::1]:"), "\(daemon.log)")
+        let udp = try #require(daemon.statsdPorts).udp
+        try await onThread {
+            try StatsDSender.datagramOverIPv6("v6.hits:2|c", port: udp)
+            #expect(try series(daemon, "v6.hits").first?.at("sum")?.numberValue == 2)
+        }
+        try await daemon.halt()
+    }
+
     @Test func tcpConnectionsPastTheLimitAreClosedAndCounted() async throws {
         let (daemon, _, tcp) = try await launch("statsd_max_tcp_connections: 2\n")
         try await onThread {

@@ -19,6 +19,22 @@ public enum StatsDSender {
         guard sent == bytes.count else { throw ClientError("sendto: \(errno)") }
     }
 
+    /// One datagram to ::1.
+    public static func datagramOverIPv6(_ text: String, port: Int) throws {
+        let descriptor = socket(AF_INET6, Int32(SOCK_DGRAM.rawValue), 0)
+        guard descriptor >= 0 else { throw ClientError("socket: \(errno)") }
+        defer { close(descriptor) }
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_port = UInt16(port).bigEndian
+        address.sin6_addr = in6addr_loopback
+        let bytes = Array(text.utf8)
+        let sent = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(descriptor, bytes, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        }
+        guard sent == bytes.count else { throw ClientError("sendto: \(errno)") }
+    }
+
     /// A TCP connection to the listener.
     public final class Stream: Sendable {
         let descriptor: Int32
