@@ -34,23 +34,28 @@ public final class MetricCatalog: Sendable {
     /// events still wait in the ingest buffer; a name registered by a request then refused whole
     /// (queue full) goes at the next maintenance tick, which keeps only names with series.
     public func admit(_ sample: MetricSample) -> String? {
+        admit(sample.name, sample.kind, unit: sample.unit)
+    }
+
+    /// The same for a name, kind and unit before any value of theirs (a StatsD line's shape).
+    public func admit(_ name: String, _ kind: MetricKind, unit: String?) -> String? {
         // The usual case, a known name: one lookup, nothing computed.
-        let known = entries.withLock { $0[sample.name]?.kind }
+        let known = entries.withLock { $0[name]?.kind }
         if let known {
-            return known == sample.kind ? nil
-                : "field 'kind': metric '\(sample.name)' is a \(known.rawValue), not a \(sample.kind.rawValue); a name keeps its first kind"
+            return known == kind ? nil
+                : "field 'kind': metric '\(name)' is a \(known.rawValue), not a \(kind.rawValue); a name keeps its first kind"
         }
-        let names = sampleNames(sample.name, sample.kind, unit: sample.unit)
+        let names = sampleNames(name, kind, unit: unit)
         return entries.withLock { entries in
-            if let entry = entries[sample.name] {
-                return entry.kind == sample.kind ? nil
-                    : "field 'kind': metric '\(sample.name)' is a \(entry.kind.rawValue), not a \(sample.kind.rawValue); a name keeps its first kind"
+            if let entry = entries[name] {
+                return entry.kind == kind ? nil
+                    : "field 'kind': metric '\(name)' is a \(entry.kind.rawValue), not a \(kind.rawValue); a name keeps its first kind"
             }
             if entries.count >= maxNames {
-                return "field 'metric': '\(sample.name)' would be custom metric \(maxNames + 1), past max_custom_metrics (\(maxNames)); the name is refused"
+                return "field 'metric': '\(name)' would be custom metric \(maxNames + 1), past max_custom_metrics (\(maxNames)); the name is refused"
             }
-            if let collision = Self.collision(names, sample.name, in: entries, builtinPrefix: builtinPrefix) { return collision }
-            entries[sample.name] = Entry(kind: sample.kind, unit: sample.unit, sampleNames: names)
+            if let collision = Self.collision(names, name, in: entries, builtinPrefix: builtinPrefix) { return collision }
+            entries[name] = Entry(kind: kind, unit: unit, sampleNames: names)
             return nil
         }
     }

@@ -230,7 +230,7 @@ struct EventFields {
     /// A custom metric name (api.md §7): letters, digits, `_`, `.` and `-`, first a letter or `_`.
     static func isMetricName(_ name: String) -> Bool {
         guard let first = name.utf8.first, isLabelStart(first), name.utf8.count <= EventDecoder.maxLabelBytes else { return false }
-        return name.utf8.allSatisfy { isLabelByte($0) || $0 == 46 || $0 == 45 }
+        return name.utf8.allSatisfy(isMetricNameByte)
     }
 
     /// A label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
@@ -239,8 +239,11 @@ struct EventFields {
         return name.utf8.allSatisfy(isLabelByte)
     }
 
-    private static func isLabelStart(_ byte: UInt8) -> Bool { byte == 95 || (65...90).contains(byte) || (97...122).contains(byte) }
-    private static func isLabelByte(_ byte: UInt8) -> Bool { isLabelStart(byte) || (48...57).contains(byte) }
+    /// The bytes of names: a label name's first (`[a-zA-Z_]`) and others (`[a-zA-Z0-9_]`), and a
+    /// metric name's others (those and `.`, `-`). StatsD spells its names into these too.
+    static func isLabelStart(_ byte: UInt8) -> Bool { byte == 95 || (65...90).contains(byte) || (97...122).contains(byte) }
+    static func isLabelByte(_ byte: UInt8) -> Bool { isLabelStart(byte) || (48...57).contains(byte) }
+    static func isMetricNameByte(_ byte: UInt8) -> Bool { isLabelByte(byte) || byte == 46 || byte == 45 }
 
     /// `kind`, absent for an untyped metric.
     private func metricKindValue() throws(EventError) -> MetricKind {

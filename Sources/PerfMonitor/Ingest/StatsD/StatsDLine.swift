@@ -283,12 +283,7 @@ struct TagList {
     /// A tag key as a label name: each byte outside `[a-zA-Z0-9_]` becomes `_`, and a leading digit
     /// gets a `_` before it (`service.name` → `service_name`).
     static func labelName(_ bytes: some Collection<UInt8>) -> String {
-        var name = bytes.map { byte -> UInt8 in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): byte
-            default: UInt8(ascii: "_")
-            }
-        }
+        var name = bytes.map { EventFields.isLabelByte($0) ? $0 : UInt8(ascii: "_") }
         if let first = name.first, first >= UInt8(ascii: "0"), first <= UInt8(ascii: "9") { name.insert(UInt8(ascii: "_"), at: 0) }
         return String(decoding: name, as: UTF8.self)
     }

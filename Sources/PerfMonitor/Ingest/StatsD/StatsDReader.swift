@@ -201,21 +201,10 @@ public struct StatsDReader: Sendable {
         let rate = line.type == .gauge || line.type == .set ? SampleRate.all : line.sampleRate
         let target = MetricTarget(name: Self.metricName(sent), type: line.type, labels: MetricLabels(pairs), rate: rate,
                                   outcome: outcome, droppedTags: dropped)
-        let probe = MetricSample(name: target.name, Self.zero(of: target.kind), unit: target.unit, labels: target.labels)
-        if let problem = catalog?.admit(probe) { throw StatsDLineError(.refusedName, problem) }
+        if let problem = catalog?.admit(target.name, target.kind, unit: target.unit) { throw StatsDLineError(.refusedName, problem) }
         series.append(target)
         batches.append(nil)
         return .metric(series.count - 1)
-    }
-
-    private static func zero(of kind: MetricKind) -> MetricUpdate {
-        switch kind {
-        case .counter: .counter(increment: 0)
-        case .gauge: .gauge(0)
-        case .set: .set(member: "")
-        case .histogram: .histogram(0)
-        case .untyped: .untyped(0)
-        }
     }
 
     /// Provider and model from the rule's labels, else from the line's tags.
@@ -362,17 +351,10 @@ public struct StatsDReader: Sendable {
     /// byte becomes `_`, and a name that does not start with a letter or `_` gets one before it.
     /// `/metrics` then writes `.` and `-` as `_` too.
     static func metricName(_ name: String) -> String {
-        func allowed(_ byte: UInt8) -> Bool {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "-"): true
-            default: false
-            }
-        }
         let utf8 = name.utf8
-        let startsWell = utf8.first.map { ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z")) || $0 == UInt8(ascii: "_") } ?? false
-        if startsWell, utf8.allSatisfy(allowed) { return name }
-        let bytes = utf8.map { allowed($0) ? $0 : UInt8(ascii: "_") }
+        let startsWell = utf8.first.map(EventFields.isLabelStart) ?? false
+        if startsWell, utf8.allSatisfy(EventFields.isMetricNameByte) { return name }
+        let bytes = utf8.map { EventFields.isMetricNameByte($0) ? $0 : UInt8(ascii: "_") }
         return (startsWell ? "" : "_") + String(decoding: bytes, as: UTF8.self)
     }
 }
