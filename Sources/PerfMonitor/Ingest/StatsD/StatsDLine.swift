@@ -101,6 +101,16 @@ extension StatsDLine {
         return (bytes[..<colon], bytes[(colon + 1)..<bar], bytes[bar...])
     }
 
+    /// Whether the rest (`|type|…`) has a `|T<unix seconds>` field: a line with a time of its own.
+    static func hasTimestampField(_ rest: Bytes) -> Bool {
+        var index = rest.startIndex
+        while let bar = rest[index...].firstIndex(of: ascii("|")) {
+            index = bar + 1
+            if index < rest.endIndex, rest[index] == ascii("T") { return true }
+        }
+        return false
+    }
+
     /// Everything but the values: the name and its tags, then the rest (`|type|@rate|#tags|T…`).
     /// Lines that differ only in their values read the same here (the reader remembers it).
     static func shape(name nameBytes: Bytes, rest: Bytes) throws(StatsDLineError) -> StatsDLine {

@@ -122,9 +122,8 @@ public struct StatsDReader: Sendable {
             }
             let parts = try StatsDLine.split(line)
             // A line with a time of its own is a shape of its own: read whole, never remembered.
-            if parts.rest.contains(UInt8(ascii: "T")), let stamped = try? StatsDLine.shape(name: parts.name, rest: parts.rest),
-               let timestamp = stamped.timestamp {
-                try readStamped(stamped, values: parts.values, at: timestamp, now: now)
+            if StatsDLine.hasTimestampField(parts.rest) {
+                try readStamped(StatsDLine.shape(name: parts.name, rest: parts.rest), values: parts.values, now: now)
                 return
             }
             let hash = LineShapes<Resolution>.hash(name: parts.name, rest: parts.rest)
@@ -135,7 +134,7 @@ public struct StatsDReader: Sendable {
                 resolution = resolve(parts)
                 shapes.insert(name: parts.name, rest: parts.rest, hash: hash, resolution)
             }
-            try apply(resolution, values: parts.values, at: now)
+            try apply(resolution, values: parts.values, at: now, batching: true)
         } catch {
             tally.count(error.outcome)
         }
@@ -222,7 +221,10 @@ public struct StatsDReader: Sendable {
 
     // MARK: Values
 
-    private mutating func apply(_ resolution: Resolution, values section: StatsDLine.Bytes, at now: Double) throws(StatsDLineError) {
+    /// Applies a line's values as its shape says, at `time`: batched per series (the values of the
+    /// read), or each a single event (a line with its own time). A gauge's change is always single.
+    private mutating func apply(_ resolution: Resolution, values section: StatsDLine.Bytes, at time: Double,
+                                batching: Bool) throws(StatsDLineError) {
         switch resolution {
         case let .refused(outcome):
             throw StatsDLineError(outcome, "refused as its shape was")
@@ -230,22 +232,22 @@ public struct StatsDReader: Sendable {
             let type = series[position].type, weight = 1 / series[position].rate.value
             try StatsDLine.forEachValue(in: section, of: type) { value throws(StatsDLineError) in
                 let update = try Self.update(value, of: type)
-                if update.isChange {
-                    flushBatches()  // after what came before it, of any shape of the series
-                    let target = series[position]
-                    events.append(Event(.metric(MetricSample(name: target.name, update, unit: target.unit, labels: target.labels, source: .statsd)),
-                                        at: now, sampleRate: target.rate))
-                } else {
+                if batching, !update.isChange {
                     if batches[position] == nil {
                         batches[position] = MetricBatch(kind: series[position].kind)
                         batched.append(position)
                     }
-                    batches[position]!.record(update, at: now, weight: weight)
+                    batches[position]!.record(update, at: time, weight: weight)
+                } else {
+                    if batching { flushBatches() }  // a change after what came before it, of any shape of the series
+                    let target = series[position]
+                    events.append(Event(.metric(MetricSample(name: target.name, update, unit: target.unit, labels: target.labels, source: .statsd)),
+                                        at: time, sampleRate: target.rate))
                 }
             }
             count(series[position].outcome, series[position].droppedTags)
         case let .provider(route, dropped):
-            try appendCalls(route, StatsDLine.values(section, of: .histogram), at: now)
+            try appendCalls(route, StatsDLine.values(section, of: .histogram), at: time)
             count(.mapped, dropped)
         }
     }
@@ -257,8 +259,8 @@ public struct StatsDReader: Sendable {
     }
 
     /// A line with its own timestamp: resolved on its own, its values as single events at that time.
-    private mutating func readStamped(_ line: StatsDLine, values section: StatsDLine.Bytes, at timestamp: Double,
-                                      now: Double) throws(StatsDLineError) {
+    private mutating func readStamped(_ line: StatsDLine, values section: StatsDLine.Bytes, now: Double) throws(StatsDLineError) {
+        let timestamp = line.timestamp ?? now  // a `|T` field that reads sets it, or throws
         guard timestamp >= now - maxAgeSeconds, timestamp <= now + 300 else {
             throw StatsDLineError(.badTimestamp, "the timestamp \(timestamp) is older than the retention or more than 5 minutes ahead")
         }
@@ -269,25 +271,7 @@ public struct StatsDReader: Sendable {
             series.removeSubrange(keptSeries...)
             batches.removeSubrange(keptSeries...)
         }
-        try applyStamped(try resolution(of: unstamped), section, timestamp)
-    }
-
-    private mutating func applyStamped(_ resolution: Resolution, _ section: StatsDLine.Bytes, _ timestamp: Double) throws(StatsDLineError) {
-        switch resolution {
-        case let .metric(position):
-            let target = series[position]
-            for value in try StatsDLine.values(section, of: target.type) {
-                events.append(Event(.metric(MetricSample(name: target.name, try Self.update(value, of: target.type), unit: target.unit,
-                                                         labels: target.labels, source: .statsd)),
-                                    at: timestamp, sampleRate: target.rate))
-            }
-            count(target.outcome, target.droppedTags)
-        case let .provider(route, dropped):
-            try appendCalls(route, StatsDLine.values(section, of: .histogram), at: timestamp)
-            count(.mapped, dropped)
-        case let .refused(outcome):
-            throw StatsDLineError(outcome, "refused")
-        }
+        try apply(try resolution(of: unstamped), values: section, at: timestamp, batching: false)
     }
 
     private static func update(_ value: StatsDLine.Value, of type: StatsDLine.MetricType) throws(StatsDLineError) -> MetricUpdate {
