@@ -8,17 +8,7 @@ extension RecommendationRule {
 
     /// Reads the whole list (it replaces the defaults), or every problem in it.
     public static func parseList(_ value: JSONValue, path: String = "recommendation_rules") -> Result<[RecommendationRule], ThresholdProblems> {
-        guard case let .array(items) = value else {
-            return .failure(ThresholdProblems(["\(path): expected a list of rules, got \(value.quoted)"]))
-        }
-        var rules: [RecommendationRule] = []
-        var problems: [String] = []
-        for (index, item) in items.enumerated() {
-            let place = "\(path)[\(index)]"
-            guard case let .object(members) = item else {
-                problems.append("\(place): expected an object, got \(item.quoted)")
-                continue
-            }
+        RuleList.parse(value, path: path) { members, place, problems in
             var type: Kind?, target: Double?, scope = AlertThreshold.Scope(), minSamples = defaultMinSamples
             for (key, member) in members {
                 switch key {
@@ -46,12 +36,11 @@ extension RecommendationRule {
                     problems.append("\(place).\(key): unknown field; known: \(fields.joined(separator: ", "))")
                 }
             }
-            if members.first(where: { $0.0 == "type" }) == nil { problems.append("\(place).type: required") }
-            if members.first(where: { $0.0 == "target" }) == nil { problems.append("\(place).target: required") }
+            RuleList.require(["type", "target"], in: members, place: place, problems: &problems)
             if !scope.labels.isEmpty { problems.append("\(place).scope.labels: recommendations judge providers, endpoints, components and caches, which have no labels") }
-            if let type, let target { rules.append(RecommendationRule(type, target: target, scope: scope, minSamples: minSamples)) }
+            guard let type, let target else { return nil }
+            return RecommendationRule(type, target: target, scope: scope, minSamples: minSamples)
         }
-        return problems.isEmpty ? .success(rules) : .failure(ThresholdProblems(capped: problems))
     }
 
     /// As `GET /performance/config` shows it.

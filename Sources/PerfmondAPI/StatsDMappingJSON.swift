@@ -8,17 +8,7 @@ extension StatsDMapping {
     /// Reads `statsd_mappings` (api.md §6.3): a list of `{match, target?, name?, labels?}`, with
     /// every problem named by its place.
     public static func parseList(_ value: JSONValue, path: String = "statsd_mappings") -> Result<StatsDMapping, ThresholdProblems> {
-        guard case let .array(items) = value else {
-            return .failure(ThresholdProblems(["\(path): expected a list of rules, got \(value.quoted)"]))
-        }
-        var rules: [Rule] = []
-        var problems: [String] = []
-        for (index, item) in items.enumerated() {
-            let place = "\(path)[\(index)]"
-            guard case let .object(members) = item else {
-                problems.append("\(place): expected an object, got \(item.quoted)")
-                continue
-            }
+        RuleList.parse(value, path: path) { members, place, problems -> Rule? in
             var glob: Glob?, provider: ProviderTarget?, name: String?, labels: [(name: String, value: String)] = []
             for (key, member) in members {
                 switch key {
@@ -67,15 +57,13 @@ extension StatsDMapping {
                     problems.append("\(place).\(key): unknown field; known: \(fields.joined(separator: ", "))")
                 }
             }
-            if members.first(where: { $0.0 == "match" }) == nil { problems.append("\(place).match: required") }
+            RuleList.require(["match"], in: members, place: place, problems: &problems)
             if provider != nil, name != nil {
                 problems.append("\(place): give target (the LLM stats) or name (a custom metric), not both")
             }
-            guard let glob else { continue }
-            rules.append(Rule(glob: glob, target: provider.map { .provider($0) } ?? .metric(name: name), labels: labels))
-        }
-        guard problems.isEmpty else { return .failure(ThresholdProblems(capped: problems)) }
-        return .success(StatsDMapping(rules: rules))
+            guard let glob else { return nil }
+            return Rule(glob: glob, target: provider.map { .provider($0) } ?? .metric(name: name), labels: labels)
+        }.map(StatsDMapping.init(rules:))
     }
 
     /// The rules as the configuration writes them (`/performance/config`).
