@@ -34,6 +34,8 @@ public final class StatsDListener: Sendable {
     /// held that long).
     static let datagramsPerRead = 64
     static let readsPerTurn = 16
+    /// How long a full ingest buffer holds the thread before what it read is dropped (`queue_full`).
+    static let roomWaitSeconds = 1.0
     /// Room for the largest UDP payload.
     static let datagramBytes = 65_536
 
@@ -59,7 +61,7 @@ public final class StatsDListener: Sendable {
         do {
             try udp.set(SO_RXQ_OVFL, 1)
             receiveBufferBytes = try udp.setReceiveBuffer(receiveBuffer)
-            tcp = try Socket.bound(.stream, host: host, port: port == 0 ? 0 : port)
+            tcp = try Socket.bound(.stream, host: host, port: port)
         } catch {
             udp.close()
             throw error
@@ -114,9 +116,9 @@ public final class StatsDListener: Sendable {
     private func run() {
         while !stopping.load(ordering: .acquiring) {
             wait()
-            turn(waitingForRoom: 1)
+            turn()
         }
-        turn(waitingForRoom: 1)  // what arrived before the stop
+        turn()  // what arrived before the stop
         state.withLock { state in
             for connection in state.connections { connection.socket.close() }
             state.connections = []
@@ -136,9 +138,9 @@ public final class StatsDListener: Sendable {
     }
 
     /// One turn: read what is waiting and hand it over; while the buffer is full, wait for room
-    /// (the socket buffer holds what arrives meanwhile) up to `seconds`, then drop and count it.
-    private func turn(waitingForRoom seconds: Double) {
-        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+    /// (the socket buffer holds what arrives meanwhile) up to `roomWaitSeconds`, then drop and count it.
+    private func turn() {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(Self.roomWaitSeconds * 1000))
         while !state.withLock({ handOver(&$0) }) {
             guard ContinuousClock.now < deadline else {
                 state.withLock { state in
