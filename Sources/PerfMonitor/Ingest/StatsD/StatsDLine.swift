@@ -147,30 +147,22 @@ extension StatsDLine {
     /// The values section (`812` or `1:2:3`) as `type` reads it.
     static func values(_ section: Bytes, of type: MetricType) throws(StatsDLineError) -> [Value] {
         var values: [Value] = []
-        try forEachValue(in: section, of: type) { value throws(StatsDLineError) in values.append(value) }
-        return values
-    }
-
-    /// Each value of the section in turn, without making an array of them (the reader's hot path).
-    /// All are checked before the first is handed over: a line is taken whole or refused whole.
-    static func forEachValue(in section: Bytes, of type: MetricType, _ body: (Value) throws(StatsDLineError) -> Void) throws(StatsDLineError) {
-        guard section.contains(ascii(":")) else { return try body(value(section, of: type)) }
-        var start = section.startIndex, count = 0
-        while true {  // checked first
-            let end = section[start...].firstIndex(of: ascii(":")) ?? section.endIndex
-            count += 1
-            guard count <= maxValues else { throw StatsDLineError(.badValue, "more than \(maxValues) values on one line") }
-            _ = try value(section[start..<end], of: type)
-            guard end < section.endIndex else { break }
-            start = end + 1
-        }
-        start = section.startIndex
+        var start = section.startIndex
         while true {
             let end = section[start...].firstIndex(of: ascii(":")) ?? section.endIndex
-            try body(value(section[start..<end], of: type))
-            guard end < section.endIndex else { return }
+            guard values.count < maxValues else { throw StatsDLineError(.badValue, "more than \(maxValues) values on one line") }
+            values.append(try value(section[start..<end], of: type))
+            guard end < section.endIndex else { return values }
             start = end + 1
         }
+    }
+
+    /// Each value of the section in turn; the usual line, of one value, without an array (the
+    /// reader's hot path). All are checked before the first is handed over: a line is taken whole
+    /// or refused whole.
+    static func forEachValue(in section: Bytes, of type: MetricType, _ body: (Value) throws(StatsDLineError) -> Void) throws(StatsDLineError) {
+        guard section.contains(ascii(":")) else { return try body(value(section, of: type)) }
+        for value in try values(section, of: type) { try body(value) }
     }
 
     /// One value as `type` reads it.
