@@ -1,9 +1,10 @@
 """Imported by the Python test scripts: the real perfmond started on port 0, like
-wait-for-port.sh does for the shell scripts."""
+wait-for-port.sh does for the shell scripts, and GET from it."""
 import os
 import re
 import subprocess
 import time
+import urllib.request
 
 
 def start_daemon(binary, arguments, log_path, environment=None):
@@ -20,3 +21,9 @@ def start_daemon(binary, arguments, log_path, environment=None):
             break
         time.sleep(0.025)
     return daemon, None
+
+
+def get(port, path):
+    """The body of GET path from the daemon on 127.0.0.1:port, as text."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as answer:
+        return answer.read().decode()

@@ -15,13 +15,12 @@ import random
 import sys
 import tempfile
 import threading
-import urllib.request
 
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # or it fetches its price map
 root = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 binary = os.path.realpath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, ".build/debug/perfmond"))
 sys.path.insert(0, os.path.join(root, "Tests/lib"))
-from daemon import start_daemon  # noqa: E402
+from daemon import get, start_daemon  # noqa: E402
 
 import litellm  # noqa: E402
 from litellm.integrations.generic_api.generic_api_callback import GenericAPILogger  # noqa: E402
@@ -53,11 +52,6 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *arguments):
         pass
-
-
-def get(port, path):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as answer:
-        return answer.read().decode()
 
 
 def metric(text, line_start):

@@ -21,7 +21,7 @@ import urllib.request
 root = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 binary = os.path.realpath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, ".build/debug/perfmond"))
 sys.path.insert(0, os.path.join(root, "Tests/lib"))
-from daemon import start_daemon  # noqa: E402
+from daemon import get, start_daemon  # noqa: E402
 
 import statsd  # noqa: E402
 from datadog.dogstatsd import DogStatsd  # noqa: E402
@@ -37,11 +37,6 @@ def fail(message):
 def expect(condition, message):
     if not condition:
         fail(message)
-
-
-def get(port, path):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as answer:
-        return answer.read().decode()
 
 
 def series(port, name):
