@@ -71,6 +71,10 @@ import TestSupport
         #expect(outcome(text) == expected, "\(text)")
     }
 
+    @Test func outcomesCountInTheirOwnPlaces() {
+        #expect(StatsDOutcome.allCases.enumerated().allSatisfy { $0.offset == $0.element.ordinal }, "ordinal follows allCases")
+    }
+
     @Test func eventsAndServiceChecksAreRecognised() throws {
         #expect(try parse("_e{5,4}:title|text|#a:b") == .eventOrCheck)
         #expect(try parse("_sc|my.check|0|#a:b") == .eventOrCheck)
