@@ -1,4 +1,5 @@
-// zlib's deflateInit2 is a macro, which Swift cannot call: gzip a buffer in one C function.
+// zlib's deflateInit2 and inflateInit2 are macros, which Swift cannot call: gzip a buffer in one
+// C function, and start an inflate stream in another.
 #ifndef PERFMOND_CZLIB_SHIM_H
 #define PERFMOND_CZLIB_SHIM_H
 #include <string.h>
@@ -22,6 +23,12 @@ static inline long czlib_gzip(const unsigned char *input, size_t length, unsigne
     long produced = (long)(capacity - stream.avail_out);
     deflateEnd(&stream);
     return result == Z_STREAM_END ? produced : -1;
+}
+
+/// Starts `stream` inflating gzip or zlib data (the header says which: windowBits 15 + 32).
+static inline int czlib_inflate_init(z_stream *stream) {
+    memset(stream, 0, sizeof *stream);
+    return inflateInit2(stream, 15 + 32);
 }
 
 #endif

@@ -8,11 +8,15 @@ public final class IngestCounters: Sendable {
     public enum Route: String, Sendable, CaseIterable {
         case events
         case litellm
+        case otlpMetrics = "otlp_metrics"
+        case otlpTraces = "otlp_traces"
 
         public var path: String {
             switch self {
             case .events: "/events"
             case .litellm: "/ingest/litellm"
+            case .otlpMetrics: "/v1/metrics"
+            case .otlpTraces: "/v1/traces"
             }
         }
 
@@ -21,6 +25,8 @@ public final class IngestCounters: Sendable {
             switch self {
             case .events: "ingest."
             case .litellm: "ingest.litellm."
+            case .otlpMetrics: "ingest.otlp_metrics."
+            case .otlpTraces: "ingest.otlp_traces."
             }
         }
     }
@@ -41,6 +47,10 @@ public final class IngestCounters: Sendable {
         /// The batch alone holds more events than the ingest buffer can (`/ingest/litellm`: 413).
         case overCapacity = "over_capacity"
         case shuttingDown = "shutting_down"
+        /// An item of a kind perfmond does not read (OTLP summary points).
+        case unsupported
+        /// A compressed body that inflated past its limit (`otlp_max_body_bytes`: `413`).
+        case inflatedTooLarge = "inflated_too_large"
     }
 
     public struct Totals: Sendable, Equatable {
@@ -94,11 +104,12 @@ public final class IngestCounters: Sendable {
         }
     }
 
-    func accepted(events: Int, invalid: Int, route: Route = .events) {
+    func accepted(events: Int, invalid: Int, unsupported: Int = 0, route: Route = .events) {
         totals.withLock { all in
             all[route, default: Totals()].acceptedEvents += events
             all[route, default: Totals()].acceptedRequests += 1
             if invalid > 0 { all[route, default: Totals()].rejectedEvents[.invalid, default: 0] += invalid }
+            if unsupported > 0 { all[route, default: Totals()].rejectedEvents[.unsupported, default: 0] += unsupported }
         }
     }
 

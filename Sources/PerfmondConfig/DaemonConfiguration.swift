@@ -23,6 +23,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// `POST /ingest/litellm`: its body limit (read as a stream, never held), how long a batch
     /// waits for room in a full queue before `503`, and which payload member names the model.
     public var litellm = LiteLLMConfiguration()
+    /// `POST /v1/metrics` and `/v1/traces` (api.md §6.2): the inflated body limit and the mapping's options.
+    public var otlp = OTLPConfiguration()
     /// The StatsD and DogStatsD listeners (api.md §6.3): off unless `statsd_listen` names an address.
     public var statsd = StatsDConfiguration()
     /// Intervals, retention and limits of the in-memory store.
@@ -53,6 +55,15 @@ public struct LiteLLMConfiguration: Sendable, Equatable {
     public var maxBodyBytes = 64 << 20
     public var queueWait = TimeSpan.seconds(5)
     public var modelField = LiteLLMMapping.ModelField.model
+
+    public init() {}
+}
+
+/// How the OTLP/HTTP routes read OpenTelemetry's metrics and spans (api.md §6.2).
+public struct OTLPConfiguration: Sendable, Equatable {
+    /// Counted after decompression: a gzip body that inflates past it is refused `413`.
+    public var maxBodyBytes = 16 << 20
+    public var options = OTLPOptions()
 
     public init() {}
 }

@@ -52,6 +52,20 @@ extension Setting {
                     config.litellm.modelField = field
                     return true
                 }, render: { $0.litellm.modelField.rawValue }),
+        byteSize("otlp_max_body_bytes", 1024...(1 << 32), \.otlp.maxBodyBytes),
+        Setting(key: "otlp_genai_source", allowed: "one of " + OTLPOptions.GenAISource.allCases.map(\.rawValue).joined(separator: ", "),
+                apply: { config, text in
+                    guard let source = OTLPOptions.GenAISource(rawValue: text.trimmingSpaces) else { return false }
+                    config.otlp.options.genAISource = source
+                    return true
+                }, render: { $0.otlp.options.genAISource.rawValue }),
+        Setting(key: "otlp_spans", allowed: "genai, server, both (genai,server), all or none",
+                apply: { config, text in
+                    guard let selection = OTLPOptions.SpanSelection(text: text) else { return false }
+                    config.otlp.options.spans = selection
+                    return true
+                }, render: { $0.otlp.options.spans.text }),
+        integer("otlp_max_streams", 1000...10_000_000, \.otlp.options.maxStreams),
         Setting(key: "statsd_listen", allowed: "\"\" (off) or host:port ([::1]:8125 for IPv6; port 0 picks free ports)",
                 apply: { config, text in
                     let trimmed = text.trimmingSpaces

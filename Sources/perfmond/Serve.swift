@@ -78,16 +78,28 @@ struct Serve: AsyncParsableCommand {
                      readiness: readiness, counters: counters, maxBodyBytes: settings.litellm.maxBodyBytes,
                      queueWait: settings.litellm.queueWait, waits: queueWaits)
             .register(in: &routes)
+        let otlpCounters = OTLPCounters()
+        let otlpStreams = CumulativeStreams(maxStreams: settings.otlp.options.maxStreams, startedAt: startedAt)
+        let genAIServices = GenAISpanServices()
+        let retention = settings.store.retention.seconds
+        OTLPRoute(buffer: buffer, clock: clock, readiness: readiness, counters: counters, outcomes: otlpCounters,
+                  metrics: OTLPMetricsMapping(options: settings.otlp.options, streams: otlpStreams, services: genAIServices, catalog: catalog,
+                                              maxAgeSeconds: retention),
+                  spans: OTLPSpanMapping(options: settings.otlp.options, services: genAIServices, maxAgeSeconds: retention),
+                  maxBodyBytes: settings.otlp.maxBodyBytes)
+            .register(in: &routes)
         // The queries report the server's own refusals; the server needs the routes first.
         let serverBox = SharedValue<HTTPServer?>(nil)  // routes built before the server read its counters
         let serverRefusals: @Sendable () -> ServerRefusals = { serverBox.value?.refusals ?? ServerRefusals() }
         MetricsRoute(store: store, configuration: settings.metrics, counters: counters, buffer: buffer,
                      serverRefusals: serverRefusals, monitor: monitor, alertEngine: alertEngine, dispatcher: dispatcher,
-                     access: access, live: live, snapshots: snapshots, startedAt: startedAt, queueWaits: queueWaits, statsd: statsdCounters)
+                     access: access, live: live, snapshots: snapshots, startedAt: startedAt, queueWaits: queueWaits, statsd: statsdCounters,
+                     otlp: OTLPFigures(counters: otlpCounters, streams: otlpStreams))
             .register(in: &routes)
         PerformanceQueries(store: store, live: live, rules: rules, monitor: monitor, alertEngine: alertEngine,
                            counters: counters, buffer: buffer, serverRefusals: serverRefusals, snapshots: snapshots,
-                           clock: clock, startedAt: startedAt, statsd: statsdCounters)
+                           clock: clock, startedAt: startedAt, statsd: statsdCounters,
+                           otlp: OTLPFigures(counters: otlpCounters, streams: otlpStreams))
             .register(in: &routes)
         let server = HTTPServer(configuration: settings.serverConfiguration, router: access.router(for: routes), logger: logger)
         serverBox.value = server

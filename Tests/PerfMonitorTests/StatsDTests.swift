@@ -132,9 +132,9 @@ import TestSupport
     }
 
     @Test func namesBecomeCustomMetricNames() {
-        #expect(StatsDReader.metricName("api.v1-latency") == "api.v1-latency")
-        #expect(StatsDReader.metricName("9lives/s") == "_9lives_s")
-        #expect(StatsDReader.metricName("héllo") == "h__llo")
+        #expect(MetricNaming.metricName("api.v1-latency") == "api.v1-latency")
+        #expect(MetricNaming.metricName("9lives/s") == "_9lives_s")
+        #expect(MetricNaming.metricName("héllo") == "h__llo")
     }
 
     @Test func aStampedLineKeepsItsTimeUnlessOlderThanTheRetention() {

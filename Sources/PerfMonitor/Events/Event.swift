@@ -72,23 +72,38 @@ public struct Event: Sendable, Equatable {
     }
 
     /// How much this event counts for (1 / sample rate).
-    public var weight: Double { 1 / sampleRate.value }
+    public var weight: Double { sampleRate.weight }
 
     /// The name of its kind, as sent.
     public var type: EventType { kind.type }
 }
 
 /// The fraction of such events the client kept (seed 004 sampling, StatsD's `@0.1`): in (0, 1].
+/// An aggregated report (an OTLP histogram bucket of 37 calls) is one event standing for many:
+/// its weight is kept as given, so that counts stay whole numbers.
 public struct SampleRate: Sendable, Equatable {
     public let value: Double
+    /// How many events this one counts for: 1 / `value`, exactly as given when made by `weight`.
+    public let weight: Double
 
     /// Nil unless 0 < value ≤ 1.
     public init?(_ value: Double) {
         guard value > 0, value <= 1 else { return nil }
         self.value = value
+        weight = 1 / value
     }
 
-    private init(exactly value: Double) { self.value = value }
+    /// One event standing for `weight` ≥ 1 events; nil below 1 or when not finite.
+    public init?(weight: Double) {
+        guard weight >= 1, weight.isFinite else { return nil }
+        self.weight = weight
+        value = 1 / weight
+    }
+
+    private init(exactly value: Double) {
+        self.value = value
+        weight = 1
+    }
 
     /// Every event kept: each counts once.
     public static let all = SampleRate(exactly: 1)
@@ -391,7 +406,6 @@ public struct Failover: Sendable, Equatable {
     }
 }
 
-/// A custom metric's event (api.md §7): which series (name × labels), its unit, and what it does.
 /// Tokens, cost or a time to first token a provider × model pair used, without a call: StatsD and
 /// OpenTelemetry send these as metrics of their own, apart from the call's latency. At least one
 /// amount is set.
@@ -416,6 +430,7 @@ public struct ProviderUsage: Sendable, Equatable {
     }
 }
 
+/// A custom metric's event (api.md §7): which series (name × labels), its unit, and what it does.
 public struct MetricSample: Sendable, Equatable {
     public var name: String
     public var update: MetricUpdate
@@ -441,6 +456,8 @@ public enum MetricSource: Sendable, Equatable {
     case events
     /// A StatsD line (api.md §6.3).
     case statsd
+    /// An OpenTelemetry metric point (api.md §6.2).
+    case otlp
 }
 
 /// What a custom metric event does to its series, one case per kind, so that a counter cannot be

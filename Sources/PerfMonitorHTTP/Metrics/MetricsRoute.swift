@@ -26,6 +26,8 @@ public struct MetricsRoute: Sendable {
     public let queueWaits: QueueWaits
     /// What the StatsD listeners received (zeros while they are off).
     public let statsd: StatsDCounters
+    /// What the OTLP routes did with what they received.
+    public let otlp: OTLPFigures
     /// The size of the last scrape: the next one reserves that much (and an eighth more) at once
     /// instead of doubling its way there, copying and faulting in pages at every step.
     private let lastSize = SizeHint()
@@ -33,7 +35,9 @@ public struct MetricsRoute: Sendable {
     public init(store: MetricsStore, configuration: MetricsConfiguration, counters: IngestCounters, buffer: IngestBuffer,
                 serverRefusals: @escaping @Sendable () -> ServerRefusals, monitor: SystemMonitor, alertEngine: AlertEngine,
                 dispatcher: AlertDispatcher, access: AccessPolicy, live: LiveConfiguration, snapshots: SnapshotStatus,
-                startedAt: Double, queueWaits: QueueWaits, statsd: StatsDCounters = StatsDCounters()) {
+                startedAt: Double, queueWaits: QueueWaits, statsd: StatsDCounters = StatsDCounters(),
+                otlp: OTLPFigures = OTLPFigures()) {
+        self.otlp = otlp
         self.queueWaits = queueWaits
         self.statsd = statsd
         self.store = store
@@ -303,6 +307,21 @@ public struct MetricsRoute: Sendable {
         w.sample(.none, Double(figures.tcpRefused))
     }
 
+    /// What the OTLP routes did with each data point and span (api.md §6.2); refusals are in `events_rejected_total`.
+    private func writeOTLP(_ w: inout ExpositionWriter) {
+        let figures = otlp.counters.current
+        w.family("otlp_points_total", .counter, "OTLP metric data points received, by what became of them (api.md §6.2).")
+        for outcome in OTLPPointOutcome.allCases { w.sample(.none, Double(figures.points[outcome]), label: "outcome", outcome.rawValue) }
+        w.family("otlp_spans_total", .counter, "OTLP spans received, by what became of them (otlp_spans, otlp_genai_source).")
+        for outcome in OTLPSpanOutcome.allCases { w.sample(.none, Double(figures.spans[outcome]), label: "outcome", outcome.rawValue) }
+        w.family("otlp_labels_dropped_total", .counter, "OTLP attributes dropped from points that were kept: past a custom metric's eighth label.")
+        w.sample(.none, Double(figures.labelsDropped))
+        w.family("otlp_streams", .gauge, "Cumulative OTLP streams remembered to difference their points (otlp_max_streams).")
+        w.sample(.none, Double(otlp.streams.count))
+        w.family("otlp_stream_evictions_total", .counter, "Cumulative OTLP streams forgotten for room; their next point only sets a baseline.")
+        w.sample(.none, Double(otlp.streams.evicted))
+    }
+
     /// Lines by outcome, `folded` (values the store folded) taken out of `accepted`.
     public static func statsdLines(_ tally: StatsDTally, folded: Int) -> [(StatsDOutcome, Int)] {
         let movable = Swift.min(folded, tally[.accepted])
@@ -351,6 +370,7 @@ public struct MetricsRoute: Sendable {
             w.sample(.none, Double(refused[kind] ?? 0), label: "access", kind.rawValue)
         }
         writeStatsD(status, &w)
+        writeOTLP(&w)
         w.family("ingest_queue_depth", .gauge, "Events accepted and waiting to be applied by the store.")
         w.sample(.none, Double(buffer.depth))
         w.family("ingest_queue_capacity", .gauge, "Events the ingest queue holds at most (ingest_queue_capacity).")

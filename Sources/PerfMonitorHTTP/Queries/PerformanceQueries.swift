@@ -24,10 +24,14 @@ public struct PerformanceQueries: Sendable {
     public let snapshots: SnapshotStatus
     /// What the StatsD listeners received (zeros while they are off).
     public let statsd: StatsDCounters
+    /// What the OTLP routes did with what they received.
+    public let otlp: OTLPFigures
 
     public init(store: MetricsStore, live: LiveConfiguration, rules: AlertRules,
                 monitor: SystemMonitor, alertEngine: AlertEngine, counters: IngestCounters, buffer: IngestBuffer, serverRefusals: @escaping @Sendable () -> ServerRefusals,
-                snapshots: SnapshotStatus, clock: any StoreClock, startedAt: Double, statsd: StatsDCounters = StatsDCounters()) {
+                snapshots: SnapshotStatus, clock: any StoreClock, startedAt: Double, statsd: StatsDCounters = StatsDCounters(),
+                otlp: OTLPFigures = OTLPFigures()) {
+        self.otlp = otlp
         self.store = store
         self.statsd = statsd
         self.live = live

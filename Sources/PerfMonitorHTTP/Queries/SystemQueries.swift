@@ -61,6 +61,7 @@ extension PerformanceQueries {
                 ("http_connections_closed", .object(ServerRefusals.closedWaitingReasons.map { ($0, .int(refusals.closedWaiting[$0] ?? 0)) })),
                 ("http_refused_by_library", .object(refusals.libraryStatusesShown.map { (String($0), .int(refusals.byLibrary[$0] ?? 0)) })),
                 ("statsd", statsdFields(status)),
+                ("otlp", otlpFields()),
                 ("queue_depth", .int(buffer.depth)),
                 ("queue_capacity", .int(buffer.capacity)),
             ])),
@@ -80,6 +81,18 @@ extension PerformanceQueries {
             ("udp_receive_buffer_bytes", .int(figures.receiveBufferBytes)),
             ("tcp_connections", .int(figures.tcpConnections)),
             ("tcp_connections_refused", .int(figures.tcpRefused)),
+        ])
+    }
+
+    /// The OTLP routes' figures, as `/metrics` has them.
+    private func otlpFields() -> JSONValue {
+        let figures = otlp.counters.current
+        return .object([
+            ("points", .object(OTLPPointOutcome.allCases.map { ($0.rawValue, .int(figures.points[$0])) })),
+            ("spans", .object(OTLPSpanOutcome.allCases.map { ($0.rawValue, .int(figures.spans[$0])) })),
+            ("labels_dropped", .int(figures.labelsDropped)),
+            ("streams", .int(otlp.streams.count)),
+            ("stream_evictions", .int(otlp.streams.evicted)),
         ])
     }
 

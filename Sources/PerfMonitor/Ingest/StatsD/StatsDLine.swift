@@ -261,8 +261,8 @@ struct TagList {
                 dropped.withoutValue += 1
                 continue
             }
-            let key = Self.labelName(tag[..<split])
-            guard !key.hasPrefix("__"), !MetricLabels.isReserved(key) else {
+            let key = MetricNaming.labelName(tag[..<split])
+            guard !MetricNaming.isReservedLabel(key) else {
                 throw StatsDLineError(.badLabel, "the tag '\(key)' is a reserved label name (__…, le, quantile, job, instance)")
             }
             let value = String(decoding: tag[tag.index(after: split)...], as: UTF8.self)
@@ -280,13 +280,5 @@ struct TagList {
         tags.sort { $0.key < $1.key }
         dropped.pastLimit += tags.count - MetricLabels.maxCount
         return Array(tags.prefix(MetricLabels.maxCount))
-    }
-
-    /// A tag key as a label name: each byte outside `[a-zA-Z0-9_]` becomes `_`, and a leading digit
-    /// gets a `_` before it (`service.name` → `service_name`).
-    static func labelName(_ bytes: some Collection<UInt8>) -> String {
-        var name = bytes.map { EventFields.isLabelByte($0) ? $0 : UInt8(ascii: "_") }
-        if let first = name.first, first >= UInt8(ascii: "0"), first <= UInt8(ascii: "9") { name.insert(UInt8(ascii: "_"), at: 0) }
-        return String(decoding: name, as: UTF8.self)
     }
 }

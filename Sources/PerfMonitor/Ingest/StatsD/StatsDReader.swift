@@ -198,7 +198,7 @@ public struct StatsDReader: Sendable {
         }
         // A gauge's level and a set's member are sent whatever the rate; it weights counts and observations.
         let rate = line.type == .gauge || line.type == .set ? SampleRate.all : line.sampleRate
-        let target = MetricTarget(name: Self.metricName(sent), type: line.type, labels: MetricLabels(pairs), rate: rate,
+        let target = MetricTarget(name: MetricNaming.metricName(sent), type: line.type, labels: MetricLabels(pairs), rate: rate,
                                   outcome: outcome, droppedTags: dropped)
         if let problem = catalog?.admit(target.name, target.kind, unit: target.unit) { throw StatsDLineError(.refusedName, problem) }
         series.append(target)
@@ -229,7 +229,7 @@ public struct StatsDReader: Sendable {
         case let .refused(outcome):
             throw StatsDLineError(outcome, "refused as its shape was")
         case let .metric(position):
-            let type = series[position].type, weight = 1 / series[position].rate.value
+            let type = series[position].type, weight = series[position].rate.weight
             try StatsDLine.forEachValue(in: section, of: type) { value throws(StatsDLineError) in
                 let update = try Self.update(value, of: type)
                 if batching, !update.isChange {
@@ -329,17 +329,6 @@ public struct StatsDReader: Sendable {
         batches[position] = nil
         events.append(Event(.metric(MetricSample(name: target.name, .batch(batch), unit: target.unit, labels: target.labels, source: .statsd)),
                             at: readAt))
-    }
-
-    /// A StatsD name as a custom metric name (api.md §7's `[a-zA-Z_][a-zA-Z0-9_.-]*`): each other
-    /// byte becomes `_`, and a name that does not start with a letter or `_` gets one before it.
-    /// `/metrics` then writes `.` and `-` as `_` too.
-    static func metricName(_ name: String) -> String {
-        let utf8 = name.utf8
-        let startsWell = utf8.first.map(EventFields.isLabelStart) ?? false
-        if startsWell, utf8.allSatisfy(EventFields.isMetricNameByte) { return name }
-        let bytes = utf8.map { EventFields.isMetricNameByte($0) ? $0 : UInt8(ascii: "_") }
-        return (startsWell ? "" : "_") + String(decoding: bytes, as: UTF8.self)
     }
 }
 
