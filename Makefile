@@ -30,6 +30,10 @@ STATSD_VERSION  := 4.0.1
 DATADOG_VERSION := 0.56.0
 STATSD_VENV     := .build/statsd-venv
 STATSD_STAMP    := $(STATSD_VENV)/statsd-$(STATSD_VERSION)-datadog-$(DATADOG_VERSION)
+# The OpenTelemetry Python SDK and its OTLP/HTTP protobuf exporter, pinned, in a third.
+OTEL_VERSION    := 1.45.2
+OTEL_VENV       := .build/otel-venv
+OTEL_STAMP      := $(OTEL_VENV)/opentelemetry-$(OTEL_VERSION)
 
 .PHONY: all build run test bench soak clean deps bench-deps test-deps help install install-files uninstall
 
@@ -89,7 +93,7 @@ uninstall:  ## remove what install put (the config file and the state directory 
 	rm -f $(DESTDIR)$(PREFIX)/bin/perfmond $(DESTDIR)$(UNITDIR)/perfmond.service
 	rm -rf $(DESTDIR)$(DOCDIR)
 
-test-deps: deps $(LITELLM_VENV)/litellm-$(LITELLM_VERSION) $(STATSD_STAMP)
+test-deps: deps $(LITELLM_VENV)/litellm-$(LITELLM_VERSION) $(STATSD_STAMP) $(OTEL_STAMP)
 	$(call apt_install,$(TEST_PACKAGES))
 	@for p in $(TEST_PYTHON); do python3 -m pip show -q $$p >/dev/null 2>&1 || python3 -m pip install -q $$p; done
 
@@ -105,6 +109,12 @@ $(STATSD_STAMP):
 	$(STATSD_VENV)/bin/pip install -q statsd==$(STATSD_VERSION) datadog==$(DATADOG_VERSION)
 	touch $@
 
+$(OTEL_STAMP):
+	$(call apt_install,python3-venv)
+	python3 -m venv $(OTEL_VENV)
+	$(OTEL_VENV)/bin/pip install -q opentelemetry-sdk==$(OTEL_VERSION) opentelemetry-exporter-otlp-proto-http==$(OTEL_VERSION)
+	touch $@
+
 test: test-deps  ## install what the tests need, then run the whole suite
 	python3 -m openapi_spec_validator docs/openapi.yaml
 	$(SWIFT) build --build-tests
@@ -117,6 +127,7 @@ test: test-deps  ## install what the tests need, then run the whole suite
 	Tests/hostile/hostile-test.py
 	$(LITELLM_VENV)/bin/python Tests/litellm/litellm-test.py
 	$(STATSD_VENV)/bin/python Tests/statsd/statsd-test.py
+	$(OTEL_VENV)/bin/python Tests/otlp/otlp-test.py
 	Tests/ui/dashboard-test.sh
 	$(SWIFT) test --skip-build
 

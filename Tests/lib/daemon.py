@@ -2,17 +2,25 @@
 wait-for-port.sh does for the shell scripts, and GET from it."""
 import os
 import re
+import socket
 import subprocess
 import time
 import urllib.request
 
 
-def start_daemon(binary, arguments, log_path, environment=None):
-    """Starts `binary --port 0 ARGUMENTS`, its output in `log_path`; (process, port) once its
-    "listening … port=N" line is there, or (process, None) when it exits or 10 s pass first."""
+def free_port():
+    """A port nothing listens on now (for a client made before the daemon it talks to)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_daemon(binary, arguments, log_path, environment=None, port=0):
+    """Starts `binary --port PORT ARGUMENTS` (0: a free one), its output in `log_path`; (process, port)
+    once its "listening … port=N" line is there, or (process, None) when it exits or 10 s pass first."""
     log = open(log_path, "w")
     env = dict(os.environ, **(environment or {}))
-    daemon = subprocess.Popen([binary, "--port", "0"] + arguments, stdout=log, stderr=subprocess.STDOUT, env=env)
+    daemon = subprocess.Popen([binary, "--port", str(port)] + arguments, stdout=log, stderr=subprocess.STDOUT, env=env)
     for _ in range(400):
         match = re.search(r"port=(\d+)", open(log_path).read())
         if match:

@@ -12,6 +12,9 @@ public final class MetricCatalog: Sendable {
         public let unit: String?
         /// The sample names its family writes on `/metrics`.
         public let sampleNames: [String]
+        /// Fed by explicit-bucket OTLP histograms: its percentiles are only as fine as the client's
+        /// buckets (`"resolution": "client_buckets"` in JSON).
+        public var clientBuckets = false
     }
 
     public let maxNames: Int
@@ -57,6 +60,13 @@ public final class MetricCatalog: Sendable {
             if let collision = Self.collision(names, name, in: entries, builtinPrefix: builtinPrefix) { return collision }
             entries[name] = Entry(kind: kind, unit: unit, sampleNames: names)
             return nil
+        }
+    }
+
+    /// Marks a histogram fed from a client's explicit buckets (see `Entry.clientBuckets`).
+    public func noteClientBuckets(_ name: String) {
+        entries.withLock { entries in
+            if entries[name]?.clientBuckets == false { entries[name]?.clientBuckets = true }
         }
     }
 

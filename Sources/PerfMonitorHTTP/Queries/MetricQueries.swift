@@ -19,12 +19,12 @@ extension PerformanceQueries {
         if let name, groups.isEmpty { throw .notFound("unknown custom metric '\(name)'") }
         var metrics: [(String, JSONValue)] = []
         for (metric, kind, views) in groups {
-            let unit = catalog[metric]?.unit
+            let unit = catalog[metric]?.unit, clientBuckets = catalog[metric]?.clientBuckets == true
             let series = views.compactMap { view -> JSONValue? in
                 let labels = MetricLabels(key: view.key.second) ?? .none
                 let pairs = labels.pairs
                 guard wanted.allSatisfy({ want in pairs.contains { $0 == want } }) else { return nil }
-                return Self.seriesJSON(view, kind: kind, labels: pairs, unit: unit)
+                return Self.seriesJSON(view, kind: kind, labels: pairs, unit: unit, clientBuckets: clientBuckets)
             }
             guard !series.isEmpty else { continue }
             var members: [(String, JSONValue)] = [("kind", .string(kind.rawValue))]
@@ -46,8 +46,9 @@ extension PerformanceQueries {
         return byName.sorted { $0.key < $1.key }.map { ($0.key, $0.value.kind, $0.value.series) }
     }
 
-    /// One series: the fields its kind has, values in the unit they were sent in.
-    static func seriesJSON(_ view: SeriesView, kind: MetricKind, labels: [(String, String)], unit: String?) -> JSONValue {
+    /// One series: the fields its kind has, values in the unit they were sent in; a histogram fed
+    /// from a client's explicit buckets says its percentiles are only as fine as those.
+    static func seriesJSON(_ view: SeriesView, kind: MetricKind, labels: [(String, String)], unit: String?, clientBuckets: Bool = false) -> JSONValue {
         let a = view.aggregate, d = a.distribution
         // A time unit's histogram is kept in milliseconds: shown back in its own unit.
         let scale = kind == .histogram ? (TimeUnit(unit)?.milliseconds ?? 1) : 1
@@ -62,6 +63,7 @@ extension PerformanceQueries {
             add([("last", a.lastValue)] + spread)
         case .histogram:
             add([("sum", d.sum / scale)] + spread + percentiles)
+            if clientBuckets { members.append(("resolution", .string("client_buckets"))) }
         case .set:
             add([("distinct", Double(a.distinct.count))])
             if a.distinct.isEstimated { members.append(("distinct_estimated", .bool(true))) }

@@ -139,7 +139,7 @@ public struct OTLPMetricsMapping: Sendable {
                     delta = change
                 }
                 return try histogram(context, point.header, try observations { () throws(HistogramObservations.Invalid) in try HistogramObservations.of(delta) },
-                                     sum: delta.sum, at: time, into: &mapped)
+                                     sum: delta.sum, clientBuckets: !delta.bucketCounts.isEmpty, at: time, into: &mapped)
             }
         case let .exponentialHistogram(points, temporality):
             each(points, \.header) { point, time, stream throws(Refusal) in
@@ -149,7 +149,7 @@ public struct OTLPMetricsMapping: Sendable {
                     delta = change
                 }
                 return try histogram(context, point.header, try observations { () throws(HistogramObservations.Invalid) in try HistogramObservations.of(delta) },
-                                     sum: delta.sum, at: time, into: &mapped)
+                                     sum: delta.sum, clientBuckets: false, at: time, into: &mapped)
             }
         }
     }
@@ -184,7 +184,7 @@ public struct OTLPMetricsMapping: Sendable {
 
     /// A histogram point's values: into the provider stats for a GenAI metric, else a custom histogram.
     private func histogram(_ context: MetricContext, _ header: OTLP.PointHeader, _ observations: [HistogramObservations.Observation],
-                           sum: Double?, at time: Double, into mapped: inout OTLPMapped) throws(Refusal) -> OTLPPointOutcome {
+                           sum: Double?, clientBuckets: Bool, at time: Double, into mapped: inout OTLPMapped) throws(Refusal) -> OTLPPointOutcome {
         if let genAI = context.genAI, let events = providerEvents(genAI, context, header, observations, sum: sum, at: time) {
             mapped.events.append(contentsOf: events)
             return .providerStats
@@ -195,7 +195,9 @@ public struct OTLPMetricsMapping: Sendable {
         for observation in observations {
             batch.record(.histogram(observation.value * milliseconds), at: time, weight: observation.count)
         }
-        return try custom(context, header, .batch(batch), at: time, into: &mapped)
+        let outcome = try custom(context, header, .batch(batch), at: time, into: &mapped)
+        if clientBuckets { catalog?.noteClientBuckets(MetricNaming.metricName(context.metric.name)) }
+        return outcome
     }
 
     /// The events of a GenAI point; nil for a point the provider stats cannot take (another token type), which becomes a custom metric.

@@ -10,7 +10,8 @@ public enum OTLPProtobuf {
             var reader = ProtobufReader(body)
             var request = OTLP.MetricsRequest()
             while let (number, type) = try reader.nextField() {
-                if number == 1, type == .lengthDelimited {
+                if number == 1 {
+                    try expect(type, .lengthDelimited, "resource_metrics")
                     var message = try reader.message()
                     request.resources.append(try resourceMetrics(&message))
                 } else {
@@ -28,7 +29,8 @@ public enum OTLPProtobuf {
             var reader = ProtobufReader(body)
             var request = OTLP.TracesRequest()
             while let (number, type) = try reader.nextField() {
-                if number == 1, type == .lengthDelimited {
+                if number == 1 {
+                    try expect(type, .lengthDelimited, "resource_spans")
                     var message = try reader.message()
                     request.resources.append(try resourceSpans(&message))
                 } else {

@@ -23,6 +23,19 @@ public struct ProtobufWriter {
         varint(UInt64(bitPattern: value))
     }
 
+    /// A `fixed64` field (omitted at 0).
+    public mutating func fixed64(_ number: UInt64, _ value: UInt64) {
+        guard value != 0 else { return }
+        tag(number, 1)
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    /// A `double` field, written whatever its value (a oneof's member must be present).
+    public mutating func double(_ number: UInt64, _ value: Double) {
+        tag(number, 1)
+        withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
     /// A `string` field (omitted when empty).
     public mutating func string(_ number: UInt64, _ text: String) {
         guard !text.isEmpty else { return }
