@@ -187,6 +187,11 @@ echo "litellm: $litellm_json" >&2
 statsd_json=$(Benchmarks/statsd.py .build/release/perfmond "$ROUNDS" "${BENCH_STATSD_SECONDS:-5}")
 echo "statsd: $statsd_json" >&2
 
+# OTLP/HTTP: protobuf requests of 1,000 GenAI spans and of 1,000 histogram points beside the same
+# calls as JSON events to /events, and the raw server discarding the span bodies.
+otlp_json=$(Benchmarks/otlp.py .build/release/perfmond Benchmarks/raw-mhd-server "$ROUNDS" "${BENCH_BATCH_DURATION:-5}")
+echo "otlp: $otlp_json" >&2
+
 # Persistence: snapshot size and write time, SIGTERM to exit, restart to ready, at 10,000 series.
 snapshot_json=$(Benchmarks/snapshot-cost.sh .build/release/perfmond 10000)
 echo "snapshot: $snapshot_json" >&2
@@ -209,7 +214,7 @@ jq -n --arg date "$date" --arg tool "wrk -t2 -c$CONNECTIONS -d$DURATION" --argjs
     --argjson qp "$P99_PROVIDERS" --argjson qr "$P99_REALTIME" --argjson qe "$PACED_EVENTS" --argjson metrics "$metrics_json" --argjson idle "$idle_json" \
     --argjson snapshot "$snapshot_json" --argjson batchedm "$batched_json" --argjson accuracy "$accuracy_json" \
     --argjson cardinality "$cardinality_json" --argjson pushgateway "$pushgateway_json" --argjson custom "$custom_json" \
-    --argjson litellm "$litellm_json" --argjson statsd "$statsd_json" '{
+    --argjson litellm "$litellm_json" --argjson statsd "$statsd_json" --argjson otlp "$otlp_json" '{
       date: $date, machine: {cores: $cores}, tool: $tool,
       single: {
         health_get: {rounds: {raw_c: $hr, perfmond: $ho}, median_rps: {raw_c: $HR, perfmond: $HO}, ratio: ($HO / $HR), target_ratio: 0.8},
@@ -228,7 +233,8 @@ jq -n --arg date "$date" --arg tool "wrk -t2 -c$CONNECTIONS -d$DURATION" --argjs
       persistence: $snapshot,
       custom_metrics: $custom,
       litellm: ($litellm + {target_payloads_per_second_small: 50000, target_ratio_to_discard_large: 0.5, target_rss_above_mib: 16}),
-      statsd: ($statsd + {target_ratio_to_sink: 0.8, goal_lines_per_second: 2000000})
+      statsd: ($statsd + {target_ratio_to_sink: 0.8, goal_lines_per_second: 2000000}),
+      otlp: $otlp
     }' >"$RESULTS/$date.json"
 cp "$RESULTS/$date.json" "$RESULTS/latest.json"
 {
@@ -255,6 +261,8 @@ cp "$RESULTS/$date.json" "$RESULTS/latest.json"
     done
     echo "| StatsD paced at 2,000,000 lines/s: counted of sent (drops) | – | $(jq -r '.udp.paced_at_2m | "\(.counted) of \(.sent) (\(.drops_datagrams))"' <<<"$statsd_json") | | no drops |"
     echo "| StatsD paced at 0.8 × the sink: counted of sent (drops) | – | $(jq -r '.udp.paced_at_0_8_sink | "\(.counted) of \(.sent) (\(.drops_datagrams))"' <<<"$statsd_json") | | no drops |"
+    echo "| OTLP/HTTP protobuf, 1,000 GenAI spans a request: spans/s (server CPU µs a span) | $(jq -r '.raw_floor_spans_per_second' <<<"$otlp_json") discarded | $(jq -r '"\(.spans_per_second) (\(.span_cpu_us))"' <<<"$otlp_json") | $(jq -r '.spans_vs_json_events' <<<"$otlp_json") × JSON events ($(jq -r '"\(.json_events_per_second) (\(.json_event_cpu_us))"' <<<"$otlp_json")) | ≥ 1,000,000 spans/s, ≥ 1.0× |"
+    echo "| OTLP/HTTP protobuf, 1,000 histogram points a request (4 buckets each): points/s (server CPU µs a point) | – | $(jq -r '"\(.histogram_points_per_second) (\(.histogram_point_cpu_us))"' <<<"$otlp_json") | | |"
     echo "| /metrics at 10,000 labelled histogram series | – | $(jq -r '.metrics_at_10000_labelled_histograms.median_ms' <<<"$custom_json") ms | $(jq -r '.metrics_at_10000_labelled_histograms.bytes' <<<"$custom_json") bytes | |"
     echo "| p99 /performance/providers, 1,000 series, under $PACED_EVENTS events/s | – | $P99_PROVIDERS ms | | ≤ 10 ms |"
     echo "| p99 /performance/real-time, same load | – | $P99_REALTIME ms | | ≤ 10 ms |"

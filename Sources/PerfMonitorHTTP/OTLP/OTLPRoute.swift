@@ -6,8 +6,9 @@ import PerfMonitor
 /// `OTEL_EXPORTER_OTLP_ENDPOINT=http://HOST:9470` is all a service sets. Protobuf or JSON,
 /// gzip or not; the body (up to `otlp_max_body_bytes` after inflating) is read as it arrives.
 /// Answered in the request's encoding: `200` with `partialSuccess` when items were refused,
-/// `400` with a `google.rpc.Status` for a body that does not decode, and `429`/`503` +
-/// `Retry-After` when nothing could be kept — OTLP exporters send those again.
+/// `400` with a `google.rpc.Status` for a body that does not decode, and — after waiting up to
+/// `queueWait` for room in a full queue — `429`/`503` + `Retry-After` when nothing could be
+/// kept: OTLP exporters send those again.
 public struct OTLPRoute: Sendable {
     public enum Signal: Sendable {
         case metrics, traces
@@ -66,36 +67,62 @@ public struct OTLPRoute: Sendable {
         }
     }
 
-    /// The answer to a complete body.
-    func reply(to body: [UInt8], _ signal: Signal, _ encoding: OTLPEncoding) -> Response {
-        let route = signal.route, now = clock.now()
-        var traces: OTLP.TracesRequest?
-        var mapped: OTLPMapped
-        var outcome = IngestBuffer.Outcome.accepted
+    /// How long a request that finds the ingest queue full waits for room before `429`: a burst
+    /// is absorbed here rather than by the exporter's backoff (1 s, then 2 s, 4 s…).
+    static let queueWait = 1.0
+
+    /// The answer to a complete body: now, or once the queue had room.
+    func reply(to body: [UInt8], _ signal: Signal, _ encoding: OTLPEncoding) -> BodyReply {
         do throws(ProtobufDecodingError) {
-            switch (signal, encoding) {
-            case (.metrics, _):
+            switch signal {
+            case .metrics:
                 let request = encoding == .json ? try OTLPJSON.metrics(body)
                     : try body.withUnsafeBytes { bytes in Result { () throws(ProtobufDecodingError) in try OTLPProtobuf.metrics(bytes) } }.get()
-                mapped = metrics.map(request, now: now) { mapped in
-                    outcome = mapped.events.count > buffer.capacity ? .full : buffer.append(mapped.events)
-                    return outcome == .accepted
+                // Mapped again after a wait: a refused attempt left the cumulative streams as they were.
+                let attempt = { @Sendable () -> (OTLPMapped, IngestBuffer.Outcome) in
+                    var outcome = IngestBuffer.Outcome.accepted
+                    let mapped = metrics.map(request, now: clock.now()) { mapped in
+                        outcome = mapped.events.count > buffer.capacity ? .full : buffer.append(mapped.events)
+                        return outcome == .accepted
+                    }
+                    return (mapped, outcome)
                 }
-            case (.traces, _):
+                let (mapped, outcome) = attempt()
+                guard outcome == .full, mapped.events.count <= buffer.capacity else { return .now(answer(mapped, outcome, signal, encoding)) }
+                return .later {
+                    let deadline = ContinuousClock.now + .seconds(Self.queueWait)
+                    while true {
+                        buffer.wakeDrainer()
+                        try? await Task.sleep(for: .milliseconds(5))
+                        let (mapped, outcome) = attempt()
+                        if outcome != .full || ContinuousClock.now >= deadline { return answer(mapped, outcome, signal, encoding) }
+                    }
+                }
+            case .traces:
                 let request = encoding == .json ? try OTLPJSON.traces(body)
                     : try body.withUnsafeBytes { bytes in Result { () throws(ProtobufDecodingError) in try OTLPProtobuf.traces(bytes) } }.get()
-                mapped = spans.map(request, now: now)
-                outcome = mapped.events.count > buffer.capacity ? .full : buffer.append(mapped.events)
-                traces = request
+                let now = clock.now()
+                let mapped = spans.map(request, now: now)
+                let outcome = mapped.events.count > buffer.capacity ? .full : buffer.append(mapped.events)
+                let answered = { @Sendable (outcome: IngestBuffer.Outcome) -> Response in
+                    if outcome == .accepted { spans.noteGenAIServices(request, now: now) }
+                    return answer(mapped, outcome, signal, encoding)
+                }
+                guard outcome == .full, mapped.events.count <= buffer.capacity else { return .now(answered(outcome)) }
+                return .later { answered(await buffer.append(mapped.events, waitingUpTo: Self.queueWait)) }
             }
         } catch {
-            counters.refused(.malformed, events: 0, route: route)
-            return OTLPAnswer.status(400, code: .invalidArgument, "the body does not decode as OTLP \(encoding.name): \(error.message)", encoding)
+            counters.refused(.malformed, events: 0, route: signal.route)
+            return .now(OTLPAnswer.status(400, code: .invalidArgument, "the body does not decode as OTLP \(encoding.name): \(error.message)", encoding))
         }
+    }
+
+    /// What a mapped request's outcome at the queue is answered, and counted.
+    private func answer(_ mapped: OTLPMapped, _ outcome: IngestBuffer.Outcome, _ signal: Signal, _ encoding: OTLPEncoding) -> Response {
+        let route = signal.route
         let items = signal == .metrics ? mapped.points.total : mapped.spans.total
         switch outcome {
         case .accepted:
-            if let traces { spans.noteGenAIServices(traces, now: now) }
             counters.accepted(events: items - mapped.rejected, invalid: mapped.rejected - mapped.unsupported, unsupported: mapped.unsupported, route: route)
             outcomes.add(mapped)
             return OTLPAnswer.success(signal, rejected: mapped.rejected, mapped.refusals.errorMessage, encoding)
@@ -104,7 +131,7 @@ public struct OTLPRoute: Sendable {
             return OTLPAnswer.status(413, code: .invalidArgument, "the request makes \(mapped.events.count) events, more than the ingest queue holds (\(buffer.capacity), ingest_queue_capacity); send smaller batches", encoding)
         case .full:
             counters.refused(.queueFull, events: items, route: route)
-            return OTLPAnswer.retryLater(429, "ingest queue is full (\(buffer.capacity) events); nothing of this request was kept, retry it", seconds: 1, encoding)
+            return OTLPAnswer.retryLater(429, "ingest queue stayed full for \(Self.queueWait) s; nothing of this request was kept, retry it", seconds: 1, encoding)
         case .closed:
             counters.refused(.shuttingDown, events: items, route: route)
             return OTLPAnswer.retryLater(503, "perfmond is shutting down; retry against another instance or after restart", seconds: 5, encoding)
@@ -165,6 +192,6 @@ final class OTLPBody: BodyConsumer {
     func finish() -> BodyReply {
         if let answer { return .now(answer) }
         if let inflater, !inflater.isComplete { return .now(route.corrupt(signal, encoding, "the compressed stream is cut short")) }
-        return .now(route.reply(to: body, signal, encoding))
+        return route.reply(to: body, signal, encoding)
     }
 }

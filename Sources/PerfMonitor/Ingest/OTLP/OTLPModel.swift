@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What perfmond keeps of an OTLP export request, decoded from protobuf or from OTLP's JSON
 /// alike (`OTLPProtobuf`, `OTLPJSON`) and mapped to typed events by `OTLPMetricsMapping` and
 /// `OTLPSpanMapping`. Only the parts of OTLP's messages the mapping reads are here.
@@ -237,6 +241,24 @@ extension OTLP {
             case operationName, providerName, system, requestModel, responseModel, inputTokens, outputTokens, errorType
             case httpRoute, httpMethod, oldHTTPMethod, httpStatusCode, oldHTTPStatusCode
 
+            /// The field whose key these bytes are: the keys of each length compared byte for byte (a
+            /// span's attributes are matched as they are decoded, without a string).
+            init?(bytes key: UnsafeRawBufferPointer) {
+                guard key.count < Self.byLength.count else { return nil }
+                for candidate in Self.byLength[key.count] where memcmp(candidate.key.utf8Start, key.baseAddress!, key.count) == 0 {
+                    self = candidate
+                    return
+                }
+                return nil
+            }
+
+            /// The fields by the length of their key (an array: no hashing per attribute).
+            private static let byLength: [[Field]] = {
+                var table = [[Field]](repeating: [], count: allCases.map(\.key.utf8CodeUnitCount).max()! + 1)
+                for field in allCases { table[field.key.utf8CodeUnitCount].append(field) }
+                return table
+            }()
+
             var key: StaticString {
                 switch self {
                 case .operationName: "gen_ai.operation.name"
@@ -257,7 +279,8 @@ extension OTLP {
         }
 
         static func field(_ key: String) -> Field? {
-            Field.allCases.first { $0.key.description == key }
+            var key = key
+            return key.withUTF8 { Field(bytes: UnsafeRawBufferPointer($0)) }
         }
 
         mutating func set(_ field: Field, _ value: Value) {

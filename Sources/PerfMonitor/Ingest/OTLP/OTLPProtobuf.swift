@@ -55,6 +55,7 @@ public enum OTLPProtobuf {
     }
 
     /// Checks that a field has the wire type its number must have.
+    @inline(__always)
     private static func expect(_ type: ProtobufReader.WireType, _ wanted: ProtobufReader.WireType, _ field: String) throws(ProtobufError) {
         guard type == wanted else { throw ProtobufError("field '\(field)' of wire type \(type.rawValue), not \(wanted.rawValue)", at: 0) }
     }
@@ -438,11 +439,7 @@ public enum OTLPProtobuf {
             switch number {
             case 1:
                 try expect(type, .lengthDelimited, "key")
-                let key = try reader.rawBytes()
-                field = OTLP.SpanAttributes.Field.allCases.first { candidate in
-                    let text = candidate.key
-                    return text.utf8CodeUnitCount == key.count && UnsafeRawBufferPointer(start: text.utf8Start, count: key.count).elementsEqual(key)
-                }
+                field = OTLP.SpanAttributes.Field(bytes: try reader.rawBytes())
             case 2:
                 try expect(type, .lengthDelimited, "value")
                 valueReader = try reader.message()

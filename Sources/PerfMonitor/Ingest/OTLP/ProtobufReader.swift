@@ -35,7 +35,16 @@ struct ProtobufReader {
         return (tag >> 3, type)
     }
 
+    @inline(__always)
     mutating func varint() throws(ProtobufError) -> UInt64 {
+        if position < end, bytes[position] < 0x80 {  // most tags and lengths: one byte
+            position += 1
+            return UInt64(bytes[position - 1])
+        }
+        return try longVarint()
+    }
+
+    private mutating func longVarint() throws(ProtobufError) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while position < end {
@@ -93,14 +102,6 @@ struct ProtobufReader {
     /// A length-delimited field's bytes, without copying them.
     mutating func rawBytes() throws(ProtobufError) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: bytes[try lengthDelimited()])
-    }
-
-    /// Whether a length-delimited field's bytes equal `text`, read past either way.
-    mutating func stringEquals(_ text: StaticString) throws(ProtobufError) -> Bool {
-        let range = try lengthDelimited()
-        guard range.count == text.utf8CodeUnitCount else { return false }
-        let expected = UnsafeRawBufferPointer(start: text.utf8Start, count: range.count)
-        return expected.elementsEqual(bytes[range])
     }
 
     /// The fixed64 values of a repeated field, packed (proto3's way) or not.
