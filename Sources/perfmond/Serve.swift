@@ -143,7 +143,7 @@ struct Serve: AsyncParsableCommand {
         let storeService = StoreService(store: store, buffer: buffer, monitor: monitor, alertEngine: alertEngine, dispatcher: dispatcher,
                                         clock: clock, interval: settings.store.collectionInterval.duration)
         let keeper = settings.stateFile.isEmpty ? nil : SnapshotKeeper(
-            file: SnapshotFile(path: settings.stateFile), store: store, counters: counters, status: snapshots, logger: logger)
+            file: SnapshotFile(path: settings.stateFile), store: store, counters: counters, otlpStreams: otlpStreams, status: snapshots, logger: logger)
         let stateService = StateService(keeper: keeper, interval: settings.snapshotInterval.duration, readiness: readiness,
                                         notifier: notifier, logger: logger)
         let reloader = Reloader(configFlag: config, environment: environment, flags: flags, live: live, rules: rules,

@@ -9,6 +9,8 @@ struct SnapshotKeeper: Sendable {
     let file: SnapshotFile
     let store: MetricsStore
     let counters: IngestCounters
+    /// The OTLP cumulative streams, kept as a section of the snapshot.
+    let otlpStreams: CumulativeStreams
     let status: SnapshotStatus
     let logger: Logger
 
@@ -30,6 +32,13 @@ struct SnapshotKeeper: Sendable {
             let snapshot = try StoreSnapshot.decode(bytes)
             await store.restore(snapshot)
             counters.restore(from: snapshot)
+            if let section = snapshot.sections[CumulativeStreams.snapshotSection] {
+                do {
+                    try otlpStreams.restore(section)
+                } catch {  // the rest of the snapshot is sound: only the streams start over
+                    logger.warning("cannot read the OTLP streams of the snapshot; their next points set new baselines", metadata: ["error": "\(error)"])
+                }
+            }
             status.update { $0.restoredSeries = snapshot.seriesCount }
             logger.info("snapshot restored", metadata: [
                 "state_file": "\(file.path)", "series": "\(snapshot.seriesCount)", "bytes": "\(bytes.count)",
@@ -53,6 +62,7 @@ struct SnapshotKeeper: Sendable {
     func write() async -> Bool {
         var snapshot = await store.snapshot()
         snapshot.counters.merge(counters.named) { _, ingest in ingest }
+        snapshot.sections[CumulativeStreams.snapshotSection] = otlpStreams.encoded()
         // Accepted events as the store counts them at this same instant (everything it applied),
         // not as the route counted them a moment later: after a kill -9 the restored counter and
         // the restored store then agree, instead of the counter running ahead by what was in flight.

@@ -143,6 +143,23 @@ import Testing
         #expect(streams.count <= 8 && streams.evicted == 20 - streams.count)
     }
 
+    @Test func theStreamsSurviveARestartThroughTheSnapshot() throws {
+        let before = CumulativeStreams(maxStreams: 1000, startedAt: Self.startedAt)
+        _ = mapping(streams: before).map(try decode(Self.counterBody(value: 10, start: 1500 * Self.second, time: 1900 * Self.second)),
+                                         now: Self.now) { _ in true }
+        var snapshot = try StoreSnapshot.decode(StoreSnapshot(savedAt: Self.now, layout: WindowLayout(collectionIntervalSeconds: 10, retentionSeconds: 86_400), series: [:],
+                                                              openRequests: [:], openProviderCalls: [:], counters: [:]).encoded())
+        snapshot.sections[CumulativeStreams.snapshotSection] = before.encoded()
+        let restored = try StoreSnapshot.decode(snapshot.encoded())
+        // perfmond restarted after the stream began: without its last point, the next one would only set a baseline.
+        let after = CumulativeStreams(maxStreams: 1000, startedAt: Self.now - 10)
+        try after.restore(try #require(restored.sections[CumulativeStreams.snapshotSection]))
+        let next = mapping(streams: after).map(try decode(Self.counterBody(value: 16, start: 1500 * Self.second, time: 1995 * Self.second)),
+                                               now: Self.now) { _ in true }
+        #expect(increments(next) == [6], "counted from the last point before the restart")
+        #expect(throws: SnapshotError.self) { try after.restore([1, 0, 0, 0]) }
+    }
+
     @Test func exponentialBucketsAreAlignedWhenTheScaleDrops() {
         var before = OTLP.ExponentialPoint.Buckets()
         before.offset = 10

@@ -35,6 +35,12 @@ struct SnapshotWriter {
         bytes.append(contentsOf: value.utf8)
     }
 
+    /// A length-prefixed run of bytes (a section another component encoded).
+    mutating func blob(_ value: [UInt8]) {
+        count(value.count)
+        bytes.append(contentsOf: value)
+    }
+
     mutating func optionalString(_ value: String?) {
         if let value {
             u8(1)
@@ -91,6 +97,10 @@ struct SnapshotReader {
         let slice = try take(length)
         guard let text = String(validating: slice, as: UTF8.self) else { throw .damaged("invalid UTF-8 at byte \(offset - length)") }
         return text
+    }
+
+    mutating func blob() throws(SnapshotError) -> [UInt8] {
+        Array(try take(try count(itemSize: 1)))
     }
 
     mutating func optionalString() throws(SnapshotError) -> String? {

@@ -5,12 +5,13 @@
 /// File layout (little-endian): "PERFMOND", format version (u32), CRC-32 of the rest (u32), then
 /// the body. Version 2 added the custom metric kinds (a counter's sum, a set's members, each
 /// metric's unit), version 3 the retries per request and the component of a task in flight, version 4
-/// a set's estimate past 10,000 members (a HyperLogLog's registers); older
+/// a set's estimate past 10,000 members (a HyperLogLog's registers), version 5 named sections of
+/// other components (the OTLP cumulative streams); older
 /// files are still read, and converted.
 /// Anything else is moved aside.
 public struct StoreSnapshot: Sendable {
-    public static let formatVersion: UInt32 = 4
-    static let readableVersions: ClosedRange<UInt32> = 1...4
+    public static let formatVersion: UInt32 = 5
+    static let readableVersions: ClosedRange<UInt32> = 1...5
     static let magic = Array("PERFMOND".utf8)
 
     /// Unix seconds when it was taken.
@@ -23,6 +24,9 @@ public struct StoreSnapshot: Sendable {
     public var counters: [String: Double]
     /// Each custom metric's unit (the kind is its series kind).
     var metricUnits: [String: String] = [:]
+    /// What other components keep across restarts, by name, as they encode it (the daemon adds
+    /// `otlp.streams` before writing and hands it back after reading).
+    public var sections: [String: [UInt8]] = [:]
 
     public var seriesCount: Int { series.count }
 
@@ -80,6 +84,11 @@ public struct StoreSnapshot: Sendable {
         for (name, unit) in metricUnits.sorted(by: { $0.key < $1.key }) {
             body.string(name)
             body.string(unit)
+        }
+        body.count(sections.count)
+        for (name, section) in sections.sorted(by: { $0.key < $1.key }) {
+            body.string(name)
+            body.blob(section)
         }
         var file = SnapshotWriter(capacity: body.bytes.count + 16)
         for byte in Self.magic { file.u8(byte) }
@@ -147,9 +156,16 @@ public struct StoreSnapshot: Sendable {
                 metricUnits[name] = try reader.string()
             }
         }
+        var sections: [String: [UInt8]] = [:]
+        if version >= 5 {
+            for _ in 0..<(try reader.count(itemSize: 8)) {
+                let name = try reader.string()
+                sections[name] = try reader.blob()
+            }
+        }
         guard reader.isAtEnd else { throw .damaged("\(bytes.count - reader.offset) bytes after the last series") }
         return StoreSnapshot(savedAt: savedAt, layout: layout, series: series, openRequests: openRequests,
-                             openProviderCalls: openProviderCalls, counters: counters, metricUnits: metricUnits)
+                             openProviderCalls: openProviderCalls, counters: counters, metricUnits: metricUnits, sections: sections)
     }
 }
 

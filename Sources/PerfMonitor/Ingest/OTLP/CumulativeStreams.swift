@@ -6,6 +6,8 @@ import Synchronization
 /// point of a stream adds its whole value only when the stream started after perfmond did (else
 /// it only sets the baseline: what it counted before perfmond ran is not counted now). Bounded:
 /// past `maxStreams` the streams seen longest ago are forgotten (1/8 at a time), and counted.
+/// Kept in the snapshot (section `otlp.streams`), so that a restart neither loses nor repeats the
+/// interval between the last point before it and the first after.
 public final class CumulativeStreams: Sendable {
     /// What a stream's last point said.
     enum State: Equatable {
@@ -67,6 +69,94 @@ public final class CumulativeStreams: Sendable {
             table.journal.removeAll()
             return result
         }
+    }
+}
+
+extension CumulativeStreams {
+    /// The snapshot section's name.
+    public static let snapshotSection = "otlp.streams"
+
+    /// The table as the snapshot keeps it.
+    public func encoded() -> [UInt8] {
+        table.withLock { table in
+            var writer = SnapshotWriter(capacity: 64 + table.entries.count * 64)
+            writer.count(table.entries.count)
+            for (key, entry) in table.entries {
+                writer.i64(Int64(bitPattern: key))
+                writer.i64(Int64(bitPattern: entry.start))
+                writer.i64(Int64(bitPattern: entry.time))
+                writer.f64(entry.seenAt)
+                switch entry.state {
+                case let .number(value):
+                    writer.u8(0)
+                    writer.f64(value)
+                case let .histogram(count, sum, counts, bounds):
+                    writer.u8(1)
+                    writer.i64(Int64(bitPattern: count))
+                    writer.f64(sum)
+                    writer.count(counts.count)
+                    for count in counts { writer.i64(Int64(bitPattern: count)) }
+                    writer.count(bounds.count)
+                    for bound in bounds { writer.f64(bound) }
+                case let .exponential(count, sum, scale, zeroCount, positive, negative):
+                    writer.u8(2)
+                    writer.i64(Int64(bitPattern: count))
+                    writer.f64(sum)
+                    writer.i32(scale)
+                    writer.i64(Int64(bitPattern: zeroCount))
+                    for buckets in [positive, negative] {
+                        writer.i32(buckets.offset)
+                        writer.count(buckets.counts.count)
+                        for count in buckets.counts { writer.i64(Int64(bitPattern: count)) }
+                    }
+                }
+            }
+            return writer.bytes
+        }
+    }
+
+    /// Takes back the streams of a snapshot section (at most `maxStreams`, the latest seen).
+    public func restore(_ bytes: [UInt8]) throws(SnapshotError) {
+        var reader = SnapshotReader(bytes)
+        var entries: [UInt64: Entry] = [:]
+        func counts(_ reader: inout SnapshotReader) throws(SnapshotError) -> [UInt64] {
+            var counts: [UInt64] = []
+            for _ in 0..<(try reader.count(itemSize: 8)) { counts.append(UInt64(bitPattern: try reader.i64())) }
+            return counts
+        }
+        for _ in 0..<(try reader.count(itemSize: 33)) {
+            let key = UInt64(bitPattern: try reader.i64())
+            let start = UInt64(bitPattern: try reader.i64()), time = UInt64(bitPattern: try reader.i64())
+            let seenAt = try reader.f64()
+            let state: State
+            switch try reader.u8() {
+            case 0: state = .number(try reader.f64())
+            case 1:
+                let count = UInt64(bitPattern: try reader.i64()), sum = try reader.f64()
+                let bucketCounts = try counts(&reader)
+                var bounds: [Double] = []
+                for _ in 0..<(try reader.count(itemSize: 8)) { bounds.append(try reader.f64()) }
+                state = .histogram(count: count, sum: sum, counts: bucketCounts, bounds: bounds)
+            case 2:
+                let count = UInt64(bitPattern: try reader.i64()), sum = try reader.f64(), scale = try reader.i32()
+                let zeroCount = UInt64(bitPattern: try reader.i64())
+                var sides: [OTLP.ExponentialPoint.Buckets] = []
+                for _ in 0..<2 {
+                    var buckets = OTLP.ExponentialPoint.Buckets()
+                    buckets.offset = try reader.i32()
+                    buckets.counts = try counts(&reader)
+                    sides.append(buckets)
+                }
+                state = .exponential(count: count, sum: sum, scale: scale, zeroCount: zeroCount, positive: sides[0], negative: sides[1])
+            case let tag: throw .damaged("an OTLP stream of kind \(tag)")
+            }
+            entries[key] = Entry(start: start, time: time, state: state, seenAt: seenAt)
+        }
+        guard reader.isAtEnd else { throw .damaged("bytes after the last OTLP stream") }
+        if entries.count > maxStreams {
+            entries = Dictionary(uniqueKeysWithValues: entries.sorted { $0.value.seenAt > $1.value.seenAt }.prefix(maxStreams).map { ($0.key, $0.value) })
+        }
+        table.withLock { $0.entries.merge(entries) { current, _ in current } }
     }
 }
 
