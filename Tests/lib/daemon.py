@@ -35,3 +35,9 @@ def get(port, path):
     """The body of GET path from the daemon on 127.0.0.1:port, as text."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as answer:
         return answer.read().decode()
+
+
+def promtool_problems(text):
+    """What `promtool check metrics` says of an exposition: "" when it is clean."""
+    checked = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+    return "" if checked.returncode == 0 and not (checked.stdout + checked.stderr).strip() else f"{checked.stdout} {checked.stderr}".strip()

@@ -18,7 +18,6 @@ import math
 import os
 import random
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ import urllib.request
 root = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 binary = os.path.realpath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, ".build/debug/perfmond"))
 sys.path.insert(0, os.path.join(root, "Tests/lib"))
-from daemon import free_port, get, start_daemon  # noqa: E402
+from daemon import free_port, get, promtool_problems, start_daemon  # noqa: E402
 
 from google.protobuf import json_format  # noqa: E402
 from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics  # noqa: E402
@@ -138,8 +137,7 @@ def run():
             check_bad_bodies(port)
             check_promtool(port)
         finally:
-            daemon.terminate()
-            daemon.wait(timeout=10)
+            stopped(daemon)
         check_stream_older_than_perfmond(scratch)
         check_restart_of_perfmond(scratch)
 
@@ -265,6 +263,11 @@ def check_restart_and_replay(port):
     print("otlp-test: every export sent twice adds once; a restarted exporter (new start time) is counted from zero: 19 of 19")
 
 
+def stopped(daemon):
+    daemon.terminate()
+    daemon.wait(timeout=10)
+
+
 def check_stream_older_than_perfmond(scratch):
     # The service's counter started before this perfmond: its first point only sets the baseline.
     port = free_port()
@@ -282,8 +285,7 @@ def check_stream_older_than_perfmond(scratch):
         print("otlp-test: a cumulative stream that started before perfmond counts from its first point: 7 of 107")
     finally:
         meters.shutdown()
-        daemon.terminate()
-        daemon.wait(timeout=10)
+        stopped(daemon)
 
 
 def check_restart_of_perfmond(scratch):
@@ -295,8 +297,7 @@ def check_restart_of_perfmond(scratch):
         daemon, _ = start_daemon(binary, [], os.path.join(scratch, "third.log"), {"PERFMOND_STATE_FILE": state}, port=port)
         counter.add(10)
         reader.force_flush()
-        daemon.terminate()
-        daemon.wait(timeout=10)
+        stopped(daemon)
         counter.add(5)  # while perfmond is down: counted by the next cumulative point
         daemon, _ = start_daemon(binary, [], os.path.join(scratch, "fourth.log"), {"PERFMOND_STATE_FILE": state}, port=port)
         for _ in range(200):  # the snapshot is read back before /ready answers 200
@@ -312,8 +313,7 @@ def check_restart_of_perfmond(scratch):
         print("otlp-test: a restart of perfmond between exports (state_file): 17 of 17, nothing lost or repeated")
     finally:
         meters.shutdown()
-        daemon.terminate()
-        daemon.wait(timeout=10)
+        stopped(daemon)
 
 
 def check_spans(port):
@@ -479,10 +479,8 @@ def check_bad_bodies(port):
 
 
 def check_promtool(port):
-    text = get(port, "/metrics")
-    checked = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
-    expect(checked.returncode == 0 and not checked.stdout.strip() and not checked.stderr.strip(),
-           f"promtool check metrics: {checked.stdout} {checked.stderr}")
+    problems = promtool_problems(get(port, "/metrics"))
+    expect(not problems, f"promtool check metrics: {problems}")
     print("otlp-test: promtool check metrics is clean")
 
 

@@ -258,13 +258,16 @@ public enum OTLPJSON {
         return counts
     }
 
+    /// What both kinds of histogram point have besides their buckets.
+    private static func histogramSummary(_ value: JSONValue) throws(ItemError)
+        -> (header: OTLP.PointHeader, count: UInt64, sum: Double?, min: Double?, max: Double?) {
+        (try header(value), try uint64(member(value, "count"), "count"), try optionalDouble(member(value, "sum"), "sum"),
+         try optionalDouble(member(value, "min"), "min"), try optionalDouble(member(value, "max"), "max"))
+    }
+
     private static func histogramPoint(_ value: JSONValue) throws(ItemError) -> OTLP.HistogramPoint {
         var point = OTLP.HistogramPoint()
-        point.header = try header(value)
-        point.count = try uint64(member(value, "count"), "count")
-        point.sum = try optionalDouble(member(value, "sum"), "sum")
-        point.min = try optionalDouble(member(value, "min"), "min")
-        point.max = try optionalDouble(member(value, "max"), "max")
+        (point.header, point.count, point.sum, point.min, point.max) = try histogramSummary(value)
         point.bucketCounts = try counts(member(value, "bucketCounts", "bucket_counts"), "bucketCounts")
         if let bounds = member(value, "explicitBounds", "explicit_bounds"), bounds != .null {
             guard case let .array(items) = bounds else { throw ItemError(message: "'explicitBounds' must be an array, got \(bounds.quoted)") }
@@ -278,11 +281,7 @@ public enum OTLPJSON {
 
     private static func exponentialPoint(_ value: JSONValue) throws(ItemError) -> OTLP.ExponentialPoint {
         var point = OTLP.ExponentialPoint()
-        point.header = try header(value)
-        point.count = try uint64(member(value, "count"), "count")
-        point.sum = try optionalDouble(member(value, "sum"), "sum")
-        point.min = try optionalDouble(member(value, "min"), "min")
-        point.max = try optionalDouble(member(value, "max"), "max")
+        (point.header, point.count, point.sum, point.min, point.max) = try histogramSummary(value)
         guard let scale = Int32(exactly: try int(member(value, "scale"), "scale")) else { throw ItemError(message: "'scale' is out of range") }
         point.scale = scale
         point.zeroCount = try uint64(member(value, "zeroCount", "zero_count"), "zeroCount")

@@ -11,9 +11,7 @@ public enum OTLPProtobuf {
             var request = OTLP.MetricsRequest()
             while let (number, type) = try reader.nextField() {
                 if number == 1 {
-                    try expect(type, .lengthDelimited, "resource_metrics")
-                    var message = try reader.message()
-                    request.resources.append(try resourceMetrics(&message))
+                    request.resources.append(try nested(&reader, type, "resource_metrics", resourceMetrics))
                 } else {
                     try reader.skip(type)
                 }
@@ -30,9 +28,7 @@ public enum OTLPProtobuf {
             var request = OTLP.TracesRequest()
             while let (number, type) = try reader.nextField() {
                 if number == 1 {
-                    try expect(type, .lengthDelimited, "resource_spans")
-                    var message = try reader.message()
-                    request.resources.append(try resourceSpans(&message))
+                    request.resources.append(try nested(&reader, type, "resource_spans", resourceSpans))
                 } else {
                     try reader.skip(type)
                 }
@@ -60,13 +56,27 @@ public enum OTLPProtobuf {
         guard type == wanted else { throw ProtobufError("field '\(field)' of wire type \(type.rawValue), not \(wanted.rawValue)", at: 0) }
     }
 
+    /// An embedded message field, read by `decode`.
+    @inline(__always)
+    private static func nested<Value>(_ reader: inout ProtobufReader, _ type: ProtobufReader.WireType, _ field: String,
+                                      _ decode: (inout ProtobufReader) throws(ProtobufError) -> Value) throws(ProtobufError) -> Value {
+        try expect(type, .lengthDelimited, field)
+        var message = try reader.message()
+        return try decode(&message)
+    }
+
+    /// A `fixed64` or `double` field.
+    @inline(__always)
+    private static func fixed(_ reader: inout ProtobufReader, _ type: ProtobufReader.WireType, _ field: String) throws(ProtobufError) -> UInt64 {
+        try expect(type, .fixed64, field)
+        return try reader.fixed64()
+    }
+
     private static func resource(_ reader: inout ProtobufReader) throws(ProtobufError) -> OTLP.Resource {
         var attributes: [OTLP.Attribute] = []
         try fields(&reader) { number, type, reader throws(ProtobufError) in
             guard number == 1 else { return false }
-            try expect(type, .lengthDelimited, "attributes")
-            var keyValue = try reader.message()
-            attributes.append(try attribute(&keyValue))
+            attributes.append(try nested(&reader, type, "attributes", attribute))
             return true
         }
         return OTLP.Resource(attributes: attributes)
@@ -80,9 +90,7 @@ public enum OTLPProtobuf {
                 try expect(type, .lengthDelimited, "key")
                 key = try reader.string()
             case 2:
-                try expect(type, .lengthDelimited, "value")
-                var any = try reader.message()
-                value = try anyValue(&any)
+                value = try nested(&reader, type, "value", anyValue)
             default: return false
             }
             return true
@@ -147,13 +155,9 @@ public enum OTLPProtobuf {
         try fields(&reader) { number, type, reader throws(ProtobufError) in
             switch number {
             case 1:
-                try expect(type, .lengthDelimited, "resource")
-                var message = try reader.message()
-                result.resource = try resource(&message)
+                result.resource = try nested(&reader, type, "resource", resource)
             case 2:
-                try expect(type, .lengthDelimited, "scope_metrics")
-                var message = try reader.message()
-                result.scopes.append(try scopeMetrics(&message))
+                result.scopes.append(try nested(&reader, type, "scope_metrics", scopeMetrics))
             default: return false
             }
             return true
@@ -166,13 +170,9 @@ public enum OTLPProtobuf {
         try fields(&reader) { number, type, reader throws(ProtobufError) in
             switch number {
             case 1:
-                try expect(type, .lengthDelimited, "scope")
-                var message = try reader.message()
-                result.scope = try scopeIdentity(&message)
+                result.scope = try nested(&reader, type, "scope", scopeIdentity)
             case 2:
-                try expect(type, .lengthDelimited, "metrics")
-                var message = try reader.message()
-                result.metrics.append(try metric(&message))
+                result.metrics.append(try nested(&reader, type, "metrics", metric))
             default: return false
             }
             return true
@@ -191,9 +191,7 @@ public enum OTLPProtobuf {
                 try expect(type, .lengthDelimited, "unit")
                 result.unit = try reader.string()
             case 5, 7, 9, 10, 11:
-                try expect(type, .lengthDelimited, "data")
-                var message = try reader.message()
-                result.data = try data(number, &message)
+                result.data = try nested(&reader, type, "data") { message throws(ProtobufError) in try data(number, &message) }
             default: return false
             }
             return true
@@ -240,15 +238,11 @@ public enum OTLPProtobuf {
                                _ reader: inout ProtobufReader, attributes: UInt64, flags: UInt64) throws(ProtobufError) -> Bool {
         switch number {
         case attributes:
-            try expect(type, .lengthDelimited, "attributes")
-            var message = try reader.message()
-            header.attributes.append(try attribute(&message))
+            header.attributes.append(try nested(&reader, type, "attributes", attribute))
         case 2:
-            try expect(type, .fixed64, "start_time_unix_nano")
-            header.startTimeUnixNano = try reader.fixed64()
+            header.startTimeUnixNano = try fixed(&reader, type, "start_time_unix_nano")
         case 3:
-            try expect(type, .fixed64, "time_unix_nano")
-            header.timeUnixNano = try reader.fixed64()
+            header.timeUnixNano = try fixed(&reader, type, "time_unix_nano")
         case flags:
             try expect(type, .varint, "flags")
             header.noRecordedValue = try reader.varint() & 1 != 0
@@ -262,11 +256,9 @@ public enum OTLPProtobuf {
         try fields(&reader) { number, type, reader throws(ProtobufError) in
             switch number {
             case 4:
-                try expect(type, .fixed64, "as_double")
-                point.value = try reader.double()
+                point.value = Double(bitPattern: try fixed(&reader, type, "as_double"))
             case 6:
-                try expect(type, .fixed64, "as_int")
-                point.value = Double(Int64(bitPattern: try reader.fixed64()))
+                point.value = Double(Int64(bitPattern: try fixed(&reader, type, "as_int")))
             default: return try header(&point.header, number, type, &reader, attributes: 7, flags: 8)
             }
             return true
@@ -280,19 +272,15 @@ public enum OTLPProtobuf {
         try fields(&reader) { number, type, reader throws(ProtobufError) in
             switch number {
             case 4:
-                try expect(type, .fixed64, "count")
-                point.count = try reader.fixed64()
+                point.count = try fixed(&reader, type, "count")
             case 5:
-                try expect(type, .fixed64, "sum")
-                point.sum = try reader.double()
+                point.sum = Double(bitPattern: try fixed(&reader, type, "sum"))
             case 6: try reader.fixed64s(type, into: &point.bucketCounts)
             case 7: try reader.fixed64s(type, into: &bounds)
             case 11:
-                try expect(type, .fixed64, "min")
-                point.min = try reader.double()
+                point.min = Double(bitPattern: try fixed(&reader, type, "min"))
             case 12:
-                try expect(type, .fixed64, "max")
-                point.max = try reader.double()
+                point.max = Double(bitPattern: try fixed(&reader, type, "max"))
             default: return try header(&point.header, number, type, &reader, attributes: 9, flags: 10)
             }
             return true
@@ -307,28 +295,21 @@ public enum OTLPProtobuf {
             switch number {
             case 1, 2, 3, 10: return try header(&point.header, number, type, &reader, attributes: 1, flags: 10)
             case 4:
-                try expect(type, .fixed64, "count")
-                point.count = try reader.fixed64()
+                point.count = try fixed(&reader, type, "count")
             case 5:
-                try expect(type, .fixed64, "sum")
-                point.sum = try reader.double()
+                point.sum = Double(bitPattern: try fixed(&reader, type, "sum"))
             case 6:
                 try expect(type, .varint, "scale")
                 point.scale = try reader.sint32()
             case 7:
-                try expect(type, .fixed64, "zero_count")
-                point.zeroCount = try reader.fixed64()
+                point.zeroCount = try fixed(&reader, type, "zero_count")
             case 8, 9:
-                try expect(type, .lengthDelimited, "buckets")
-                var message = try reader.message()
-                let buckets = try exponentialBuckets(&message)
+                let buckets = try nested(&reader, type, "buckets", exponentialBuckets)
                 if number == 8 { point.positive = buckets } else { point.negative = buckets }
             case 12:
-                try expect(type, .fixed64, "min")
-                point.min = try reader.double()
+                point.min = Double(bitPattern: try fixed(&reader, type, "min"))
             case 13:
-                try expect(type, .fixed64, "max")
-                point.max = try reader.double()
+                point.max = Double(bitPattern: try fixed(&reader, type, "max"))
             default: return false
             }
             return true
@@ -358,17 +339,13 @@ public enum OTLPProtobuf {
         try fields(&reader) { number, type, reader throws(ProtobufError) in
             switch number {
             case 1:
-                try expect(type, .lengthDelimited, "resource")
-                var message = try reader.message()
-                result.serviceName = try serviceName(&message)
+                result.serviceName = try nested(&reader, type, "resource", serviceName)
             case 2:
                 try expect(type, .lengthDelimited, "scope_spans")
                 var scope = try reader.message()
                 try fields(&scope) { number, type, scope throws(ProtobufError) in
                     guard number == 2 else { return false }
-                    try expect(type, .lengthDelimited, "spans")
-                    var message = try scope.message()
-                    result.spans.append(try span(&message))
+                    result.spans.append(try nested(&scope, type, "spans", span))
                     return true
                 }
             default: return false
@@ -383,9 +360,7 @@ public enum OTLPProtobuf {
         var name: String?
         try fields(&reader) { number, type, reader throws(ProtobufError) in
             guard number == 1 else { return false }
-            try expect(type, .lengthDelimited, "attributes")
-            var keyValue = try reader.message()
-            let pair = try attribute(&keyValue)
+            let pair = try nested(&reader, type, "attributes", attribute)
             if pair.key == "service.name" { name = pair.value.text }
             return true
         }
@@ -403,15 +378,11 @@ public enum OTLPProtobuf {
                 try expect(type, .varint, "kind")
                 span.kind = Int(truncatingIfNeeded: try reader.varint())
             case 7:
-                try expect(type, .fixed64, "start_time_unix_nano")
-                span.startTimeUnixNano = try reader.fixed64()
+                span.startTimeUnixNano = try fixed(&reader, type, "start_time_unix_nano")
             case 8:
-                try expect(type, .fixed64, "end_time_unix_nano")
-                span.endTimeUnixNano = try reader.fixed64()
+                span.endTimeUnixNano = try fixed(&reader, type, "end_time_unix_nano")
             case 9:
-                try expect(type, .lengthDelimited, "attributes")
-                var keyValue = try reader.message()
-                try spanAttribute(&keyValue, into: &span.attributes)
+                try nested(&reader, type, "attributes") { keyValue throws(ProtobufError) in try spanAttribute(&keyValue, into: &span.attributes) }
             case 15:
                 try expect(type, .lengthDelimited, "status")
                 var status = try reader.message()
