@@ -243,6 +243,13 @@ import Testing
         #expect(throws: ProtobufDecodingError.self) { try OTLPJSON.metrics(Array(#"{"resourceMetrics":{}}"#.utf8)) }
     }
 
+    @Test func everySpanAttributeKeyIsFoundByItsBytes() {
+        for field in OTLP.SpanAttributes.Field.allCases {
+            #expect(OTLP.SpanAttributes.field(field.key.description) == field, "\(field.key)")
+        }
+        #expect(OTLP.SpanAttributes.field("gen_ai.prompt") == nil && OTLP.SpanAttributes.field("error.typo") == nil)
+    }
+
     func span(_ name: String, kind: OTLP.SpanKind, start: UInt64, end: UInt64, _ attributes: [(String, OTLP.Value)]) -> OTLP.Span {
         var span = OTLP.Span()
         span.name = name

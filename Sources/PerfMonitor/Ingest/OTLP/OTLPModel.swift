@@ -241,23 +241,28 @@ extension OTLP {
             case operationName, providerName, system, requestModel, responseModel, inputTokens, outputTokens, errorType
             case httpRoute, httpMethod, oldHTTPMethod, httpStatusCode, oldHTTPStatusCode
 
-            /// The field whose key these bytes are: the keys of each length compared byte for byte (a
-            /// span's attributes are matched as they are decoded, without a string).
+            /// The field whose key these bytes are: the keys of that length compared byte for byte (a
+            /// span's attributes are matched as they are decoded, without a string, and most are
+            /// passed over on their length alone).
             init?(bytes key: UnsafeRawBufferPointer) {
-                guard key.count < Self.byLength.count else { return nil }
-                for candidate in Self.byLength[key.count] where memcmp(candidate.key.utf8Start, key.baseAddress!, key.count) == 0 {
+                let candidates: [Field] = switch key.count {
+                case 10: [.errorType, .httpRoute]
+                case 11: [.oldHTTPMethod]
+                case 13: [.system]
+                case 16: [.oldHTTPStatusCode]
+                case 19: [.httpMethod]
+                case 20: [.providerName, .requestModel]
+                case 21: [.operationName, .responseModel]
+                case 25: [.inputTokens, .httpStatusCode]
+                case 26: [.outputTokens]
+                default: []
+                }
+                for candidate in candidates where memcmp(candidate.key.utf8Start, key.baseAddress!, key.count) == 0 {
                     self = candidate
                     return
                 }
                 return nil
             }
-
-            /// The fields by the length of their key (an array: no hashing per attribute).
-            private static let byLength: [[Field]] = {
-                var table = [[Field]](repeating: [], count: allCases.map(\.key.utf8CodeUnitCount).max()! + 1)
-                for field in allCases { table[field.key.utf8CodeUnitCount].append(field) }
-                return table
-            }()
 
             var key: StaticString {
                 switch self {
