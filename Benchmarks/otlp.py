@@ -144,16 +144,17 @@ def main():
     now = time.time_ns()
     spans, histograms, events = spans_body(now), histogram_body(now), events_body()
     runs = {name: [] for name in ("spans", "histogram_points", "json_events", "raw_floor")}
-    for _ in range(rounds):
-        runs["spans"].append(rate(port, "/v1/traces", spans, "application/x-protobuf", daemon.pid))
-        runs["json_events"].append(rate(port, "/events", events, "application/json", daemon.pid))
-        runs["histogram_points"].append(rate(port, "/v1/metrics", histograms, "application/x-protobuf", daemon.pid))
-        runs["raw_floor"].append(rate(raw_port, "/events", spans, "application/x-protobuf", raw.pid))
-    check = json.loads(subprocess.run(["curl", "-s", f"http://127.0.0.1:{port}/performance/memory"], capture_output=True, text=True).stdout)
-    daemon.terminate()
-    raw.terminate()
-    daemon.wait()
-    raw.wait()
+    try:
+        for _ in range(rounds):
+            runs["spans"].append(rate(port, "/v1/traces", spans, "application/x-protobuf", daemon.pid))
+            runs["json_events"].append(rate(port, "/events", events, "application/json", daemon.pid))
+            runs["histogram_points"].append(rate(port, "/v1/metrics", histograms, "application/x-protobuf", daemon.pid))
+            runs["raw_floor"].append(rate(raw_port, "/events", spans, "application/x-protobuf", raw.pid))
+        check = json.loads(subprocess.run(["curl", "-s", f"http://127.0.0.1:{port}/performance/memory"], capture_output=True, text=True).stdout)
+    finally:
+        for process in (daemon, raw):
+            process.terminate()
+            process.wait()
     median = {name: (statistics.median(r for r, _ in values), statistics.median(c for _, c in values)) for name, values in runs.items()}
     result = {
         "tool": "wrk -t2 -c16", "items_per_request": ITEMS,
