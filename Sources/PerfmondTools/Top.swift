@@ -7,13 +7,14 @@ import PerfMonitor
 import Glibc
 #endif
 
-/// `perfmond top`: a terminal view of the providers and alerts, redrawn in place; `q` quits. When
+/// `perfmond top`: a terminal view of the providers, components, caches, the top three
+/// recommendations (seed 000's CLI dashboard) and the alerts, redrawn in place; `q` quits. When
 /// the output is not a terminal it prints plain snapshots instead (one by default).
 public struct Top: AsyncParsableCommand {
     public init() {}
 
     public static let configuration = CommandConfiguration(
-        abstract: "Watch providers and models (rps, p50/p95/p99, errors, cost) and alerts live.",
+        abstract: "Watch providers and models, components, caches, the top recommendations and alerts live.",
         discussion: """
             Press q to quit. Piped or redirected, it prints --iterations plain snapshots and exits.
             Example: perfmond top --url http://127.0.0.1:9470 --window 5m
@@ -62,13 +63,17 @@ public struct Top: AsyncParsableCommand {
         }
     }
 
-    /// One screen: header, the providers × models table, the alerts.
+    /// One screen: header, the providers × models table, components, caches, the top three
+    /// recommendations, the alerts.
     static func screen(client: DaemonClient, window: String, refresh: Int) async -> String {
         let seconds = TimeSpan.parse(window)?.seconds ?? 60
         let now = Date().formatted(.iso8601.time(includingFractionalSeconds: false))
-        let providers: JSONValue, alerts: JSONValue, realTime: JSONValue
+        let providers: JSONValue, alerts: JSONValue, realTime: JSONValue, components: JSONValue, caches: JSONValue, advice: JSONValue
         do {
             providers = try await client.json("/performance/providers?window=" + window)
+            components = try await client.json("/performance/components?window=" + window)
+            caches = try await client.json("/performance/caches?window=" + window)
+            advice = try await client.json("/performance/recommendations?window=" + window)
             alerts = try await client.json("/performance/alerts")
             realTime = try await client.json("/performance/real-time")
         } catch {
@@ -89,6 +94,24 @@ public struct Top: AsyncParsableCommand {
                 ])
             }
         }
+        var componentRows: [[String]] = [["COMPONENT/OPERATION", "CALLS/S", "P50 MS", "P95 MS", "ERROR %", "IN FLIGHT"]]
+        for (component, stats) in components.at("components")?.members ?? [] {
+            for (operation, figures) in stats.at("operations")?.members ?? [] {
+                componentRows.append([
+                    "\(component)/\(operation)", Table.number((figures.at("total_calls")?.numberValue ?? 0) / seconds),
+                    Table.number(figures.at("p50_duration_ms")?.numberValue ?? 0),
+                    Table.number(figures.at("p95_duration_ms")?.numberValue ?? 0),
+                    Table.number(figures.at("error_rate")?.numberValue ?? 0),
+                    Table.number(stats.at("in_flight")?.numberValue ?? 0),
+                ])
+            }
+        }
+        var cacheRows: [[String]] = [["CACHE", "HITS", "MISSES", "HIT %", "P95 ACCESS MS"]]
+        for (scope, figures) in caches.at("caches")?.members ?? [] {
+            cacheRows.append([scope, Table.number(figures.at("hits")?.numberValue ?? 0), Table.number(figures.at("misses")?.numberValue ?? 0),
+                              Table.number(figures.at("hit_ratio_percent")?.numberValue ?? 0),
+                              Table.number(figures.at("p95_access_time_ms")?.numberValue ?? 0)])
+        }
         var lines = [
             "perfmond top — \(client.base.absoluteString) — \(now) — refresh \(refresh) — window \(window)",
             "health \(alerts.at("system_health")?.stringValue ?? "?") · \(Table.number(realTime.at("throughput_rps")?.numberValue ?? 0)) events/s · "
@@ -96,10 +119,16 @@ public struct Top: AsyncParsableCommand {
                 + "rss \(Table.number(realTime.at("memory_metrics", "total_process_mb")?.numberValue ?? 0)) MB",
             "",
             rows.count > 1 ? Table.format(rows) : "no provider calls in the last \(window)",
-            "",
         ]
+        if componentRows.count > 1 { lines += ["", Table.format(componentRows)] }
+        if cacheRows.count > 1 { lines += ["", Table.format(cacheRows)] }
+        // The answer lists the most severe recommendations first.
+        let top = (advice.at("recommendations")?.arrayValue ?? []).prefix(3).map { recommendation in
+            "  [\(recommendation.at("severity")?.stringValue ?? "?")] \(recommendation.at("message")?.stringValue ?? "")"
+        }
+        lines += ["", top.isEmpty ? "no recommendations" : "TOP RECOMMENDATIONS"] + top
         let firing = alerts.at("alerts")?.arrayValue?.compactMap(\.stringValue) ?? []
-        lines.append(firing.isEmpty ? "no alerts firing" : "ALERTS")
+        lines += ["", firing.isEmpty ? "no alerts firing" : "ALERTS"]
         lines += firing.prefix(10).map { "  " + $0 }
         return lines.joined(separator: "\n")
     }

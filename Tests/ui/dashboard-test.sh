@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The operator's views, for real: a daemon fed by `perfmond loadgen`, the /dashboard page loaded in
 # headless Chromium (screenshot kept in .build/ui/, DOM checked against the JSON API, no page
-# errors, and the page across a daemon restart), `perfmond top` under tmux (shows the providers, updates, quits on q), and `perfmond
+# errors, and the page across a daemon restart), `perfmond top` under tmux (shows the providers, components, caches and the top recommendations, updates, quits on q), and `perfmond
 # send` against a full queue (retries until everything is accepted).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -88,6 +88,12 @@ sleep 2
 first=$(tmux capture-pane -p -t "$session")
 grep -q "openai/gpt-4o" <<<"$first" || fail "top does not show the providers: $first"
 grep -q "P95 MS" <<<"$first" || fail "top has no table header"
+grep -q "router/route" <<<"$first" || fail "top does not show the components: $first"
+grep -Eq "prompt_cache +[0-9]" <<<"$first" || fail "top does not show the caches: $first"
+# loadgen's prompt cache hits 35 % of lookups, below the 50 % target: one of the top three.
+advice=$(sed -n '/^TOP RECOMMENDATIONS/,/^$/p' <<<"$first" | grep -c '^  \[')
+grep -q "cache prompt_cache hits" <<<"$first" && [ "$advice" -ge 1 ] && [ "$advice" -le 3 ] ||
+    fail "top does not show the top three recommendations ($advice shown): $first"
 refresh_a=$(grep -o 'refresh [0-9]*' <<<"$first" | head -1)
 sleep 1.5
 refresh_b=$(tmux capture-pane -p -t "$session" | grep -o 'refresh [0-9]*' | head -1)
@@ -96,7 +102,7 @@ tmux send-keys -t "$session" q
 for _ in $(seq 50); do tmux has-session -t "$session" 2>/dev/null || break; sleep 0.1; done
 tmux has-session -t "$session" 2>/dev/null && fail "top did not quit on q"
 "$binary" top --url "$url" | grep -q "openai/gpt-4o" || fail "top without a terminal prints no plain snapshot"
-echo "ui-test: top shows the providers, refreshes ($refresh_a → $refresh_b) and quits on q"
+echo "ui-test: top shows the providers, components, caches and recommendations, refreshes ($refresh_a → $refresh_b) and quits on q"
 
 # --- perfmond send against a full queue ----------------------------------------------------------
 # Below its high-water mark (capacity / 8) the queue is applied only by a query or the maintenance
