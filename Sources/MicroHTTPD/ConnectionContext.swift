@@ -14,6 +14,8 @@ final class ConnectionContext: Sendable {
     /// Set when a stop begins: answers from then on close their connection.
     private let closing = Atomic<Bool>(false)
     private let pending = Mutex<[ObjectIdentifier: PendingResponse]>([:])
+    /// Responses written while they are sent (`ResponseStream`), open now.
+    private let streams = Mutex<[ObjectIdentifier: ResponseStream]>([:])
     private let lastLibraryMessage = Mutex<String?>(nil)
 
     /// Closes the connections that wait for a request and never finish one.
@@ -64,6 +66,21 @@ final class ConnectionContext: Sendable {
         for response in pending.withLock({ Array($0.values) }) {
             response.complete(with: .error(503, "server is shutting down"), context: self)
         }
+    }
+
+    func track(_ stream: ResponseStream) {
+        streams.withLock { $0[ObjectIdentifier(stream)] = stream }
+    }
+
+    func untrack(_ stream: ResponseStream) {
+        _ = streams.withLock { $0.removeValue(forKey: ObjectIdentifier(stream)) }
+    }
+
+    var openStreams: Int { streams.withLock { $0.count } }
+
+    /// Ends every open stream (a stop): each sends what it has queued and its connection closes.
+    func finishStreams() {
+        for stream in streams.withLock({ Array($0.values) }) { stream.finish(.shutdown) }
     }
 
     func libraryLogged(_ message: String) {

@@ -84,6 +84,7 @@ public final class HTTPServer: Sendable {
         }
         guard let (daemon, settings) = running else { return }
         connections.beginClosing()
+        connections.finishStreams()  // a follower's stream would hold its request in flight through the grace period
         connections.connectionGuard.stop()
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: gracePeriod)
@@ -93,7 +94,7 @@ public final class HTTPServer: Sendable {
         // Suspended connections must be resumed before libmicrohttpd can stop.
         connections.abandonPendingResponses()
         let resumeDeadline = clock.now.advanced(by: .milliseconds(500))
-        while connections.pendingCount > 0 || requestsInFlight > 0, clock.now < resumeDeadline {
+        while connections.pendingCount > 0 || connections.openStreams > 0 || requestsInFlight > 0, clock.now < resumeDeadline {
             try? await Task.sleep(for: .milliseconds(5))
         }
         MHD_stop_daemon(daemon)

@@ -5,6 +5,8 @@ public struct Response: Sendable {
     public var status: Int
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// A body written while it is sent (Server-Sent Events); `body` is then not sent.
+    public var stream: ResponseStream?
 
     public init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
         self.status = status

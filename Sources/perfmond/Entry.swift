@@ -38,7 +38,7 @@ struct Perfmond: AsyncParsableCommand {
             Services POST events to /events; Prometheus scrapes /metrics; operators query /performance/.
             Example: perfmond --config /etc/perfmond/perfmond.yaml
             """,
-        subcommands: [Serve.self, Top.self, Send.self, Export.self, Compare.self, Loadgen.self, CheckConfig.self, Health.self],
+        subcommands: [Serve.self, Top.self, Tail.self, Send.self, Export.self, Compare.self, Loadgen.self, CheckConfig.self, Health.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -79,6 +79,7 @@ struct Serve: AsyncParsableCommand {
                      queueWait: settings.litellm.queueWait, waits: queueWaits)
             .register(in: &routes)
         let otlpCounters = OTLPCounters()
+        let followers = EventFollowers()
         let otlpStreams = CumulativeStreams(maxStreams: settings.otlp.options.maxStreams, startedAt: startedAt)
         let genAIServices = GenAISpanServices()
         let retention = settings.store.retention.seconds
@@ -94,12 +95,12 @@ struct Serve: AsyncParsableCommand {
         MetricsRoute(store: store, configuration: settings.metrics, counters: counters, buffer: buffer,
                      serverRefusals: serverRefusals, monitor: monitor, alertEngine: alertEngine, dispatcher: dispatcher,
                      access: access, live: live, snapshots: snapshots, startedAt: startedAt, queueWaits: queueWaits, statsd: statsdCounters,
-                     otlp: OTLPFigures(counters: otlpCounters, streams: otlpStreams))
+                     otlp: OTLPFigures(counters: otlpCounters, streams: otlpStreams), followers: followers)
             .register(in: &routes)
         PerformanceQueries(store: store, live: live, rules: rules, monitor: monitor, alertEngine: alertEngine,
                            counters: counters, buffer: buffer, serverRefusals: serverRefusals, snapshots: snapshots,
                            clock: clock, startedAt: startedAt, statsd: statsdCounters,
-                           otlp: OTLPFigures(counters: otlpCounters, streams: otlpStreams))
+                           otlp: OTLPFigures(counters: otlpCounters, streams: otlpStreams), followers: followers)
             .register(in: &routes)
         let server = HTTPServer(configuration: settings.serverConfiguration, router: access.router(for: routes), logger: logger)
         serverBox.value = server

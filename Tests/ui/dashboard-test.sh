@@ -104,6 +104,36 @@ tmux has-session -t "$session" 2>/dev/null && fail "top did not quit on q"
 "$binary" top --url "$url" | grep -q "openai/gpt-4o" || fail "top without a terminal prints no plain snapshot"
 echo "ui-test: top shows the providers, components, caches and recommendations, refreshes ($refresh_a → $refresh_b) and quits on q"
 
+# --- perfmond tail and the live follow of /performance/events ------------------------------------
+# Seed 001's tail-requests: the newest match first, then each new match as it is applied.
+"$binary" tail --url "$url" --provider tailed --errors --limit 1 --count 3 >"$scratch/tail.txt" 2>"$scratch/tail.err" &
+tail_pid=$!
+sleep 1
+printf '%s\n' '{"type":"provider_request","provider":"tailed","model":"m","duration_ms":5,"success":false,"error_type":"timeout"}' \
+    '{"type":"provider_request","provider":"tailed","model":"m","duration_ms":6}' \
+    '{"type":"provider_request","provider":"other","model":"m","duration_ms":7,"success":false}' \
+    '{"type":"provider_request","provider":"tailed","model":"m","duration_ms":8,"success":false,"error_type":"overloaded"}' |
+    curl -fsS -H 'Content-Type: application/x-ndjson' --data-binary @- "$url/events" >/dev/null
+for _ in $(seq 50); do kill -0 "$tail_pid" 2>/dev/null || break; sleep 0.1; done
+sleep 0.5
+printf '%s\n' '{"type":"provider_request","provider":"tailed","model":"m","duration_ms":9,"success":false,"error_type":"late"}' |
+    curl -fsS -H 'Content-Type: application/x-ndjson' --data-binary @- "$url/events" >/dev/null
+wait "$tail_pid" || fail "perfmond tail failed: $(cat "$scratch/tail.err")"
+[ "$(jq -r .error_type "$scratch/tail.txt" | paste -sd,)" = "timeout,overloaded,late" ] ||
+    fail "tail should print the failed calls of 'tailed' as they come: $(cat "$scratch/tail.txt")"
+# At most 32 followers at once: the 33rd is refused 503, and counted. tail's stream is let go at
+# the next keep-alive comment (5 s at most): a suspended connection is not watched.
+for _ in $(seq 100); do curl -s "$url/metrics" | grep -q '^perfmond_event_followers 0$' && break; sleep 0.1; done
+followers=()
+for _ in $(seq 32); do curl -sN -m 3 -H 'Accept: text/event-stream' "$url/performance/events" >/dev/null & followers+=($!); done
+sleep 1
+status=$(curl -s -o /dev/null -w '%{http_code}' -m 2 -H 'Accept: text/event-stream' "$url/performance/events")
+[ "$status" = 503 ] || fail "a 33rd follower should be refused 503, got $status"
+metrics=$(curl -s "$url/metrics")
+grep -q '^perfmond_event_followers_refused_total 1$' <<<"$metrics" || fail "the refused follower is not counted"
+wait "${followers[@]}" || true  # each ends at curl's -m 3
+echo "ui-test: tail follows the filtered events live (timeout, overloaded, late); a 33rd follower is refused 503 and counted"
+
 # --- perfmond send against a full queue ----------------------------------------------------------
 # Below its high-water mark (capacity / 8) the queue is applied only by a query or the maintenance
 # tick (60 s here): 100 events waiting make a 1,000-event batch overflow a 1,000-event queue, so

@@ -9,6 +9,8 @@ struct EventRing: Sendable {
     private var first = 0
     /// Events in the batches kept.
     private(set) var held = 0
+    /// Every event ever appended: a follower's cursor (`appended(since:…)`).
+    private(set) var appended = 0
     let capacity: Int
 
     init(capacity: Int) {
@@ -22,6 +24,7 @@ struct EventRing: Sendable {
         guard capacity > 0, !batch.isEmpty else { return }
         batches.append(batch[...])
         held += batch.count
+        appended += batch.count
         while first < batches.count - 1, held - batches[first].count >= capacity {
             held -= batches[first].count
             batches[first] = []
@@ -53,6 +56,25 @@ struct EventRing: Sendable {
             index -= 1
         }
         return result.reversed()
+    }
+
+    /// The events appended after `cursor` (an earlier `appended`) that match, up to the newest
+    /// `limit`, oldest first; `missed` counts those after the cursor no longer here or past the limit.
+    func appended(since cursor: Int, limit: Int, matching filter: EventFilter) -> (events: [Event], missed: Int) {
+        let new = Swift.max(0, appended - cursor)
+        var result: [Event] = []
+        var unread = Swift.min(count, new), read = 0, passedOver = 0
+        var index = batches.count - 1
+        while index >= first, unread > 0 {
+            for event in batches[index].reversed() where unread > 0 {
+                unread -= 1
+                read += 1
+                guard filter.matches(event) else { continue }
+                if result.count < limit { result.append(event) } else { passedOver += 1 }
+            }
+            index -= 1
+        }
+        return (result.reversed(), new - read + passedOver)
     }
 
     /// The heap bytes the kept events' strings and metadata hold, beyond the events themselves.

@@ -76,6 +76,16 @@ extension MetricsStore {
         return recent.newest(limit: limit, matching: filter)
     }
 
+    /// For a follower (`/performance/events` as Server-Sent Events): the matching events applied
+    /// after `cursor`, at most the newest `limit`, the count it missed, and the next cursor. With no
+    /// cursor yet: the newest `limit` that match (what the follower shows first).
+    public func eventsApplied(after cursor: Int?, matching filter: EventFilter, limit: Int) -> (events: [Event], missed: Int, cursor: Int) {
+        drain()
+        guard let cursor else { return (recent.newest(limit: limit, matching: filter), 0, recent.appended) }
+        let (events, missed) = recent.appended(since: cursor, limit: limit, matching: filter)
+        return (events, missed, recent.appended)
+    }
+
     public func currentStatus() -> StoreStatus {
         drain()
         var result = status

@@ -28,6 +28,8 @@ public struct MetricsRoute: Sendable {
     public let statsd: StatsDCounters
     /// What the OTLP routes did with what they received.
     public let otlp: OTLPFigures
+    /// The live followers of `/performance/events`.
+    public let followers: EventFollowers
     /// The size of the last scrape: the next one reserves that much (and an eighth more) at once
     /// instead of doubling its way there, copying and faulting in pages at every step.
     private let lastSize = SizeHint()
@@ -36,8 +38,9 @@ public struct MetricsRoute: Sendable {
                 serverRefusals: @escaping @Sendable () -> ServerRefusals, monitor: SystemMonitor, alertEngine: AlertEngine,
                 dispatcher: AlertDispatcher, access: AccessPolicy, live: LiveConfiguration, snapshots: SnapshotStatus,
                 startedAt: Double, queueWaits: QueueWaits, statsd: StatsDCounters = StatsDCounters(),
-                otlp: OTLPFigures = OTLPFigures()) {
+                otlp: OTLPFigures = OTLPFigures(), followers: EventFollowers = EventFollowers()) {
         self.otlp = otlp
+        self.followers = followers
         self.queueWaits = queueWaits
         self.statsd = statsd
         self.store = store
@@ -322,6 +325,20 @@ public struct MetricsRoute: Sendable {
         w.sample(.none, Double(otlp.streams.evicted))
     }
 
+    /// The live followers of `/performance/events` (Server-Sent Events).
+    private func writeFollowers(_ w: inout ExpositionWriter) {
+        let figures = followers.current
+        w.family("event_followers", .gauge, "Clients following /performance/events as Server-Sent Events now.")
+        w.sample(.none, Double(figures.open))
+        w.family("event_followers_refused_total", .counter, "Followers of /performance/events refused (503): the maximum were open.")
+        w.sample(.none, Double(figures.refused))
+        w.family("event_follower_events_total", .counter, "Raw events sent to followers, and missed by them (the ring moved on before they read them).")
+        w.sample(.none, Double(figures.eventsSent), label: "outcome", "sent")
+        w.sample(.none, Double(figures.eventsMissed), label: "outcome", "missed")
+        w.family("event_followers_ended_total", .counter, "Follower streams ended, by reason (too_slow: a client that stopped reading, cut off past 1 MiB unsent).")
+        for end in ResponseStream.End.allCases { w.sample(.none, Double(figures.ended[end] ?? 0), label: "reason", end.rawValue) }
+    }
+
     /// Lines by outcome, `folded` (values the store folded) taken out of `accepted`.
     public static func statsdLines(_ tally: StatsDTally, folded: Int) -> [(StatsDOutcome, Int)] {
         let movable = Swift.min(folded, tally[.accepted])
@@ -371,6 +388,7 @@ public struct MetricsRoute: Sendable {
         }
         writeStatsD(status, &w)
         writeOTLP(&w)
+        writeFollowers(&w)
         w.family("ingest_queue_depth", .gauge, "Events accepted and waiting to be applied by the store.")
         w.sample(.none, Double(buffer.depth))
         w.family("ingest_queue_capacity", .gauge, "Events the ingest queue holds at most (ingest_queue_capacity).")

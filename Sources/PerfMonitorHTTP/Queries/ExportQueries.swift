@@ -70,8 +70,46 @@ extension PerformanceQueries {
             }
             filter.minDurationMs = minimum
         }
+        if request.headers["Accept"]?.contains("text/event-stream") == true { return follow(filter, backlog: limit) }
         let events = await store.recentEvents(matching: filter, limit: limit)
         return answer([("count", .int(events.count)), ("events", .array(events.map(\.json)))])
+    }
+
+    /// The same events followed live as Server-Sent Events (seed 001's `tail-requests`, `perfmond
+    /// tail`): first the newest `backlog` that match, then each matching event as it is applied
+    /// (`event: event`), a `missed` frame when the ring of raw events moved on faster than this
+    /// follower read it, a comment every 5 s when quiet (proxies keep the connection, and a client gone
+    /// is noticed: a suspended connection is not watched). At most
+    /// `EventFollowers.maxFollowers` at once; a client that stops reading is cut off past 1 MiB unsent.
+    func follow(_ filter: EventFilter, backlog: Int) -> Response {
+        guard followers.open() else {
+            return .error(503, "\(EventFollowers.maxFollowers) followers of /performance/events already; retry later")
+        }
+        let followers = self.followers, store = self.store
+        let stream = ResponseStream(maxPendingBytes: 1 << 20) { end in followers.closed(end) }
+        Task {
+            var cursor: Int?, quietSince = ContinuousClock.now
+            while stream.isOpen {
+                let (events, missed, next) = await store.eventsApplied(after: cursor, matching: filter, limit: cursor == nil ? backlog : 10_000)
+                cursor = next
+                var frames: [UInt8] = []
+                for event in events {
+                    frames += Array("event: event\ndata: ".utf8) + event.json.renderedBytes + Array("\n\n".utf8)
+                }
+                if missed > 0 { frames += Array("event: missed\ndata: {\"missed\":\(missed)}\n\n".utf8) }
+                if frames.isEmpty, ContinuousClock.now - quietSince > .seconds(5) { frames = Array(": still here\n\n".utf8) }
+                if !frames.isEmpty {
+                    quietSince = ContinuousClock.now
+                    guard stream.write(frames) else { break }
+                    followers.sent(events.count, missed: missed)
+                }
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+        }
+        var response = Response(status: 200, headers: HTTPHeaders([(name: "Content-Type", value: "text/event-stream"),
+                                                                   (name: "Cache-Control", value: "no-cache")]))
+        response.stream = stream
+        return response
     }
 }
 

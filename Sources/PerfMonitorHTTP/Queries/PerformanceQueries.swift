@@ -26,12 +26,15 @@ public struct PerformanceQueries: Sendable {
     public let statsd: StatsDCounters
     /// What the OTLP routes did with what they received.
     public let otlp: OTLPFigures
+    /// The live followers of `/performance/events`.
+    public let followers: EventFollowers
 
     public init(store: MetricsStore, live: LiveConfiguration, rules: AlertRules,
                 monitor: SystemMonitor, alertEngine: AlertEngine, counters: IngestCounters, buffer: IngestBuffer, serverRefusals: @escaping @Sendable () -> ServerRefusals,
                 snapshots: SnapshotStatus, clock: any StoreClock, startedAt: Double, statsd: StatsDCounters = StatsDCounters(),
-                otlp: OTLPFigures = OTLPFigures()) {
+                otlp: OTLPFigures = OTLPFigures(), followers: EventFollowers = EventFollowers()) {
         self.otlp = otlp
+        self.followers = followers
         self.store = store
         self.statsd = statsd
         self.live = live

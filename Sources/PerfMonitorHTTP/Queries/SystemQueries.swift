@@ -62,6 +62,7 @@ extension PerformanceQueries {
                 ("http_refused_by_library", .object(refusals.libraryStatusesShown.map { (String($0), .int(refusals.byLibrary[$0] ?? 0)) })),
                 ("statsd", statsdFields(status)),
                 ("otlp", otlpFields()),
+                ("event_followers", followerFields()),
                 ("queue_depth", .int(buffer.depth)),
                 ("queue_capacity", .int(buffer.capacity)),
             ])),
@@ -81,6 +82,16 @@ extension PerformanceQueries {
             ("udp_receive_buffer_bytes", .int(figures.receiveBufferBytes)),
             ("tcp_connections", .int(figures.tcpConnections)),
             ("tcp_connections_refused", .int(figures.tcpRefused)),
+        ])
+    }
+
+    /// The followers of `/performance/events`, as `/metrics` has them.
+    private func followerFields() -> JSONValue {
+        let figures = followers.current
+        return .object([
+            ("open", .int(figures.open)), ("refused", .int(figures.refused)),
+            ("events_sent", .int(figures.eventsSent)), ("events_missed", .int(figures.eventsMissed)),
+            ("ended", .object(ResponseStream.End.allCases.map { ($0.rawValue, .int(figures.ended[$0] ?? 0)) })),
         ])
     }
 
