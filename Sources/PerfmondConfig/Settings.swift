@@ -80,6 +80,13 @@ extension Setting {
         duration("request_timeout", .seconds(1)...TimeSpan.seconds(86_400), \.store.requestTimeout),
         integer("recent_events", 0...1_000_000, \.store.recentEventsCapacity),
         integer("max_open_requests", 1...10_000_000, \.store.maxOpenRequests),
+        Setting(key: "component_label_keys", allowed: "\"\" or up to 4 metadata keys separated by commas ([a-zA-Z_][a-zA-Z0-9_]*)",
+                apply: { config, text in
+                    let keys = text.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
+                    guard keys.count <= 4, keys.allSatisfy(MetricLabels.isName), Set(keys).count == keys.count else { return false }
+                    config.store.componentLabelKeys = keys
+                    return true
+                }, render: { $0.store.componentLabelKeys.joined(separator: ", ") }),
         integer("max_providers", 1...100_000, \.store.limits.providers),
         integer("max_models_per_provider", 1...100_000, \.store.limits.modelsPerProvider),
         integer("max_endpoints", 1...100_000, \.store.limits.endpoints),

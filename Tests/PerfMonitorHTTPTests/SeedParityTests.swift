@@ -324,6 +324,30 @@ import Testing
         #expect(inFlight.total == 1 && inFlight.byEndpoint == ["/v1/chat": 1], "the start with an event_id is in flight")
     }
 
+    /// Seed 002's `trackABTestPerformance` (item 3, `component_label_keys`): REQUEST_END events of
+    /// component "abtest", operation "checkout", with `metadata.variant` — split by variant, the two
+    /// variants are components of their own that `/performance/compare` sets side by side.
+    @Test func componentLabelKeysSplitAnABTestByVariant() async throws {
+        var configuration = StoreConfiguration()
+        configuration.componentLabelKeys = ["variant"]
+        let harness = try Harness(storeConfiguration: configuration)
+        var lines: [String] = []
+        for index in 0..<40 {
+            lines.append(#"{"type":"request_end","event_id":"a\#(index)","component":"abtest","operation":"checkout","duration_ms":200,"metadata":{"variant":"A","success":"1"}}"#)
+            lines.append(#"{"type":"request_end","event_id":"b\#(index)","component":"abtest","operation":"checkout","duration_ms":100,"metadata":{"variant":"B","success":"1"}}"#)
+        }
+        lines.append(#"{"type":"operation","component":"abtest","operation":"checkout","duration_ms":50}"#)  // no variant: the component itself
+        try await harness.post(lines)
+        let components = try await harness.json("/performance/components")
+        #expect(components.at("components", "abtest[variant=A]", "operations", "checkout", "total_calls")?.numberValue == 40)
+        #expect(components.at("components", "abtest[variant=B]", "avg_duration_ms")?.numberValue == 100)
+        #expect(components.at("components", "abtest", "total_calls")?.numberValue == 1)
+        let compared = try await harness.json("/performance/compare?a=abtest%5Bvariant%3DA%5D&b=abtest%5Bvariant%3DB%5D")
+        #expect(compared.at("speed_improvement", "avg_latency")?.numberValue == 2, "B is twice as fast as A: \(compared)")
+        let metrics = try await harness.get("/metrics").text
+        #expect(metrics.contains(#"component="abtest[variant=B]",operation="checkout""#))
+    }
+
     /// Seed 001's `tail-requests.py --model llama3.1:8b` and `--level ERROR` (item 12, its
     /// filters): `/performance/events` keeps the events that match every filter given.
     @Test func eventsAreFilteredAsTailRequestsFilters() async throws {

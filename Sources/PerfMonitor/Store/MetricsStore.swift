@@ -92,12 +92,12 @@ public actor MetricsStore {
                                                  operation: start.operation),
                  providerCall: false)
         case let .requestEnd(end):
-            endRequest(end, at: at, weight: weight, now: now)
+            endRequest(end, at: at, weight: weight, metadata: event.metadata, now: now)
         case let .request(call):
             record(CallFacts(call.outcome, weight: weight), in: endpointKey(endpoint: call.endpoint, method: call.method), at: at, now)
             countCacheLookup(of: call.outcome, endpoint: call.endpoint, weight: weight, at: at, now)
         case let .operation(sample):
-            record(CallFacts(sample.outcome, weight: weight), in: componentKey(sample.component, sample.operation), at: at, now)
+            record(CallFacts(sample.outcome, weight: weight), in: componentKey(sample.component, sample.operation, event.metadata), at: at, now)
         case let .cache(lookup):
             let scope = limiter.admit(lookup.scope, .cacheScope)
             update(SeriesKey(.cache, scope), at: at, now) { aggregate in
@@ -108,7 +108,7 @@ public actor MetricsStore {
             var keys: [SeriesKey] = []
             if let provider = report.provider { keys.append(providerKey(provider, report.model)) }
             if let endpoint = report.endpoint { keys.append(endpointKey(endpoint: endpoint, method: report.method)) }
-            if let component = report.component { keys.append(componentKey(component, report.operation)) }
+            if let component = report.component { keys.append(componentKey(component, report.operation, event.metadata)) }
             if keys.isEmpty { keys.append(SeriesKey(.errors, "global")) }
             let type = report.countedType
             for key in keys { update(key, at: at, now) { $0.recordError(type: type, weight: weight) } }
@@ -186,7 +186,15 @@ public actor MetricsStore {
         return SeriesKey(.endpoint, path, limiter.admit(method ?? "UNKNOWN", .method, parent: path))
     }
 
-    private func componentKey(_ component: String, _ operation: String?) -> SeriesKey {
+    /// A component's series; with `component_label_keys`, an event whose metadata has any of
+    /// those keys counts in the component split by their values (`abtest[variant=A]`, seed 002's
+    /// A/B test), a component of its own under the same limits.
+    private func componentKey(_ component: String, _ operation: String?, _ metadata: [String: String]) -> SeriesKey {
+        var component = component
+        if !configuration.componentLabelKeys.isEmpty, !metadata.isEmpty {
+            let split = configuration.componentLabelKeys.compactMap { key in metadata[key].map { "\(key)=\($0)" } }
+            if !split.isEmpty { component += "[" + split.joined(separator: ",") + "]" }
+        }
         let name = limiter.admit(component, .component)
         return SeriesKey(.component, name, limiter.admit(operation ?? "default", .operation, parent: name))
     }
@@ -209,13 +217,13 @@ public actor MetricsStore {
 
     /// An end counts for its endpoint × method, what it lacks taken from its start; the end of a
     /// component's task (a start naming a component and no endpoint) for that component × operation.
-    private func endRequest(_ end: RequestEnd, at timestamp: Double, weight: Double, now: Double) {
+    private func endRequest(_ end: RequestEnd, at timestamp: Double, weight: Double, metadata: [String: String], now: Double) {
         let start = end.requestID.flatMap { openCalls.endRequest($0) }
         var outcome = end.outcome
         if outcome.durationMs == nil, let start { outcome.durationMs = Swift.max(0, (timestamp - start.timestamp) * 1000) }
         guard let endpoint = end.endpoint ?? start?.endpoint else {
             if let component = start?.component {
-                record(CallFacts(outcome, weight: weight), in: componentKey(component, start?.operation), at: timestamp, now)
+                record(CallFacts(outcome, weight: weight), in: componentKey(component, start?.operation, metadata), at: timestamp, now)
             } else {
                 status.unmatchedEnds += 1
             }

@@ -9,6 +9,8 @@ public struct StoreConfiguration: Sendable, Equatable {
     /// Starts awaiting their end, at most; more are dropped and counted.
     public var maxOpenRequests = 100_000
     public var limits = CardinalityLimits()
+    /// Metadata keys that split a component's stats by their values (`component_label_keys`).
+    public var componentLabelKeys: [String] = []
 
     public init() {}
 
