@@ -47,6 +47,8 @@ public final class IngestCounters: Sendable {
         /// The batch alone holds more events than the ingest buffer can (`/ingest/litellm`: 413).
         case overCapacity = "over_capacity"
         case shuttingDown = "shutting_down"
+        /// Not ready yet (`/v1/metrics` while the snapshot is read back: `503`).
+        case starting
         /// An item of a kind perfmond does not read (OTLP summary points).
         case unsupported
         /// A compressed body that inflated past its limit (`otlp_max_body_bytes`: `413`).

@@ -53,6 +53,13 @@ public struct OTLPRoute: Sendable {
             return .failure(RefusedRequest(response: OTLPAnswer.retryLater(503, "perfmond is shutting down; retry against another instance or after restart",
                                                                            seconds: 5, encoding ?? .json)))
         }
+        // Until the snapshot is read back, the cumulative streams are not: a point now would only
+        // set a baseline and lose what the restored stream would have counted. Exporters retry 503.
+        if signal == .metrics, readiness.current == .starting {
+            counters.refused(.starting, events: 0, route: route)
+            return .failure(RefusedRequest(response: OTLPAnswer.retryLater(503, "perfmond is starting (reading its snapshot); retry in a moment",
+                                                                           seconds: 1, encoding ?? .json)))
+        }
         guard let encoding else {
             counters.refused(.unsupportedMediaType, events: 0, route: route)
             return .failure(RefusedRequest(response: .error(415, "unsupported Content-Type '\(request.headers["Content-Type"] ?? "")'; OTLP/HTTP sends application/x-protobuf or application/json")))
