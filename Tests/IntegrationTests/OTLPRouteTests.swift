@@ -61,3 +61,28 @@ import TestSupport
         #expect(try await daemon.halt()?.status == 0)
     }
 }
+
+/// The live follow of `/performance/events` (Server-Sent Events) against a client that stops
+/// reading: cut off once 1 MiB waits for it, counted `too_slow`, and the daemon goes on.
+@Suite struct EventFollowTests {
+    @Test func aFollowerThatStopsReadingIsCutOff() async throws {
+        let daemon = try await DaemonProcess.launch([], environment: ["PERFMOND_RECENT_EVENTS": "100000"])
+        try await onThread {
+            let stalled = try RawHTTPClient(port: daemon.port)
+            try stalled.send(RawHTTPClient.head("GET", "/performance/events?limit=1", headers: [("Accept", "text/event-stream")], contentLength: nil))
+            // Far more frames than the socket buffers hold: 300,000 events of about 150 bytes each.
+            for _ in 0..<60 { #expect(try daemon.post(providerCalls(5_000)).status == 202) }
+            var ended = ""
+            for _ in 0..<100 {
+                let metrics = try RawHTTPClient(port: daemon.port).get("/metrics").text
+                ended = metrics.split(separator: "\n").first { $0.hasPrefix(#"perfmond_event_followers_ended_total{reason="too_slow"}"#) }.map(String.init) ?? ""
+                if ended.hasSuffix(" 1") { break }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            #expect(ended.hasSuffix(" 1"), "the stalled follower is cut off and counted: \(ended)")
+            #expect(try daemon.providerTotal() == 300_000, "ingest went on")
+            stalled.close()
+        }
+        #expect(try await daemon.halt()?.status == 0)
+    }
+}
