@@ -53,13 +53,21 @@ public final class IngestBuffer: Sendable {
     }
 
     /// Appends `events` once there is room for them, waiting at most `seconds`: for clients that
-    /// do not retry a refusal. While full it wakes the drainer and looks again every few
-    /// milliseconds (a drain frees the whole buffer at once, so a finer signal would not wait less).
+    /// do not retry a refusal quickly.
     public func append(_ events: [Event], waitingUpTo seconds: Double) async -> Outcome {
+        guard events.count <= capacity else { return append(events) }  // never room: refused at once
+        return await retryWhileFull(upTo: seconds, { append(events) }, outcome: { $0 })
+    }
+
+    /// Runs `attempt` (which appends) until its outcome is not `.full` or `seconds` have passed,
+    /// waking the drainer and looking again every few milliseconds (a drain frees the whole
+    /// buffer at once, so a finer signal would not wait less). For a way in that must redo more
+    /// than the append on each try (OTLP's cumulative streams).
+    public func retryWhileFull<Result>(upTo seconds: Double, _ attempt: () -> Result, outcome: (Result) -> Outcome) async -> Result {
         let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
         while true {
-            let outcome = append(events)
-            guard outcome == .full, events.count <= capacity, ContinuousClock.now < deadline else { return outcome }
+            let result = attempt()
+            guard outcome(result) == .full, ContinuousClock.now < deadline else { return result }
             wakeUp.yield()
             try? await Task.sleep(for: .milliseconds(5))
         }

@@ -50,8 +50,7 @@ public struct OTLPRoute: Sendable {
         let encoding = OTLPEncoding(contentType: request.headers["Content-Type"])
         if readiness.current == .stopping {
             counters.refused(.shuttingDown, events: 0, route: route)
-            return .failure(RefusedRequest(response: OTLPAnswer.retryLater(503, "perfmond is shutting down; retry against another instance or after restart",
-                                                                           seconds: 5, encoding ?? .json)))
+            return .failure(RefusedRequest(response: Self.shuttingDown(encoding ?? .json)))
         }
         // Until the snapshot is read back, the cumulative streams are not: a point now would only
         // set a baseline and lose what the restored stream would have counted. Exporters retry 503.
@@ -97,13 +96,8 @@ public struct OTLPRoute: Sendable {
                 let (mapped, outcome) = attempt()
                 guard outcome == .full, mapped.events.count <= buffer.capacity else { return .now(answer(mapped, outcome, signal, encoding)) }
                 return .later {
-                    let deadline = ContinuousClock.now + .seconds(Self.queueWait)
-                    while true {
-                        buffer.wakeDrainer()
-                        try? await Task.sleep(for: .milliseconds(5))
-                        let (mapped, outcome) = attempt()
-                        if outcome != .full || ContinuousClock.now >= deadline { return answer(mapped, outcome, signal, encoding) }
-                    }
+                    let (mapped, outcome) = await buffer.retryWhileFull(upTo: Self.queueWait, attempt, outcome: \.1)
+                    return answer(mapped, outcome, signal, encoding)
                 }
             case .traces:
                 let request = encoding == .json ? try OTLPJSON.traces(body)
@@ -141,8 +135,13 @@ public struct OTLPRoute: Sendable {
             return OTLPAnswer.retryLater(429, "ingest queue stayed full for \(Self.queueWait) s; nothing of this request was kept, retry it", seconds: 1, encoding)
         case .closed:
             counters.refused(.shuttingDown, events: items, route: route)
-            return OTLPAnswer.retryLater(503, "perfmond is shutting down; retry against another instance or after restart", seconds: 5, encoding)
+            return Self.shuttingDown(encoding)
         }
+    }
+
+    /// The answer while perfmond stops: nothing was kept, come back later (as `/events` says it).
+    static func shuttingDown(_ encoding: OTLPEncoding) -> Response {
+        OTLPAnswer.retryLater(503, "perfmond is shutting down; retry against another instance or after restart", seconds: 5, encoding)
     }
 
     func tooLarge(_ signal: Signal, _ encoding: OTLPEncoding) -> Response {
