@@ -191,18 +191,17 @@ private func trackedConnection(_ connection: OpaquePointer) -> ConnectionGuard.C
 private func queue(_ response: Response, on connection: OpaquePointer, _ context: ConnectionContext) -> MHD_Result {
     var response = response
     if context.isClosing, response.headers["Connection"] == nil { response.headers.add(name: "Connection", value: "close") }
+    let mhdResponse: OpaquePointer?
     if let stream = response.stream {
-        guard let mhdResponse = stream.response(on: connection, untrack: { [weak stream] in if let stream { context.untrack(stream) } }) else { return .NO }
-        context.track(stream)
-        defer { MHD_destroy_response(mhdResponse) }
-        for field in response.headers { _ = MHD_add_response_header(mhdResponse, field.name, field.value) }
-        return MHD_queue_response(connection, UInt32(response.status), mhdResponse)
-    }
-    let mhdResponse = response.body.count > StreamedBody.threshold
-        ? StreamedBody.response(response.body)
-        : response.body.withUnsafeBytes { bytes in
+        mhdResponse = stream.response(on: connection, untrack: { [weak stream] in if let stream { context.untrack(stream) } })
+        if mhdResponse != nil { context.track(stream) }
+    } else if response.body.count > StreamedBody.threshold {
+        mhdResponse = StreamedBody.response(response.body)
+    } else {
+        mhdResponse = response.body.withUnsafeBytes { bytes in
             MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
         }
+    }
     guard let mhdResponse else { return .NO }
     defer { MHD_destroy_response(mhdResponse) }
     for field in response.headers {
