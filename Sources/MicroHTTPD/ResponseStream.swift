@@ -35,7 +35,7 @@ public final class ResponseStream: Sendable {
     private let ended: @Sendable (End) -> Void
 
     /// `ended` is called once, when the stream ends for whatever reason.
-    public init(maxPendingBytes: Int = 1 << 20, ended: @escaping @Sendable (End) -> Void = { _ in }) {
+    public init(maxPendingBytes: Int, ended: @escaping @Sendable (End) -> Void = { _ in }) {
         self.maxPendingBytes = maxPendingBytes
         self.ended = ended
     }

@@ -9,6 +9,8 @@ final class Inflater {
     }
 
     private var stream = z_stream()
+    /// Where each inflate call writes, reused for every piece of the body.
+    private var chunk = [UInt8](repeating: 0, count: 64 << 10)
     private var finished = false
     private var ready: Bool
     let limit: Int
@@ -29,7 +31,6 @@ final class Inflater {
         guard !finished else { throw .corrupt("bytes after the end of the compressed stream") }
         stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress!.assumingMemoryBound(to: Bytef.self))
         stream.avail_in = uInt(input.count)
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
         while stream.avail_in > 0 {
             let result = chunk.withUnsafeMutableBytes { buffer in
                 stream.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)

@@ -31,7 +31,7 @@ public struct OTLPFigures: Sendable {
     public let counters: OTLPCounters
     public let streams: CumulativeStreams
 
-    public init(counters: OTLPCounters = OTLPCounters(), streams: CumulativeStreams = CumulativeStreams(maxStreams: 100_000, startedAt: 0)) {
+    public init(counters: OTLPCounters = OTLPCounters(), streams: CumulativeStreams = CumulativeStreams(maxStreams: OTLPOptions().maxStreams, startedAt: 0)) {
         self.counters = counters
         self.streams = streams
     }

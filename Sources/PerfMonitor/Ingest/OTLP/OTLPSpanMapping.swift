@@ -67,7 +67,7 @@ public struct OTLPSpanMapping: Sendable {
         if failed, !span.statusMessage.isEmpty { outcome.errorMessage = String(decoding: span.statusMessage.utf8.prefix(Self.maxMessageBytes), as: UTF8.self) }
 
         if attributes.isGenAI {
-            guard options.spans.contains(.genai), options.genAISource != .metrics else { return try other(span, service, outcome, at: end) }
+            guard options.spans.contains(.genai), options.genAISource != .metrics else { return other(span, service, outcome, at: end) }
             for tokens in [attributes.inputTokens, attributes.outputTokens] {
                 if let tokens, !(tokens >= 0 && tokens.isFinite) { throw Refusal(message: "a token count of \(tokens), below 0") }
             }
@@ -81,11 +81,11 @@ public struct OTLPSpanMapping: Sendable {
             let call = EndpointCall(endpoint: route, method: attributes.httpMethod, outcome: outcome)
             return (.endpointRequest, Event(.request(call), at: end))
         }
-        return try other(span, service, outcome, at: end)
+        return other(span, service, outcome, at: end)
     }
 
     /// A span no other rule took: an operation sample under `otlp_spans: all`, else ignored.
-    private func other(_ span: OTLP.Span, _ service: String?, _ outcome: CallOutcome, at end: Double) throws(Refusal) -> (OTLPSpanOutcome, Event?) {
+    private func other(_ span: OTLP.Span, _ service: String?, _ outcome: CallOutcome, at end: Double) -> (OTLPSpanOutcome, Event?) {
         guard options.spans.contains(.other) else { return (.ignored, nil) }
         let sample = OperationSample(component: service ?? "unknown_service", operation: span.name.isEmpty ? nil : span.name, outcome: outcome)
         return (.operation, Event(.operation(sample), at: end))
