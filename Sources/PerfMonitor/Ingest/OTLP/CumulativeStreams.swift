@@ -153,9 +153,7 @@ extension CumulativeStreams {
             entries[key] = Entry(start: start, time: time, state: state, seenAt: seenAt)
         }
         guard reader.isAtEnd else { throw .damaged("bytes after the last OTLP stream") }
-        if entries.count > maxStreams {
-            entries = Dictionary(uniqueKeysWithValues: entries.sorted { $0.value.seenAt > $1.value.seenAt }.prefix(maxStreams).map { ($0.key, $0.value) })
-        }
+        if entries.count > maxStreams { entries.removeLeastRecentlySeen(entries.count - maxStreams, seenAt: \.seenAt) }
         table.withLock { $0.entries.merge(entries) { current, _ in current } }
     }
 }
@@ -228,15 +226,9 @@ extension CumulativeStreams.Table {
             entries[key]?.seenAt = now
             return
         }
-        if previous == nil, entries.count >= limits.maxStreams { evictOldest(limits.maxStreams / 8 + 1) }
+        if previous == nil, entries.count >= limits.maxStreams { evicted += entries.removeLeastRecentlySeen(limits.maxStreams / 8 + 1, seenAt: \.seenAt) }
         journal.append((key, previous))
         entries[key] = CumulativeStreams.Entry(start: header.startTimeUnixNano, time: header.timeUnixNano, state: state, seenAt: now)
-    }
-
-    private mutating func evictOldest(_ count: Int) {
-        let oldest = entries.sorted { $0.value.seenAt < $1.value.seenAt }.prefix(count).map(\.key)
-        for key in oldest { entries[key] = nil }
-        evicted += oldest.count
     }
 
     /// Buckets at a scale `shift` lower: every 2^shift neighbours merged into one.

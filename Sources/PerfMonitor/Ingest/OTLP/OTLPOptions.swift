@@ -66,9 +66,7 @@ public final class GenAISpanServices: Sendable {
 
     func saw(_ service: String, at now: Double) {
         seen.withLock { seen in
-            if seen[service] == nil, seen.count >= Self.maxServices {
-                for (name, _) in seen.sorted(by: { $0.value < $1.value }).prefix(seen.count / 2) { seen[name] = nil }
-            }
+            if seen[service] == nil, seen.count >= Self.maxServices { seen.removeLeastRecentlySeen(seen.count / 2) { $0 } }
             seen[service] = now
         }
     }
