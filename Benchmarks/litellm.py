@@ -10,37 +10,18 @@
 Prints one JSON object. Usage: litellm.py BINARY RAW_SERVER [ROUNDS=3] [SECONDS=5]"""
 import http.client
 import json
-import re
+import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import rss_kib, start  # noqa: E402
 
 binary, raw_server = sys.argv[1], sys.argv[2]
 rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
 seconds = float(sys.argv[4]) if len(sys.argv) > 4 else 5
-
-
-def start(command):
-    log = tempfile.NamedTemporaryFile("w+", delete=False)
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    for _ in range(400):
-        match = re.search(r"port[= ](\d+)", open(log.name).read())
-        if match:
-            return process, int(match.group(1))
-        time.sleep(0.025)
-    raise SystemExit(f"{command[0]} did not start")
-
-
-def rss_kib(pid):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
 def payload(index, now, padding):
     """A standard logging payload shaped as LiteLLM 1.110 writes it; `padding` bytes of prompt."""
     start = now - 1 - (index % 50) * 0.01

@@ -19,27 +19,14 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import cpu_seconds, start  # noqa: E402
+
 binary, raw_server = sys.argv[1], sys.argv[2]
 rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
 seconds = float(sys.argv[4]) if len(sys.argv) > 4 else 5
 ITEMS = 1000
 BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]
-
-
-def start(command, env=None):
-    log = tempfile.NamedTemporaryFile("w+", delete=False)
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-    for _ in range(400):
-        match = re.search(r"port[= ](\d+)", open(log.name).read())
-        if match:
-            return process, int(match.group(1))
-        time.sleep(0.025)
-    raise SystemExit(f"{command[0]} did not start")
-
-
-def cpu_seconds(pid):
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # The protobuf wire format, just enough to write the two requests.
