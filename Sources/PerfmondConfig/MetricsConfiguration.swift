@@ -1,24 +1,11 @@
 import PerfJSON
 
-/// How `/metrics` names and buckets its families. The bucket boundaries are part of the public
-/// surface: Prometheus sums histograms across instances only when every instance uses the same
-/// ones, so changing them is a breaking change (say so in the release notes).
+/// How `/metrics` names its families (their classic bucket bounds are the store's
+/// `ClassicBounds`: it counts values against them as they arrive).
 public struct MetricsConfiguration: Sendable, Equatable {
     public var prefix = "perfmond"
-    /// LLM calls: tens of milliseconds to minutes, in seconds.
-    public var providerDurationBuckets: [Double] = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300]
-    /// Time to first token, in seconds.
-    public var ttftBuckets: [Double] = [0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30]
-    /// Gateway endpoints (they wrap LLM calls), in seconds.
-    public var endpointDurationBuckets: [Double] = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300]
-    /// Code components (parsing, routing, caching): sub-millisecond to seconds.
-    public var componentDurationBuckets: [Double] = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5]
     /// Put before every custom metric's family name ("" by default: the names as sent).
     public var customPrefix = ""
-    /// Custom histograms of a time unit, in seconds.
-    public var customSecondsBuckets: [Double] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
-    /// Custom histograms of any other unit, in that unit (Prometheus's default buckets).
-    public var customBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
     public init() {}
 

@@ -13,9 +13,9 @@ import Testing
 
     /// Every classic bound any family uses, in seconds or in a custom histogram's own unit.
     static var allBounds: [Double] {
-        let metrics = MetricsConfiguration()
-        return metrics.providerDurationBuckets + metrics.ttftBuckets + metrics.endpointDurationBuckets + metrics.componentDurationBuckets
-            + metrics.customSecondsBuckets + metrics.customBuckets
+        let bounds = ClassicBounds()
+        return bounds.providerDuration + bounds.timeToFirstToken + bounds.endpointDuration + bounds.componentDuration
+            + bounds.customSeconds + bounds.custom
     }
 
     /// A log-normal value in seconds (or units), redrawn while it lies within 1.5 % of a bound.

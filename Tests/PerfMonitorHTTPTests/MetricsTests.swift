@@ -104,7 +104,7 @@ func run(_ tool: String, _ arguments: [String], input: [UInt8]) throws -> (statu
         try await harness.post(everyFamily)
         let reply = try await harness.get("/metrics", headers: [("Accept-Encoding", "gzip, deflate")])
         #expect(reply.header("Content-Encoding") == "gzip")
-        #expect(reply.header("Vary") == "Accept-Encoding")
+        #expect(reply.header("Vary") == "Accept, Accept-Encoding")
         let plain = try run("/usr/bin/gzip", ["-d", "-c"], input: reply.body)
         #expect(plain.status == 0)
         #expect(plain.output.hasPrefix("# HELP perfmond_provider_requests_total"))
@@ -114,8 +114,9 @@ func run(_ tool: String, _ arguments: [String], input: [UInt8]) throws -> (statu
     @Test func prefixAndBucketsAreConfigurable() async throws {
         var configuration = MetricsConfiguration()
         configuration.prefix = "llm"
-        configuration.providerDurationBuckets = [0.5, 1]
-        let harness = try Harness(metrics: configuration)
+        var store = StoreConfiguration()
+        store.classicBounds.providerDuration = [0.5, 1]
+        let harness = try Harness(metrics: configuration, storeConfiguration: store)
         try await harness.post([#"{"type":"provider_request","provider":"p","model":"m","duration_ms":700}"#])
         let text = try await harness.get("/metrics").text
         #expect(text.contains("""

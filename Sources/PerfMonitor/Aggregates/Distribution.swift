@@ -2,24 +2,33 @@
 import Glibc
 #endif
 
-/// A mergeable distribution of values with any quantile within 1 % relative error of the exact
-/// nearest-rank value (a log-bucketed sketch in the DDSketch manner), plus exact count, sum,
-/// min and max. Buckets are sparse: memory grows with the number of distinct magnitudes seen
-/// (at most ≈ 1,200 per sign for values from 1e-6 to 1e9), not with the number of values.
+/// A mergeable distribution of values with any quantile within 0.55 % relative error of the exact
+/// nearest-rank value, plus exact count, sum, min and max. Its buckets are those of a Prometheus
+/// native histogram of schema 6 (each 2^(1/64), 1.09 %, wide) over the value in thousands — a
+/// duration in milliseconds is bucketed as the seconds `/metrics` shows it in — so the same value
+/// lands in the same bucket on every instance, and the protobuf exposition and remote write send
+/// the buckets as they are: summing them across instances is exact. Buckets are sparse: memory
+/// grows with the number of distinct magnitudes seen, not with the number of values.
 ///
 /// Written by hand rather than with hdrhistogram-swift: HDR histograms are dense (kilobytes even
 /// for two values) and need a fixed range up front; perfmond keeps one per series per window bucket.
 public struct Distribution: Sendable, Equatable {
-    /// The relative accuracy: a little under 1 % so that rounding cannot push an estimate past it.
-    static let relativeAccuracy = 0.0099
-    static let gamma = (1 + relativeAccuracy) / (1 - relativeAccuracy)
-    static let logGamma = log(gamma)
-    /// Magnitudes below this count as zero.
-    static let smallestMagnitude = 1e-9
+    /// The native histogram schema of the buckets: bucket `i` holds (2^((i-1)/64), 2^(i/64)] of `unit`.
+    public static let schema: Int32 = 6
+    static let bucketsPerOctave = 64.0
+    static let growth = pow(2, 1 / bucketsPerOctave)
+    /// What the bucket bounds are powers of: a distribution of milliseconds has them on seconds.
+    public static let unit = 1000.0
+    /// Half a bucket's width relative to its middle: no estimate is farther from its values.
+    public static let relativeAccuracy = (growth - 1) / (growth + 1)
+    /// Magnitudes below this count as zero (the native histogram's zero threshold is this over `unit`).
+    public static let smallestMagnitude = 1e-9
 
-    var positive = SparseBuckets()
-    var negative = SparseBuckets()
-    var zeroCount: Double = 0
+    /// Buckets of positive values and, apart, of negative values by their magnitude.
+    public internal(set) var positive = SparseBuckets()
+    public internal(set) var negative = SparseBuckets()
+    /// The weight of values whose magnitude is below `smallestMagnitude`.
+    public internal(set) var zeroCount: Double = 0
     public internal(set) var count: Double = 0
     public internal(set) var sum: Double = 0
     /// Σ weight·value², for the variance (a significance test needs it).
@@ -98,10 +107,10 @@ public struct Distribution: Sendable, Equatable {
         return max
     }
 
-    /// For each of the ascending `bounds`, the weight of values at or below it — the cumulative
-    /// counts of fixed Prometheus buckets, folded from the fine buckets at render time. A fine
-    /// bucket counts where its estimate falls, so a value within 1 % of a bound may land in the
-    /// next one.
+    /// For each of the ascending `bounds`, the weight of values at or below it, folded from the
+    /// fine buckets: a fine bucket counts where its estimate falls, so a value within one bucket
+    /// (1.09 %) of a bound may land in the next one. Classic `le` buckets are counted exactly
+    /// (`ClassicCounts`); this serves what has no exact counts (values that came in batches).
     public func cumulativeCounts(atOrBelow bounds: [Double]) -> [Double] {
         var result: [Double] = []
         cumulativeCounts(atOrBelow: bounds, into: &result)
@@ -143,21 +152,26 @@ public struct Distribution: Sendable, Equatable {
 
     private func clamp(_ value: Double) -> Double { Swift.min(Swift.max(value, min), max) }
 
-    /// Bucket `i` holds magnitudes in (γ^(i-1), γ^i].
-    static func index(of magnitude: Double) -> Int32 {
-        Int32((log(magnitude) / logGamma).rounded(.up))
+    /// The bucket holding `magnitude` (> 0): (2^((i-1)/64), 2^(i/64)] × `unit`.
+    public static func index(of magnitude: Double) -> Int32 {
+        Int32((log2(magnitude / unit) * bucketsPerOctave).rounded(.up))
     }
 
     /// The value in the middle of bucket `i`, in relative terms: within `relativeAccuracy` of all of it.
     static func estimate(_ index: Int32) -> Double {
-        2 * pow(gamma, Double(index)) / (gamma + 1)
+        2 * upperBound(index) / (growth + 1)
+    }
+
+    /// The largest value bucket `i` holds.
+    static func upperBound(_ index: Int32) -> Double {
+        unit * exp2(Double(index) / bucketsPerOctave)
     }
 }
 
 /// Bucket indices in ascending order with their weights, in two parallel arrays.
-struct SparseBuckets: Sendable, Equatable {
-    var indices: [Int32] = []
-    var counts: [Double] = []
+public struct SparseBuckets: Sendable, Equatable {
+    public internal(set) var indices: [Int32] = []
+    public internal(set) var counts: [Double] = []
 
     mutating func add(_ index: Int32, _ weight: Double) {
         // Most values land in the last bucket touched or near the top: check the end first.

@@ -30,6 +30,12 @@ struct SnapshotWriter {
         withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
+    /// A counted list of doubles.
+    mutating func f64s(_ values: [Double]) {
+        count(values.count)
+        for value in values { f64(value) }
+    }
+
     mutating func string(_ value: String) {
         count(value.utf8.count)
         bytes.append(contentsOf: value.utf8)
@@ -90,6 +96,12 @@ struct SnapshotReader {
             throw .damaged("a count of \(value) at byte \(offset - 4) is larger than the rest of the file")
         }
         return value
+    }
+
+    mutating func f64s() throws(SnapshotError) -> [Double] {
+        var values: [Double] = []
+        for _ in 0..<(try count(itemSize: 8)) { values.append(try f64()) }
+        return values
     }
 
     mutating func string() throws(SnapshotError) -> String {

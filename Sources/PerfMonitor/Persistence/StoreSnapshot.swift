@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The store's state as written to `state_file`: every series with its windows, the starts still
 /// waiting for their end, and named counters (the store's own and the daemon's ingest counters),
 /// so that after a restart counters and windows continue where they were.
@@ -6,12 +10,13 @@
 /// the body. Version 2 added the custom metric kinds (a counter's sum, a set's members, each
 /// metric's unit), version 3 the retries per request and the component of a task in flight, version 4
 /// a set's estimate past 10,000 members (a HyperLogLog's registers), version 5 named sections of
-/// other components (the OTLP cumulative streams); older
+/// other components (the OTLP cumulative streams), version 6 the sketch in the native histogram
+/// layout and each series' classic `le` counts with the bounds they were counted against; older
 /// files are still read, and converted.
 /// Anything else is moved aside.
 public struct StoreSnapshot: Sendable {
-    public static let formatVersion: UInt32 = 5
-    static let readableVersions: ClosedRange<UInt32> = 1...5
+    public static let formatVersion: UInt32 = 6
+    static let readableVersions: ClosedRange<UInt32> = 1...6
     static let magic = Array("PERFMOND".utf8)
 
     /// Unix seconds when it was taken.
@@ -27,6 +32,9 @@ public struct StoreSnapshot: Sendable {
     /// What other components keep across restarts, by name, as they encode it (the daemon adds
     /// `otlp.streams` before writing and hands it back after reading).
     public var sections: [String: [UInt8]] = [:]
+    /// The bounds the series' classic counts were counted against (nil before format 6: the
+    /// counts are folded from the sketches on restore, as they are when the bounds changed).
+    var classicBounds: ClassicBounds?
 
     public var seriesCount: Int { series.count }
 
@@ -71,6 +79,7 @@ public struct StoreSnapshot: Sendable {
             body.f64(value.firstSeen)
             body.f64(value.lastSeen)
             value.cumulative.write(to: &body)
+            for counts in [value.classic.values, value.classic.timeToFirstToken] { body.f64s(counts.counts) }
             body.count(value.windows.tiers.count)
             for buckets in value.windows.tiers {
                 body.count(buckets.count)
@@ -89,6 +98,11 @@ public struct StoreSnapshot: Sendable {
         for (name, section) in sections.sorted(by: { $0.key < $1.key }) {
             body.string(name)
             body.blob(section)
+        }
+        let bounds = classicBounds ?? ClassicBounds()
+        for list in [bounds.providerDuration, bounds.timeToFirstToken, bounds.endpointDuration, bounds.componentDuration,
+                     bounds.customSeconds, bounds.custom] {
+            body.f64s(list)
         }
         var file = SnapshotWriter(capacity: body.bytes.count + 16)
         for byte in Self.magic { file.u8(byte) }
@@ -138,6 +152,10 @@ public struct StoreSnapshot: Sendable {
             var value = Series(layout: layout, now: try reader.f64())
             value.lastSeen = try reader.f64()
             value.cumulative = try Aggregate(from: &reader, version: version)
+            if version >= 6 {
+                let values = try reader.f64s(), ttft = try reader.f64s()
+                value.classic = ClassicHistograms(values: ClassicCounts(restoring: values), timeToFirstToken: ClassicCounts(restoring: ttft))
+            }
             let tierCount = try reader.count(itemSize: 4)
             guard tierCount == layout.tiers.count else { throw .damaged("series \(key.first) has \(tierCount) tiers, the layout \(layout.tiers.count)") }
             for tier in 0..<tierCount {
@@ -163,9 +181,18 @@ public struct StoreSnapshot: Sendable {
                 sections[name] = try reader.blob()
             }
         }
+        var classicBounds: ClassicBounds?
+        if version >= 6 {
+            var bounds = ClassicBounds()
+            for path in [\ClassicBounds.providerDuration, \.timeToFirstToken, \.endpointDuration, \.componentDuration, \.customSeconds, \.custom] {
+                bounds[keyPath: path] = try reader.f64s()
+            }
+            classicBounds = bounds
+        }
         guard reader.isAtEnd else { throw .damaged("\(bytes.count - reader.offset) bytes after the last series") }
         return StoreSnapshot(savedAt: savedAt, layout: layout, series: series, openRequests: openRequests,
-                             openProviderCalls: openProviderCalls, counters: counters, metricUnits: metricUnits, sections: sections)
+                             openProviderCalls: openProviderCalls, counters: counters, metricUnits: metricUnits, sections: sections,
+                             classicBounds: classicBounds)
     }
 }
 
@@ -250,8 +277,8 @@ extension Aggregate {
             let type = try reader.string()
             calls.errorTypes[type] = try reader.f64()
         }
-        let values = try Distribution(from: &reader)
-        calls.ttft = try Distribution(from: &reader)
+        let values = try Distribution(from: &reader, version: version)
+        calls.ttft = try Distribution(from: &reader, version: version)
         defer { restore(calls: calls, values: values) }
         guard version >= 2 else { return }  // version 1 had untyped custom metrics only
         valueSum = try reader.f64()
@@ -269,7 +296,7 @@ extension Aggregate {
             distinct = DistinctMembers(exact: members)
         }
         guard version >= 3 else { return }  // version 2 had no retries
-        calls.restore(retries: try Distribution(from: &reader))
+        calls.restore(retries: try Distribution(from: &reader, version: version))
     }
 }
 
@@ -280,7 +307,9 @@ extension Distribution {
         negative.write(to: &writer)
     }
 
-    init(from reader: inout SnapshotReader) throws(SnapshotError) {
+    /// Formats before 6 had buckets 2 % wide (DDSketch's γ = 1.0099 / 0.9901): each is moved whole
+    /// into the native-layout bucket holding its middle.
+    init(from reader: inout SnapshotReader, version: UInt32) throws(SnapshotError) {
         self.init()
         count = try reader.f64()
         sum = try reader.f64()
@@ -290,10 +319,26 @@ extension Distribution {
         zeroCount = try reader.f64()
         positive = try SparseBuckets(from: &reader)
         negative = try SparseBuckets(from: &reader)
+        guard version < 6 else { return }
+        positive = positive.rebucketed(Self.estimateBeforeFormat6)
+        negative = negative.rebucketed(Self.estimateBeforeFormat6)
+    }
+
+    /// The middle of a bucket of the layout before format 6.
+    static func estimateBeforeFormat6(_ index: Int32) -> Double {
+        let gamma = 1.0099 / 0.9901
+        return 2 * pow(gamma, Double(index)) / (gamma + 1)
     }
 }
 
 extension SparseBuckets {
+    /// The same weights with each bucket moved into the current layout's bucket holding `middle(index)`.
+    func rebucketed(_ middle: (Int32) -> Double) -> SparseBuckets {
+        var result = SparseBuckets()
+        for (index, count) in zip(indices, counts) { result.add(Distribution.index(of: middle(index)), count) }
+        return result
+    }
+
     func write(to writer: inout SnapshotWriter) {
         writer.count(indices.count)
         for index in indices { writer.i32(index) }

@@ -6,6 +6,8 @@ public struct SeriesView: Sendable {
     public let lastSeen: Double
     /// Seconds the aggregate covers: the window, or the time since the series' first event.
     public let spanSeconds: Double
+    /// The since-start values per classic bound (empty for a window).
+    public var classic = ClassicHistograms()
 }
 
 /// Reads: every query drains the ingest buffer first (read-your-writes), then reads in place.
@@ -26,7 +28,7 @@ extension MetricsStore {
             guard let value = series[key] else { return nil }
             guard let window else {
                 return SeriesView(key: key, aggregate: value.cumulative, firstSeen: value.firstSeen, lastSeen: value.lastSeen,
-                                  spanSeconds: Swift.max(0, now - value.firstSeen))
+                                  spanSeconds: Swift.max(0, now - value.firstSeen), classic: value.classic)
             }
             return SeriesView(key: key, aggregate: value.windows.aggregate(from: now - window.seconds, to: now, layout: layout),
                               firstSeen: value.firstSeen, lastSeen: value.lastSeen, spanSeconds: window.seconds)

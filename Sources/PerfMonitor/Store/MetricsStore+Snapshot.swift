@@ -20,17 +20,25 @@ extension MetricsStore {
         for (name, count) in status.foldedByMetric { counters[Self.foldedMetricCounter + name] = count }
         let units = catalog.current.compactMapValues(\.unit)
         return StoreSnapshot(savedAt: clock.now(), layout: layout, series: series, openRequests: openCalls.requests,
-                             openProviderCalls: openCalls.providerCalls, counters: counters, metricUnits: units)
+                             openProviderCalls: openCalls.providerCalls, counters: counters, metricUnits: units,
+                             classicBounds: configuration.classicBounds)
     }
 
     /// Adds a snapshot's state to the store's: series it does not hold are taken whole, those it
     /// holds (events applied before the restore) are merged. Windows are re-cut when the layout
     /// changed (another collection interval or retention) and rolled to now; what is past the
     /// retention goes on the next maintenance.
+    /// Classic counts kept against other bounds (or before they were kept) are folded from the
+    /// since-start sketches instead.
     public func restore(_ snapshot: StoreSnapshot) {
         let now = clock.now()
         let sameLayout = snapshot.layout == layout
-        for (key, restored) in snapshot.series {
+        let sameBounds = snapshot.classicBounds == configuration.classicBounds
+        for (key, var restored) in snapshot.series {
+            if !sameBounds {
+                let timed = TimeUnit(snapshot.metricUnits[key.first] ?? catalog.current[key.first]?.unit) != nil
+                restored.classic = ClassicHistograms(folding: restored.cumulative, kind: key.kind, timed: timed, bounds: classicBounds)
+            }
             if sameLayout, series[key] == nil {
                 var value = restored
                 value.windows.roll(now: now, layout: layout)
@@ -39,6 +47,7 @@ extension MetricsStore {
             }
             var value = series[key] ?? Series(layout: layout, now: restored.firstSeen)
             value.cumulative.merge(restored.cumulative)
+            value.classic.merge(restored.classic)
             value.firstSeen = Swift.min(value.firstSeen, restored.firstSeen)
             value.lastSeen = Swift.max(value.lastSeen, restored.lastSeen)
             for buckets in restored.windows.tiers.reversed() {

@@ -2,8 +2,10 @@
 /// and in time windows. Events arrive in batches (from the `IngestBuffer`); windows roll and old
 /// series go on the maintenance timer, never on a query.
 public actor MetricsStore {
-    public let configuration: StoreConfiguration
+    nonisolated public let configuration: StoreConfiguration
     public let layout: WindowLayout
+    /// The classic bounds in the store's units, worked out once.
+    let classicBounds: StoredClassicBounds
     // The state below is the store's own: internal only so that its reads and its snapshots, in
     // MetricsStore+Reads and MetricsStore+Snapshot, can see it.
     let clock: any StoreClock
@@ -39,6 +41,7 @@ public actor MetricsStore {
         self.configuration = configuration
         self.catalog = catalog ?? MetricCatalog(maxNames: configuration.limits.customMetrics)
         self.layout = configuration.layout
+        self.classicBounds = configuration.classicBounds.stored
         self.clock = clock
         self.buffer = buffer
         self.limiter = CardinalityLimiter(limits: configuration.limits)
@@ -121,7 +124,10 @@ public actor MetricsStore {
         case let .metric(sample):
             applyMetric(sample, at: at, weight: weight, now: now)
         case let .providerUsage(usage):
-            update(providerKey(usage.provider, usage.model), at: at, now) { $0.callTotals.recordUsage(usage, weight: weight) }
+            let bounds = classicBounds.timeToFirstToken
+            update(providerKey(usage.provider, usage.model), at: at, now, { $0.callTotals.recordUsage(usage, weight: weight) }, classic: { classic in
+                if let ttftMs = usage.ttftMs { classic.timeToFirstToken.record(ttftMs, weight: weight, bounds: bounds) }
+            })
         }
     }
 
@@ -164,10 +170,19 @@ public actor MetricsStore {
         }
         let resolved = change
         let record = { (aggregate: inout Aggregate) in aggregate.recordMetric(resolved, at: timestamp, weight: weight) }
+        // A histogram's values per classic bound: one by one exactly, a batch folded from its sketch.
+        var classic: ((inout ClassicHistograms) -> Void)?
+        if kind == .histogram, let bounds = classicBounds.values(of: kind, timed: TimeUnit(sample.unit) != nil) {
+            switch resolved {
+            case let .histogram(value): classic = { $0.values.record(value, weight: weight, bounds: bounds) }
+            case let .batch(batch): classic = { $0.values.fold(batch.aggregate.distribution, bounds: bounds) }
+            default: break
+            }
+        }
         if let position {
-            series.values[position].record(at: timestamp, now: now, layout: layout, record)
+            series.values[position].record(at: timestamp, now: now, layout: layout, record, classic: classic)
         } else {
-            update(key, at: timestamp, now, record)
+            update(key, at: timestamp, now, record, classic: classic)
         }
     }
 
@@ -199,15 +214,23 @@ public actor MetricsStore {
         return SeriesKey(.component, name, limiter.admit(operation ?? "default", .operation, parent: name))
     }
 
-    private func update(_ key: SeriesKey, at timestamp: Double, _ now: Double, _ body: (inout Aggregate) -> Void) {
+    private func update(_ key: SeriesKey, at timestamp: Double, _ now: Double, _ body: (inout Aggregate) -> Void,
+                        classic: ((inout ClassicHistograms) -> Void)? = nil) {
         let layout = self.layout
         let count = series.count
-        series[key, default: Series(layout: layout, now: now)].record(at: timestamp, now: now, layout: layout, body)
+        series[key, default: Series(layout: layout, now: now)].record(at: timestamp, now: now, layout: layout, body, classic: classic)
         if series.count != count { sortedKeys[key.kind] = nil }
     }
 
+    /// A completed call: its duration and time to first token also counted per classic bound.
     private func record(_ call: CallFacts, in key: SeriesKey, at timestamp: Double, _ now: Double) {
-        update(key, at: timestamp, now) { $0.recordCall(call) }
+        let bounds = classicBounds
+        update(key, at: timestamp, now, { $0.recordCall(call) }, classic: { classic in
+            if let durationMs = call.durationMs, let valueBounds = bounds.values(of: key.kind, timed: true) {
+                classic.values.record(durationMs, weight: call.weight, bounds: valueBounds)
+            }
+            if let ttftMs = call.ttftMs { classic.timeToFirstToken.record(ttftMs, weight: call.weight, bounds: bounds.timeToFirstToken) }
+        })
     }
 
     /// Remembers a start until its end; counted when refused for the limit of open starts.
@@ -301,8 +324,11 @@ public actor MetricsStore {
 }
 
 extension Series {
-    mutating func record(at timestamp: Double, now: Double, layout: WindowLayout, _ body: (inout Aggregate) -> Void) {
+    /// Applies `body` to the totals and the window of `timestamp`, and `classic` to the classic counts.
+    mutating func record(at timestamp: Double, now: Double, layout: WindowLayout, _ body: (inout Aggregate) -> Void,
+                         classic: ((inout ClassicHistograms) -> Void)? = nil) {
         body(&cumulative)
+        classic?(&self.classic)
         windows.update(at: timestamp, now: now, layout: layout, body)
         lastSeen = now
     }

@@ -43,6 +43,8 @@ public struct SeriesKey: Hashable, Sendable, Comparable {
 /// windowed history.
 public struct Series: Sendable {
     public internal(set) var cumulative = Aggregate()
+    /// The since-start values counted per classic `le` bound, for `/metrics`.
+    public internal(set) var classic = ClassicHistograms()
     var windows: TimeBuckets
     public internal(set) var firstSeen: Double
     public internal(set) var lastSeen: Double

@@ -11,6 +11,8 @@ public struct StoreConfiguration: Sendable, Equatable {
     public var limits = CardinalityLimits()
     /// Metadata keys that split a component's stats by their values (`component_label_keys`).
     public var componentLabelKeys: [String] = []
+    /// The classic `le` bounds the store counts values against (`buckets_*`).
+    public var classicBounds = ClassicBounds()
 
     public init() {}
 

@@ -62,13 +62,9 @@ public struct MetricsRoute: Sendable {
     }
 
     func handle(_ request: Request) async -> Response {
-        let accept = request.headers["Accept"] ?? ""
-        let openMetrics = accept.contains("application/openmetrics-text")
-        var body = await render(format: openMetrics ? .openMetrics : .prometheus)
-        var headers = HTTPHeaders([
-            ("Content-Type", openMetrics ? "application/openmetrics-text; version=1.0.0; charset=utf-8" : "text/plain; version=0.0.4; charset=utf-8"),
-            ("Vary", "Accept-Encoding"),
-        ])
+        let format = ExpositionFormat(accept: request.headers["Accept"] ?? "")
+        var body = await render(format: format)
+        var headers = HTTPHeaders([("Content-Type", format.contentType), ("Vary", "Accept, Accept-Encoding")])
         if (request.headers["Accept-Encoding"] ?? "").contains("gzip"), let compressed = Self.gzip(body) {
             body = compressed
             headers.add(name: "Content-Encoding", value: "gzip")
@@ -100,7 +96,10 @@ public struct MetricsRoute: Sendable {
 
     static let queueWaitBuckets = [0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30]
 
-    func render(format: ExpositionWriter.Format) async -> [UInt8] {
+    /// The classic bounds of the histogram families: the store counts values against them.
+    var bounds: ClassicBounds { store.configuration.classicBounds }
+
+    func render(format: ExpositionFormat) async -> [UInt8] {
         let snapshot = await store.read { store in
             var snapshot = Snapshot()
             for kind in SeriesKind.allCases { snapshot.series[kind] = store.series(kind) }
@@ -111,26 +110,36 @@ public struct MetricsRoute: Sendable {
             return snapshot
         }
         let expected = lastSize.bytes.load(ordering: .relaxed)
-        var writer = ExpositionWriter(format: format, prefix: configuration.prefix, capacity: expected + expected / 8)
+        let bytes: [UInt8]
+        switch format {
+        case .text: bytes = write(snapshot, into: TextExposition(format: .prometheus, prefix: configuration.prefix, capacity: expected + expected / 8))
+        case .openMetrics: bytes = write(snapshot, into: TextExposition(format: .openMetrics, prefix: configuration.prefix, capacity: expected + expected / 8))
+        case .protobuf: bytes = write(snapshot, into: ProtobufExposition(prefix: configuration.prefix, capacity: expected + expected / 8))
+        }
+        lastSize.bytes.store(bytes.count, ordering: .relaxed)
+        return bytes
+    }
+
+    private func write<W: MetricsExposition>(_ snapshot: Snapshot, into writer: W) -> [UInt8] {
+        var writer = writer
         writeProviders(snapshot, &writer)
         writeEndpoints(snapshot, &writer)
         writeComponents(snapshot, &writer)
         writeOthers(snapshot, &writer)
         writeDaemon(snapshot, &writer)
         writer.finish()
-        lastSize.bytes.store(writer.bytes.count, ordering: .relaxed)
         return writer.bytes
     }
 
-    private func writeProviders(_ snapshot: Snapshot, _ w: inout ExpositionWriter) {
+    private func writeProviders<W: MetricsExposition>(_ snapshot: Snapshot, _ w: inout W) {
         let providers = snapshot.series[.provider] ?? []
         let labels = providers.map { SeriesLabels([("provider", $0.key.first), ("model", $0.key.second)]) }
         writeOutcomes("provider_requests_total", "LLM provider calls completed, by outcome (success or error).", providers, labels, &w)
         writeErrors("provider_errors_total", "LLM provider errors by error type (failed calls and error events).", providers, labels, &w)
         writeDurations("provider_request_duration_seconds", "LLM provider call duration (gen_ai.client.operation.duration).",
-                       configuration.providerDurationBuckets, .duration, providers, labels, &w)
+                       bounds.providerDuration, .duration, providers, labels, &w)
         writeDurations("provider_time_to_first_token_seconds", "Time to the first token of streamed LLM calls (gen_ai.server.time_to_first_token).",
-                       configuration.ttftBuckets, .timeToFirstToken, providers, labels, &w)
+                       bounds.timeToFirstToken, .timeToFirstToken, providers, labels, &w)
         w.family("provider_tokens_total", .counter, "Tokens used, by type: input or output (gen_ai.client.token.usage).")
         for index in providers.indices {
             w.sample(labels[index], providers[index].aggregate.inputTokens, extra: #"type="input""#)
@@ -156,7 +165,7 @@ public struct MetricsRoute: Sendable {
         }
     }
 
-    private func writeEndpoints(_ snapshot: Snapshot, _ w: inout ExpositionWriter) {
+    private func writeEndpoints<W: MetricsExposition>(_ snapshot: Snapshot, _ w: inout W) {
         let endpoints = snapshot.series[.endpoint] ?? []
         let labels = endpoints.map { SeriesLabels([("endpoint", $0.key.first), ("method", $0.key.second)]) }
         w.family("endpoint_requests_total", .counter, "Requests completed by endpoint, method and status code (\"none\" when not reported).")
@@ -174,14 +183,14 @@ public struct MetricsRoute: Sendable {
             w.sample(SeriesLabels([("endpoint", endpoint)]), Double(count))
         }
         writeDurations("endpoint_request_duration_seconds", "Request duration by endpoint and method.",
-                       configuration.endpointDurationBuckets, .duration, endpoints, labels, &w)
+                       bounds.endpointDuration, .duration, endpoints, labels, &w)
         w.family("endpoint_request_bytes_total", .counter, "Request payload bytes by endpoint and method.")
         for index in endpoints.indices { w.sample(labels[index], endpoints[index].aggregate.requestBytes) }
         w.family("endpoint_response_bytes_total", .counter, "Response payload bytes by endpoint and method.")
         for index in endpoints.indices { w.sample(labels[index], endpoints[index].aggregate.responseBytes) }
     }
 
-    private func writeComponents(_ snapshot: Snapshot, _ w: inout ExpositionWriter) {
+    private func writeComponents<W: MetricsExposition>(_ snapshot: Snapshot, _ w: inout W) {
         let components = snapshot.series[.component] ?? []
         let labels = components.map { SeriesLabels([("component", $0.key.first), ("operation", $0.key.second)]) }
         writeOutcomes("component_operations_total", "Component operations completed, by outcome (success or error).", components, labels, &w)
@@ -191,12 +200,12 @@ public struct MetricsRoute: Sendable {
             w.sample(SeriesLabels([("component", component)]), Double(count))
         }
         writeDurations("component_operation_duration_seconds", "Component operation duration.",
-                       configuration.componentDurationBuckets, .duration, components, labels, &w)
+                       bounds.componentDuration, .duration, components, labels, &w)
     }
 
     // The family shapes providers, endpoints and components share.
 
-    private func writeOutcomes(_ name: String, _ help: String, _ views: [SeriesView], _ labels: [SeriesLabels], _ w: inout ExpositionWriter) {
+    private func writeOutcomes<W: MetricsExposition>(_ name: String, _ help: String, _ views: [SeriesView], _ labels: [SeriesLabels], _ w: inout W) {
         w.family(name, .counter, help)
         for index in views.indices {
             w.sample(labels[index], views[index].aggregate.successes, extra: #"outcome="success""#)
@@ -204,7 +213,7 @@ public struct MetricsRoute: Sendable {
         }
     }
 
-    private func writeErrors(_ name: String, _ help: String, _ views: [SeriesView], _ labels: [SeriesLabels], _ w: inout ExpositionWriter) {
+    private func writeErrors<W: MetricsExposition>(_ name: String, _ help: String, _ views: [SeriesView], _ labels: [SeriesLabels], _ w: inout W) {
         w.family(name, .counter, help)
         for index in views.indices where !views[index].aggregate.errorTypes.isEmpty {
             for (type, count) in views[index].aggregate.errorTypes.sorted(by: { $0.key < $1.key }) {
@@ -218,21 +227,23 @@ public struct MetricsRoute: Sendable {
 
     // The views are read in place, by index: a copy of a view (or a key path into it) retains
     // each of its containers, and that was 30 % of a large scrape.
-    private func writeDurations(_ name: String, _ help: String, _ bounds: [Double], _ timing: Timing,
-                                _ views: [SeriesView], _ labels: [SeriesLabels], _ w: inout ExpositionWriter) {
+    private func writeDurations<W: MetricsExposition>(_ name: String, _ help: String, _ bounds: [Double], _ timing: Timing,
+                                _ views: [SeriesView], _ labels: [SeriesLabels], _ w: inout W) {
         w.family(name, .histogram, help, bounds: bounds)
         views.withUnsafeBufferPointer { views in
             for index in views.indices {
                 switch timing {
-                case .duration where !views[index].aggregate.distribution.isEmpty: w.histogram(labels[index], views[index].aggregate.distribution)
-                case .timeToFirstToken where !views[index].aggregate.ttft.isEmpty: w.histogram(labels[index], views[index].aggregate.ttft)
+                case .duration where !views[index].aggregate.distribution.isEmpty:
+                    w.histogram(labels[index], views[index].aggregate.distribution, classic: views[index].classic.values)
+                case .timeToFirstToken where !views[index].aggregate.ttft.isEmpty:
+                    w.histogram(labels[index], views[index].aggregate.ttft, classic: views[index].classic.timeToFirstToken)
                 default: break
                 }
             }
         }
     }
 
-    private func writeOthers(_ snapshot: Snapshot, _ w: inout ExpositionWriter) {
+    private func writeOthers<W: MetricsExposition>(_ snapshot: Snapshot, _ w: inout W) {
         let caches = snapshot.series[.cache] ?? []
         w.family("cache_requests_total", .counter, "Cache lookups by scope (component or provider) and result: hit or miss.")
         for view in caches {
@@ -260,7 +271,7 @@ public struct MetricsRoute: Sendable {
     /// Each typed custom metric as a family of its own (api.md §7), in name order: a counter's
     /// sum as `_total`, a gauge's last value, a histogram, a set's distinct members over the last
     /// 5 minutes as a gauge.
-    private func writeCustom(_ snapshot: Snapshot, _ w: inout ExpositionWriter) {
+    private func writeCustom<W: MetricsExposition>(_ snapshot: Snapshot, _ w: inout W) {
         let catalog = store.catalog
         var typed: [SeriesView] = snapshot.recentSets
         for kind in [MetricKind.counter, .gauge, .histogram] { typed += snapshot.series[kind.seriesKind] ?? [] }
@@ -282,9 +293,9 @@ public struct MetricsRoute: Sendable {
                 for index in views.indices { w.sample(labels[index], Double(views[index].aggregate.distinct.count)) }
             case .histogram:
                 let timed = TimeUnit(unit) != nil
-                w.family(family, .histogram, help, bounds: timed ? configuration.customSecondsBuckets : configuration.customBuckets,
+                w.family(family, .histogram, help, bounds: timed ? bounds.customSeconds : bounds.custom,
                          scale: timed ? 1000 : 1, prefixed: false)
-                for index in views.indices { w.histogram(labels[index], views[index].aggregate.distribution) }
+                for index in views.indices { w.histogram(labels[index], views[index].aggregate.distribution, classic: views[index].classic.values) }
             case .untyped:
                 break
             }
@@ -293,7 +304,7 @@ public struct MetricsRoute: Sendable {
 
     /// The StatsD listeners' lines by outcome (api.md §6.3). The store folds lines after they were
     /// taken: those are moved from `accepted` to `folded` here.
-    private func writeStatsD(_ status: StoreStatus, _ w: inout ExpositionWriter) {
+    private func writeStatsD<W: MetricsExposition>(_ status: StoreStatus, _ w: inout W) {
         let figures = statsd.current
         w.family("statsd_lines_total", .counter, "StatsD lines received, by what became of them (api.md §6.3).")
         for (outcome, lines) in Self.statsdLines(figures.tally, folded: status.foldedStatsDValues) {
@@ -311,7 +322,7 @@ public struct MetricsRoute: Sendable {
     }
 
     /// What the OTLP routes did with each data point and span (api.md §6.2); refusals are in `events_rejected_total`.
-    private func writeOTLP(_ w: inout ExpositionWriter) {
+    private func writeOTLP<W: MetricsExposition>(_ w: inout W) {
         let figures = otlp.counters.current
         w.family("otlp_points_total", .counter, "OTLP metric data points received, by what became of them (api.md §6.2).")
         for outcome in OTLPPointOutcome.allCases { w.sample(.none, Double(figures.points[outcome]), label: "outcome", outcome.rawValue) }
@@ -326,7 +337,7 @@ public struct MetricsRoute: Sendable {
     }
 
     /// The live followers of `/performance/events` (Server-Sent Events).
-    private func writeFollowers(_ w: inout ExpositionWriter) {
+    private func writeFollowers<W: MetricsExposition>(_ w: inout W) {
         let figures = followers.current
         w.family("event_followers", .gauge, "Clients following /performance/events as Server-Sent Events now.")
         w.sample(.none, Double(figures.open))
@@ -351,7 +362,7 @@ public struct MetricsRoute: Sendable {
         }
     }
 
-    private func writeDaemon(_ snapshot: Snapshot, _ w: inout ExpositionWriter) {
+    private func writeDaemon<W: MetricsExposition>(_ snapshot: Snapshot, _ w: inout W) {
         let status = snapshot.status
         let refusals = serverRefusals()
         let tooLarge = refusals.tooLargeByPath
@@ -380,7 +391,7 @@ public struct MetricsRoute: Sendable {
         for status in refusals.libraryStatusesShown { w.sample(.none, Double(refusals.byLibrary[status] ?? 0), label: "status", String(status)) }
         w.family("litellm_queue_wait_seconds", .histogram, "Time LiteLLM batches waited for room in a full ingest queue (litellm_queue_wait).",
                  bounds: Self.queueWaitBuckets)
-        w.histogram(.none, queueWaits.distribution)
+        w.histogram(.none, queueWaits.distribution, classic: ClassicCounts())
         w.family("http_unauthorized_total", .counter, "Requests refused 401 for a missing or wrong bearer token, by the access asked for.")
         let refused = access.refusedByAccess
         for kind in AccessPolicy.Access.allCases where kind != .open {

@@ -155,7 +155,7 @@ enum ExportTable {
     /// The rows as Prometheus gauges (a snapshot of the window; `/metrics` has the live counters),
     /// written by the same exposition writer as `/metrics`.
     static func prometheus(_ rows: [SeriesView], prefix: String) -> [UInt8] {
-        var writer = ExpositionWriter(format: .prometheus, prefix: prefix)
+        var writer = TextExposition(format: .prometheus, prefix: prefix)
         let labels = rows.map { SeriesLabels([("kind", $0.key.kind.rawValue), ("name", $0.key.first), ("subname", $0.key.second)]) }
         let table = rows.map(values)
         for (index, column) in columns.enumerated().dropFirst(3) {

@@ -4,13 +4,9 @@ import PerfMonitor
 /// A scrape can hold hundreds of thousands of samples, so nothing is built per sample: the
 /// family's sample name is rendered once, each series' labels once (`SeriesLabels`), the `le`
 /// texts once per histogram family, and integer values are written digit by digit.
-struct ExpositionWriter {
+struct TextExposition: MetricsExposition {
     enum Format {
         case prometheus, openMetrics
-    }
-
-    enum FamilyType: String {
-        case counter, gauge, histogram
     }
 
     let format: Format
@@ -33,11 +29,8 @@ struct ExpositionWriter {
         bytes.reserveCapacity(capacity)
     }
 
-    /// Starts a family; the samples written next belong to it. `name` is without the prefix and
-    /// counters end in `_total` (the OpenMetrics family name drops it, as that format requires).
-    /// A histogram's `bounds` are in its unit; its distribution holds `scale` of them per unit
-    /// (1000: milliseconds in a family of seconds). `prefixed: false` for custom families.
-    mutating func family(_ name: String, _ type: FamilyType, _ help: String, bounds: [Double] = [], scale: Double = 1000, prefixed: Bool = true) {
+    /// Counters end in `_total`: the OpenMetrics family name drops it, as that format requires.
+    mutating func family(_ name: String, _ type: MetricFamilyType, _ help: String, bounds: [Double], scale: Double, prefixed: Bool) {
         let sampleName = !prefixed || name.hasPrefix("process_") ? name : prefix + "_" + name
         var familyName = sampleName
         if format == .openMetrics, type == .counter, familyName.hasSuffix("_total") { familyName.removeLast(6) }
@@ -60,7 +53,7 @@ struct ExpositionWriter {
     }
 
     /// One sample of the current family: `name{labels,extra} value`.
-    mutating func sample(_ labels: SeriesLabels, _ value: Double, extra: StaticString? = nil) {
+    mutating func sample(_ labels: SeriesLabels, _ value: Double, extra: StaticString?) {
         let name = self.name
         name.withUnsafeBufferPointer { name in
             labels.bytes.withUnsafeBufferPointer { labels in
@@ -83,12 +76,11 @@ struct ExpositionWriter {
     }
 
     /// A histogram of the current family (declared with its `bounds`): cumulative buckets with `le`
-    /// in seconds, `_sum` in seconds and `_count`, from a distribution of milliseconds.
-    /// The names and labels are read through pointers taken once per histogram: passing the arrays
-    /// to every sample retained each of them per line, a fifth of a large scrape.
-    mutating func histogram(_ labels: SeriesLabels, _ distribution: Distribution) {
-        distribution.cumulativeCounts(atOrBelow: boundsMs, into: &counts)
-        counts.append(distribution.count)
+    /// in seconds, `_sum` in seconds and `_count`, from the classic counts (else folded from the
+    /// sketch). The names and labels are read through pointers taken once per histogram: passing
+    /// the arrays to every sample retained each of them per line, a fifth of a large scrape.
+    mutating func histogram(_ labels: SeriesLabels, _ distribution: Distribution, classic: ClassicCounts) {
+        classicCumulativeCounts(distribution, classic, boundsMs, into: &counts)
         let counts = self.counts, ranges = boundRanges, scale = self.scale
         let bucketName = self.bucketName, sumName = self.sumName, countName = self.countName, boundLabels = self.boundLabels
         labels.bytes.withUnsafeBufferPointer { labels in
@@ -157,36 +149,5 @@ struct ExpositionWriter {
     /// HELP text escapes backslash and line feed.
     private mutating func appendEscaped(_ text: String, quotes: Bool) {
         SeriesLabels.escape(text, into: &bytes, quotes: quotes)
-    }
-}
-
-/// One series' labels, rendered and escaped once: `provider="openai",model="gpt-4o"`.
-struct SeriesLabels {
-    let bytes: [UInt8]
-
-    static let none = SeriesLabels([])
-
-    init(_ pairs: [(String, String)]) {
-        var bytes: [UInt8] = []
-        for (index, (name, value)) in pairs.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            bytes.append(contentsOf: name.utf8)
-            bytes.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "\"")])
-            Self.escape(value, into: &bytes)
-            bytes.append(UInt8(ascii: "\""))
-        }
-        self.bytes = bytes
-    }
-
-    /// Label values escape backslash, double quote and line feed (HELP text: not the quote).
-    static func escape(_ text: String, into bytes: inout [UInt8], quotes: Bool = true) {
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5C, 0x5C])
-            case UInt8(ascii: "\n"): bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case UInt8(ascii: "\"") where quotes: bytes.append(contentsOf: [0x5C, 0x22])
-            default: bytes.append(byte)
-            }
-        }
     }
 }

@@ -1,0 +1,51 @@
+import PerfMonitor
+
+/// The kinds of family `/metrics` writes.
+enum MetricFamilyType: String {
+    case counter, gauge, histogram
+}
+
+/// What `/metrics` writes a scrape through, whatever the format: text 0.0.4, OpenMetrics 1.0
+/// (`TextExposition`) or the protobuf exposition with native histograms (`ProtobufExposition`).
+/// The route says each family and sample once; each format renders them its own way.
+protocol MetricsExposition {
+    /// Starts a family; the samples written next belong to it. `name` is without the prefix and
+    /// counters end in `_total`. A histogram's `bounds` are in its unit; its distribution holds
+    /// `scale` of them per unit (1000: milliseconds in a family of seconds). `prefixed: false`
+    /// for custom families.
+    mutating func family(_ name: String, _ type: MetricFamilyType, _ help: String, bounds: [Double], scale: Double, prefixed: Bool)
+    /// One sample of the current family, with a fixed extra label (`outcome="success"`) or none.
+    mutating func sample(_ labels: SeriesLabels, _ value: Double, extra: StaticString?)
+    /// One sample with a label computed per sample (an error type, a status code).
+    mutating func sample(_ labels: SeriesLabels, _ value: Double, label: String, _ labelValue: String)
+    /// One series of the current histogram family: `classic` counted per bound (when empty, the
+    /// classic buckets are folded from the sketch).
+    mutating func histogram(_ labels: SeriesLabels, _ distribution: Distribution, classic: ClassicCounts)
+    mutating func finish()
+    var bytes: [UInt8] { get }
+}
+
+extension MetricsExposition {
+    mutating func family(_ name: String, _ type: MetricFamilyType, _ help: String, bounds: [Double] = [], scale: Double = 1000) {
+        family(name, type, help, bounds: bounds, scale: scale, prefixed: true)
+    }
+
+    mutating func family(_ name: String, _ type: MetricFamilyType, _ help: String, prefixed: Bool) {
+        family(name, type, help, bounds: [], scale: 1000, prefixed: prefixed)
+    }
+
+    mutating func sample(_ labels: SeriesLabels, _ value: Double) {
+        sample(labels, value, extra: nil)
+    }
+
+    /// The weight at or below each of `bounds`, then the total: the classic counts when they were
+    /// counted against these bounds, else folded from the sketch.
+    func classicCumulativeCounts(_ distribution: Distribution, _ classic: ClassicCounts, _ bounds: [Double], into counts: inout [Double]) {
+        if classic.counts.count == bounds.count + 1 {
+            classic.cumulative(into: &counts)
+        } else {
+            distribution.cumulativeCounts(atOrBelow: bounds, into: &counts)
+            counts.append(distribution.count)
+        }
+    }
+}

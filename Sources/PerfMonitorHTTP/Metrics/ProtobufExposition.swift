@@ -1,0 +1,129 @@
+import PerfMonitor
+
+/// Writes the Prometheus protobuf exposition (`application/vnd.google.protobuf;
+/// proto=io.prometheus.client.MetricFamily; encoding=delimited`): length-delimited
+/// `MetricFamily` messages, every histogram both a native histogram — the sketch's own buckets,
+/// schema 6, so that Prometheus sums them across instances without loss — and its classic `le`
+/// buckets beside it. Written by hand with `ProtobufWriter` (see docs/architecture.md: generated
+/// code would cost its runtime's build time for five small messages).
+struct ProtobufExposition: MetricsExposition {
+    static let contentType = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+
+    let prefix: String
+    private var writer: ProtobufWriter
+    /// Where the open family starts (its length goes there) and how many metrics it has so far.
+    private var familyStart: Int?
+    private var metricCount = 0
+    private var type = MetricFamilyType.counter
+    private var bounds: [Double] = [], boundsScaled: [Double] = [], scale = 1000.0
+    private var counts: [Double] = []
+
+    init(prefix: String, capacity: Int = 1 << 16) {
+        self.prefix = prefix
+        writer = ProtobufWriter(capacity: capacity)
+    }
+
+    var bytes: [UInt8] { writer.bytes }
+
+    mutating func family(_ name: String, _ type: MetricFamilyType, _ help: String, bounds: [Double], scale: Double, prefixed: Bool) {
+        closeFamily()
+        let fullName = !prefixed || name.hasPrefix("process_") ? name : prefix + "_" + name
+        familyStart = writer.bytes.count
+        metricCount = 0
+        self.type = type
+        self.bounds = bounds
+        self.scale = scale
+        boundsScaled = bounds.map { $0 * scale }
+        writer.string(1, fullName)
+        writer.string(2, help)
+        writer.uint(3, Self.typeNumber(type))
+    }
+
+    mutating func sample(_ labels: SeriesLabels, _ value: Double, extra: StaticString?) {
+        var pair: (String, String)?
+        if let extra {
+            // A fixed `name="value"` of the route's own, without escapes.
+            let text = extra.description
+            if let equals = text.firstIndex(of: "=") {
+                pair = (String(text[..<equals]), String(text[text.index(equals, offsetBy: 2)...].dropLast()))
+            }
+        }
+        metric(labels, pair, value)
+    }
+
+    mutating func sample(_ labels: SeriesLabels, _ value: Double, label: String, _ labelValue: String) {
+        metric(labels, (label, labelValue), value)
+    }
+
+    private mutating func metric(_ labels: SeriesLabels, _ extra: (String, String)?, _ value: Double) {
+        metricCount += 1
+        let type = self.type
+        writer.message(4) { metric in
+            Self.writeLabels(labels, extra, &metric)
+            // Metric.gauge = 2, Metric.counter = 3; each holds its value in field 1.
+            metric.message(type == .gauge ? 2 : 3) { $0.double(1, value) }
+        }
+    }
+
+    mutating func histogram(_ labels: SeriesLabels, _ distribution: Distribution, classic: ClassicCounts) {
+        metricCount += 1
+        classicCumulativeCounts(distribution, classic, boundsScaled, into: &counts)
+        let native = NativeBuckets(distribution, scale: scale)
+        let integral = native.isIntegral && counts.allSatisfy { $0 == $0.rounded() } && distribution.count == distribution.count.rounded()
+        let counts = self.counts, bounds = self.bounds, scale = self.scale
+        writer.message(4) { metric in
+            Self.writeLabels(labels, nil, &metric)
+            metric.message(7) { histogram in
+                if integral { histogram.uint(1, UInt64(distribution.count)) } else { histogram.double(4, distribution.count) }
+                histogram.double(2, distribution.sum / scale)
+                for (index, bound) in bounds.enumerated() {
+                    histogram.message(3) { bucket in
+                        if integral { bucket.uint(1, UInt64(counts[index])) } else { bucket.double(4, counts[index]) }
+                        bucket.double(2, bound)
+                    }
+                }
+                histogram.sint(5, Int64(Distribution.schema))
+                histogram.double(6, Distribution.smallestMagnitude / scale)
+                if integral { histogram.uint(7, UInt64(distribution.zeroCount)) } else { histogram.double(8, distribution.zeroCount) }
+                native.negative.write(spans: 9, deltas: 10, counts: 11, integral: integral, into: &histogram)
+                native.positive.write(spans: 12, deltas: 13, counts: 14, integral: integral, into: &histogram)
+            }
+        }
+    }
+
+    mutating func finish() {
+        closeFamily()
+    }
+
+    /// Ends the open family: its length in front, or nothing at all when it has no metric
+    /// (a family without metrics is not valid in this format).
+    private mutating func closeFamily() {
+        guard let start = familyStart else { return }
+        familyStart = nil
+        if metricCount == 0 { writer.truncate(to: start) } else { writer.insertLength(at: start) }
+    }
+
+    private static func writeLabels(_ labels: SeriesLabels, _ extra: (String, String)?, _ metric: inout ProtobufWriter) {
+        for (name, value) in labels.pairs {
+            metric.message(1) { pair in
+                pair.string(1, name)
+                pair.string(2, value)
+            }
+        }
+        if let (name, value) = extra {
+            metric.message(1) { pair in
+                pair.string(1, name)
+                pair.string(2, value)
+            }
+        }
+    }
+
+    /// `io.prometheus.client.MetricType`.
+    private static func typeNumber(_ type: MetricFamilyType) -> UInt64 {
+        switch type {
+        case .counter: 0
+        case .gauge: 1
+        case .histogram: 4
+        }
+    }
+}
