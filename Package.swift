@@ -30,6 +30,9 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "CSystem"),
+        // libcurl is linked already (the static FoundationNetworking needs it; libcurl4-openssl-dev
+        // is in the Makefile's build packages): remote write uses it for a CA file of its own.
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
         .target(name: "PerfMonitor", dependencies: ["PerfJSON", "CSystem", "CZlib"], swiftSettings: strict),
         .target(name: "StatsDServer", dependencies: ["PerfMonitor", "CSystem"], swiftSettings: strict),
         .target(name: "PerfmondAPI", dependencies: ["PerfMonitor", "PerfJSON"], swiftSettings: strict),
@@ -45,7 +48,8 @@ let package = Package(
         ),
         .target(
             name: "PerfMonitorHTTP",
-            dependencies: ["MicroHTTPD", "PerfJSON", "PerfMonitor", "PerfmondAPI", "PerfmondConfig", "AlertSinks", "CZlib"],
+            dependencies: ["MicroHTTPD", "PerfJSON", "PerfMonitor", "PerfmondAPI", "PerfmondConfig", "AlertSinks", "CZlib", "CCurl",
+                           .product(name: "Logging", package: "swift-log")],
             resources: [.embedInCode("Dashboard/dashboard.html")],
             swiftSettings: strict
         ),

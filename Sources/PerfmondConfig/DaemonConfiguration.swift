@@ -29,6 +29,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var statsd = StatsDConfiguration()
     /// Intervals, retention and limits of the in-memory store.
     public var store = StoreConfiguration()
+    /// Remote write (`remote_write_*`): off by default.
+    public var remoteWrite = RemoteWriteConfiguration()
+    /// This instance's `instance` label in remote write ("": the host name).
+    public var instanceName = ""
     /// Names and histogram buckets of `/metrics`.
     public var metrics = MetricsConfiguration()
     /// The alert file, webhook and Alertmanager.

@@ -105,6 +105,27 @@ extension Setting {
         buckets("buckets_custom_seconds", \.store.classicBounds.customSeconds),
         buckets("buckets_custom", \.store.classicBounds.custom),
         prefix("custom_metric_prefix", allowingEmpty: true, \.metrics.customPrefix),
+        url("remote_write_url", \.remoteWrite.url),
+        duration("remote_write_interval", .seconds(1)...TimeSpan.seconds(3600), \.remoteWrite.interval),
+        duration("remote_write_timeout", .seconds(1)...TimeSpan.seconds(300), \.remoteWrite.timeout),
+        path("remote_write_bearer_token_file", \.remoteWrite.bearerTokenFile),
+        Setting(key: "remote_write_basic_auth_user", allowed: "a user name without ':', or \"\" for none",
+                apply: { config, text in
+                    guard !text.contains(":") else { return false }
+                    config.remoteWrite.basicAuthUser = text.trimmingSpaces
+                    return true
+                }, render: { $0.remoteWrite.basicAuthUser }),
+        path("remote_write_basic_auth_password_file", \.remoteWrite.basicAuthPasswordFile),
+        path("remote_write_ca_file", \.remoteWrite.caFile),
+        boolean("remote_write_tls_verify", \.remoteWrite.tlsVerify),
+        integer("remote_write_queue_samples", 1000...100_000_000, \.remoteWrite.queueSamples),
+        Setting(key: "instance_name", allowed: "\"\" (the host name) or a label value of up to 256 bytes",
+                apply: { config, text in
+                    let trimmed = text.trimmingSpaces
+                    guard trimmed.utf8.count <= 256 else { return false }
+                    config.instanceName = trimmed
+                    return true
+                }, render: { $0.instanceName }),
         path("alert_file", \.alertSinks.file),
         byteSize("alert_file_max_bytes", 4096...(1 << 30), \.alertSinks.fileMaxBytes),
         url("alert_webhook_url", \.alertSinks.webhookURL),
@@ -117,12 +138,7 @@ extension Setting {
                     config.logLevel = level
                     return true
                 }, render: { $0.logLevel.rawValue }, isReloadable: true),
-        Setting(key: "degradation_alert", allowed: "true or false",
-                apply: { config, text in
-                    guard let value = Bool(text.trimmingSpaces.lowercased()) else { return false }
-                    config.degradation.enabled = value
-                    return true
-                }, render: { String($0.degradation.enabled) }),
+        boolean("degradation_alert", \.degradation.enabled),
         Setting(key: "degradation_ratio", allowed: "a number from 1.01 to 100",
                 apply: { config, text in
                     guard let value = Double(text.trimmingSpaces), value.isFinite, (1.01...100).contains(value) else { return false }
@@ -177,6 +193,15 @@ extension Setting {
                     config[keyPath: path] = bytes
                     return true
                 }, render: { ByteSize.format($0[keyPath: path]) })
+    }
+
+    private static func boolean(_ key: String, _ path: WritableKeyPath<DaemonConfiguration, Bool> & Sendable) -> Setting {
+        Setting(key: key, allowed: "true or false",
+                apply: { config, text in
+                    guard let value = Bool(text.trimmingSpaces.lowercased()) else { return false }
+                    config[keyPath: path] = value
+                    return true
+                }, render: { String($0[keyPath: path]) })
     }
 
     private static func duration(

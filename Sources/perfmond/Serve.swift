@@ -92,11 +92,16 @@ struct Serve: AsyncParsableCommand {
         // The queries report the server's own refusals; the server needs the routes first.
         let serverBox = SharedValue<HTTPServer?>(nil)  // routes built before the server read its counters
         let serverRefusals: @Sendable () -> ServerRefusals = { serverBox.value?.refusals ?? ServerRefusals() }
-        MetricsRoute(store: store, configuration: settings.metrics, counters: counters, buffer: buffer,
-                     serverRefusals: serverRefusals, monitor: monitor, alertEngine: alertEngine, dispatcher: dispatcher,
-                     access: access, live: live, snapshots: snapshots, startedAt: startedAt, queueWaits: queueWaits, statsd: statsdCounters,
-                     otlp: OTLPFigures(counters: otlpCounters, streams: otlpStreams), followers: followers)
-            .register(in: &routes)
+        let remoteWriteQueue = settings.remoteWrite.isEnabled ? RemoteWriteQueue(capacity: settings.remoteWrite.queueSamples) : nil
+        let metricsRoute = MetricsRoute(store: store, configuration: settings.metrics, counters: counters, buffer: buffer,
+                                        serverRefusals: serverRefusals, monitor: monitor, alertEngine: alertEngine, dispatcher: dispatcher,
+                                        access: access, live: live, snapshots: snapshots, startedAt: startedAt, queueWaits: queueWaits,
+                                        statsd: statsdCounters, otlp: OTLPFigures(counters: otlpCounters, streams: otlpStreams),
+                                        followers: followers, remoteWrite: remoteWriteQueue)
+        metricsRoute.register(in: &routes)
+        let remoteWriter = remoteWriteQueue.map {
+            RemoteWriter(configuration: settings.remoteWrite, instanceName: settings.instanceName, route: metricsRoute, queue: $0, logger: logger)
+        }
         PerformanceQueries(store: store, live: live, rules: rules, monitor: monitor, alertEngine: alertEngine,
                            counters: counters, buffer: buffer, serverRefusals: serverRefusals, snapshots: snapshots,
                            clock: clock, startedAt: startedAt, statsd: statsdCounters,
@@ -149,10 +154,12 @@ struct Serve: AsyncParsableCommand {
                                         notifier: notifier, logger: logger)
         let reloader = Reloader(configFlag: config, environment: environment, flags: flags, live: live, rules: rules,
                                 access: access, statsd: statsd, logLevel: processLogLevel, notifier: notifier, logger: logger)
-        // Shutdown runs in reverse order: StatsD stops reading first, then HTTP, then the store drains what was
+        // Shutdown runs in reverse order: StatsD stops reading first, then HTTP, then remote write, then the store drains what was
         // accepted, then the snapshot is written, then the alert sinks deliver what is queued.
-        let services: [any Service] = [AlertDeliveryService(dispatcher: dispatcher), stateService, storeService,
-                                       ReloadService(reloader: reloader), http] + (statsd.map { [StatsDService(listener: $0)] } ?? [])
+        // Remote write stops before the store (its pushes read it).
+        let services: [any Service] = [AlertDeliveryService(dispatcher: dispatcher), stateService, storeService]
+            + (remoteWriter.map { [RemoteWriteService(writer: $0)] } ?? [])
+            + [ReloadService(reloader: reloader), http] + (statsd.map { [StatsDService(listener: $0)] } ?? [])
         let group = ServiceGroup(services: services,
                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()

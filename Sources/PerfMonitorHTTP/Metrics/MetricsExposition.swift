@@ -49,3 +49,10 @@ extension MetricsExposition {
         }
     }
 }
+
+/// A fixed `name="value"` label of the route's own (`outcome="success"`, no escapes in it) as a pair.
+func fixedLabel(_ extra: StaticString) -> (String, String)? {
+    let text = extra.description
+    guard let equals = text.firstIndex(of: "="), text.hasSuffix("\"") else { return nil }
+    return (String(text[..<equals]), String(text[text.index(equals, offsetBy: 2)...].dropLast()))
+}

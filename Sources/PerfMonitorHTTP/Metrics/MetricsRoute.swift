@@ -30,6 +30,8 @@ public struct MetricsRoute: Sendable {
     public let otlp: OTLPFigures
     /// The live followers of `/performance/events`.
     public let followers: EventFollowers
+    /// Remote write's queue and counts (nil while remote write is off).
+    public let remoteWrite: RemoteWriteQueue?
     /// The size of the last scrape: the next one reserves that much (and an eighth more) at once
     /// instead of doubling its way there, copying and faulting in pages at every step.
     private let lastSize = SizeHint()
@@ -38,8 +40,9 @@ public struct MetricsRoute: Sendable {
                 serverRefusals: @escaping @Sendable () -> ServerRefusals, monitor: SystemMonitor, alertEngine: AlertEngine,
                 dispatcher: AlertDispatcher, access: AccessPolicy, live: LiveConfiguration, snapshots: SnapshotStatus,
                 startedAt: Double, queueWaits: QueueWaits, statsd: StatsDCounters = StatsDCounters(),
-                otlp: OTLPFigures = OTLPFigures(), followers: EventFollowers = EventFollowers()) {
+                otlp: OTLPFigures = OTLPFigures(), followers: EventFollowers = EventFollowers(), remoteWrite: RemoteWriteQueue? = nil) {
         self.otlp = otlp
+        self.remoteWrite = remoteWrite
         self.followers = followers
         self.queueWaits = queueWaits
         self.statsd = statsd
@@ -99,8 +102,9 @@ public struct MetricsRoute: Sendable {
     /// The classic bounds of the histogram families: the store counts values against them.
     var bounds: ClassicBounds { store.configuration.classicBounds }
 
-    func render(format: ExpositionFormat) async -> [UInt8] {
-        let snapshot = await store.read { store in
+    /// What the store holds for an exposition, in one visit.
+    private func snapshot() async -> Snapshot {
+        await store.read { store in
             var snapshot = Snapshot()
             for kind in SeriesKind.allCases { snapshot.series[kind] = store.series(kind) }
             snapshot.status = store.currentStatus()
@@ -109,6 +113,10 @@ public struct MetricsRoute: Sendable {
             snapshot.rateLimits = store.rateLimitsRemaining()
             return snapshot
         }
+    }
+
+    func render(format: ExpositionFormat) async -> [UInt8] {
+        let snapshot = await snapshot()
         let expected = lastSize.bytes.load(ordering: .relaxed)
         let bytes: [UInt8]
         switch format {
@@ -121,6 +129,10 @@ public struct MetricsRoute: Sendable {
     }
 
     private func write<W: MetricsExposition>(_ snapshot: Snapshot, into writer: W) -> [UInt8] {
+        written(snapshot, into: writer).bytes
+    }
+
+    private func written<W: MetricsExposition>(_ snapshot: Snapshot, into writer: W) -> W {
         var writer = writer
         writeProviders(snapshot, &writer)
         writeEndpoints(snapshot, &writer)
@@ -128,7 +140,12 @@ public struct MetricsRoute: Sendable {
         writeOthers(snapshot, &writer)
         writeDaemon(snapshot, &writer)
         writer.finish()
-        return writer.bytes
+        return writer
+    }
+
+    /// Everything a scrape shows, written by `writer` (remote write builds its requests so).
+    func exposition<W: MetricsExposition>(_ writer: W) async -> W {
+        written(await snapshot(), into: writer)
     }
 
     private func writeProviders<W: MetricsExposition>(_ snapshot: Snapshot, _ w: inout W) {
@@ -350,6 +367,25 @@ public struct MetricsRoute: Sendable {
         for end in ResponseStream.End.allCases { w.sample(.none, Double(figures.ended[end] ?? 0), label: "reason", end.rawValue) }
     }
 
+    /// Remote write's samples by what became of them (api.md §8), and its queue.
+    private func writeRemoteWrite<W: MetricsExposition>(_ figures: RemoteWriteQueue.Figures, capacity: Int, _ w: inout W) {
+        w.family("remote_write_samples_total", .counter, "Samples pushed with remote write (a native histogram is one): sent, or retried after a 5xx, 429 or network error.")
+        w.sample(.none, Double(figures.sent), label: "outcome", "sent")
+        w.sample(.none, Double(figures.retried), label: "outcome", "retried")
+        w.family("remote_write_samples_dropped_total", .counter, "Samples remote write gave up, by reason: queue_full (remote_write_queue_samples), rejected (a 4xx), shutdown.")
+        for reason in RemoteWriteQueue.DropReason.allCases { w.sample(.none, Double(figures.dropped[reason] ?? 0), label: "reason", reason.rawValue) }
+        w.family("remote_write_failed_attempts_total", .counter, "Remote write requests that failed and were tried again.")
+        w.sample(.none, Double(figures.failedAttempts))
+        w.family("remote_write_queue_samples", .gauge, "Samples waiting in the remote write queue.")
+        w.sample(.none, Double(figures.queuedSamples))
+        w.family("remote_write_queue_capacity_samples", .gauge, "Samples the remote write queue holds at most (remote_write_queue_samples).")
+        w.sample(.none, Double(capacity))
+        if let last = figures.lastSuccessAt {
+            w.family("remote_write_last_success_timestamp_seconds", .gauge, "When a remote write request was last delivered, in Unix seconds.")
+            w.sample(.none, last)
+        }
+    }
+
     /// Lines by outcome, `folded` (values the store folded) taken out of `accepted`.
     public static func statsdLines(_ tally: StatsDTally, folded: Int) -> [(StatsDOutcome, Int)] {
         let movable = Swift.min(folded, tally[.accepted])
@@ -400,6 +436,7 @@ public struct MetricsRoute: Sendable {
         writeStatsD(status, &w)
         writeOTLP(&w)
         writeFollowers(&w)
+        if let remoteWrite { writeRemoteWrite(remoteWrite.current, capacity: remoteWrite.capacity, &w) }
         w.family("ingest_queue_depth", .gauge, "Events accepted and waiting to be applied by the store.")
         w.sample(.none, Double(buffer.depth))
         w.family("ingest_queue_capacity", .gauge, "Events the ingest queue holds at most (ingest_queue_capacity).")

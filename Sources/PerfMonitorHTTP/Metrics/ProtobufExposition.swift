@@ -40,15 +40,7 @@ struct ProtobufExposition: MetricsExposition {
     }
 
     mutating func sample(_ labels: SeriesLabels, _ value: Double, extra: StaticString?) {
-        var pair: (String, String)?
-        if let extra {
-            // A fixed `name="value"` of the route's own, without escapes.
-            let text = extra.description
-            if let equals = text.firstIndex(of: "=") {
-                pair = (String(text[..<equals]), String(text[text.index(equals, offsetBy: 2)...].dropLast()))
-            }
-        }
-        metric(labels, pair, value)
+        metric(labels, extra.flatMap(fixedLabel), value)
     }
 
     mutating func sample(_ labels: SeriesLabels, _ value: Double, label: String, _ labelValue: String) {

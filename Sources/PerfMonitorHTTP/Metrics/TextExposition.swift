@@ -40,16 +40,20 @@ struct TextExposition: MetricsExposition {
         bucketName = self.name + Array("_bucket".utf8)
         sumName = self.name + Array("_sum".utf8)
         countName = self.name + Array("_count".utf8)
-        // OpenMetrics wants le as a float (1.0); both formats accept it.
         boundsMs = bounds.map { $0 * scale }
         self.scale = scale
         boundLabels = []
         boundRanges = []
-        for bound in bounds.map({ $0 == $0.rounded() && $0 < 1e15 ? String(Int64($0)) + ".0" : String($0) }) + ["+Inf"] {
+        for bound in bounds.map(Self.leText) + ["+Inf"] {
             let start = boundLabels.count
             boundLabels.append(contentsOf: "le=\"\(bound)\"".utf8)
             boundRanges.append(start..<boundLabels.count)
         }
+    }
+
+    /// A bound as the `le` label's value: a float in both formats (OpenMetrics wants `1.0`).
+    static func leText(_ bound: Double) -> String {
+        bound == bound.rounded() && bound < 1e15 ? String(Int64(bound)) + ".0" : String(bound)
     }
 
     /// One sample of the current family: `name{labels,extra} value`.

@@ -1,0 +1,120 @@
+import PerfMonitor
+
+/// Writes what a scrape shows as remote write 1.0 `WriteRequest`s (prompb): one `TimeSeries` a
+/// sample, its labels sorted by name with `__name__`, `job` and `instance`; every histogram as a
+/// native histogram (the sketch's buckets, as the protobuf exposition sends them) and its classic
+/// `_bucket`, `_sum` and `_count` series. A request is closed every `seriesPerRequest` series, so
+/// that a large store goes as several bodies a receiver accepts and a retry resends little.
+struct RemoteWriteExposition: MetricsExposition {
+    /// One request's body (protobuf, before compression) and the samples it carries.
+    struct Request {
+        var body: [UInt8]
+        var samples: Int
+    }
+
+    let prefix: String
+    /// `job` and `instance`, sorted into every series' labels.
+    let identity: [(String, String)]
+    let timestampMs: Int64
+    let seriesPerRequest: Int
+    private(set) var requests: [Request] = []
+    private var writer = ProtobufWriter()
+    private var seriesInRequest = 0
+    private var name = "", type = MetricFamilyType.counter, bounds: [Double] = [], boundsScaled: [Double] = [], scale = 1000.0
+    private var counts: [Double] = []
+
+    init(prefix: String, job: String, instance: String, timestampMs: Int64, seriesPerRequest: Int = 5_000) {
+        self.prefix = prefix
+        identity = [("instance", instance), ("job", job)]
+        self.timestampMs = timestampMs
+        self.seriesPerRequest = seriesPerRequest
+    }
+
+    /// The requests' bodies; call `finish()` first.
+    var bytes: [UInt8] { requests.flatMap(\.body) }
+
+    var samples: Int { requests.reduce(0) { $0 + $1.samples } }
+
+    mutating func family(_ name: String, _ type: MetricFamilyType, _ help: String, bounds: [Double], scale: Double, prefixed: Bool) {
+        self.name = !prefixed || name.hasPrefix("process_") ? name : prefix + "_" + name
+        self.type = type
+        self.bounds = bounds
+        self.scale = scale
+        boundsScaled = bounds.map { $0 * scale }
+    }
+
+    mutating func sample(_ labels: SeriesLabels, _ value: Double, extra: StaticString?) {
+        var pairs = labels.pairs
+        if let extra, let pair = fixedLabel(extra) { pairs.append(pair) }
+        floatSeries(name, pairs, value)
+    }
+
+    mutating func sample(_ labels: SeriesLabels, _ value: Double, label: String, _ labelValue: String) {
+        floatSeries(name, labels.pairs + [(label, labelValue)], value)
+    }
+
+    mutating func histogram(_ labels: SeriesLabels, _ distribution: Distribution, classic: ClassicCounts) {
+        classicCumulativeCounts(distribution, classic, boundsScaled, into: &counts)
+        let native = NativeBuckets(distribution, scale: scale)
+        let integral = native.isIntegral && distribution.count == distribution.count.rounded()
+        let scale = self.scale, timestampMs = self.timestampMs
+        series(name, labels.pairs) { series in
+            series.message(4) { histogram in
+                if integral { histogram.uint(1, UInt64(distribution.count)) } else { histogram.double(2, distribution.count) }
+                histogram.double(3, distribution.sum / scale)
+                histogram.sint(4, Int64(Distribution.schema))
+                histogram.double(5, Distribution.smallestMagnitude / scale)
+                if integral { histogram.uint(6, UInt64(distribution.zeroCount)) } else { histogram.double(7, distribution.zeroCount) }
+                native.negative.write(spans: 8, deltas: 9, counts: 10, integral: integral, into: &histogram)
+                native.positive.write(spans: 11, deltas: 12, counts: 13, integral: integral, into: &histogram)
+                histogram.int(15, timestampMs)
+            }
+        }
+        let counts = self.counts
+        for (index, bound) in (bounds.map(TextExposition.leText) + ["+Inf"]).enumerated() {
+            floatSeries(name + "_bucket", labels.pairs + [("le", bound)], counts[index])
+        }
+        floatSeries(name + "_sum", labels.pairs, distribution.sum / scale)
+        floatSeries(name + "_count", labels.pairs, distribution.count)
+    }
+
+    mutating func finish() {
+        closeRequest()
+    }
+
+    private mutating func floatSeries(_ name: String, _ pairs: [(String, String)], _ value: Double) {
+        let timestampMs = self.timestampMs
+        series(name, pairs) { series in
+            series.message(2) { sample in
+                sample.double(1, value)
+                sample.int(2, timestampMs)
+            }
+        }
+    }
+
+    /// `WriteRequest.timeseries` (1): labels (1), then what `body` adds (samples 2 or histograms 4).
+    private mutating func series(_ name: String, _ pairs: [(String, String)], _ body: (inout ProtobufWriter) -> Void) {
+        var labels = [("__name__", name)] + identity
+        // A series' own job or instance label is kept as exported_…, as Prometheus does on a scrape.
+        for (key, value) in pairs { labels.append((key == "job" || key == "instance" ? "exported_" + key : key, value)) }
+        labels.sort { $0.0 < $1.0 }
+        writer.message(1) { series in
+            for (key, value) in labels where !value.isEmpty {
+                series.message(1) { label in
+                    label.string(1, key)
+                    label.string(2, value)
+                }
+            }
+            body(&series)
+        }
+        seriesInRequest += 1
+        if seriesInRequest >= seriesPerRequest { closeRequest() }
+    }
+
+    private mutating func closeRequest() {
+        guard seriesInRequest > 0 else { return }
+        requests.append(Request(body: writer.bytes, samples: seriesInRequest))
+        writer = ProtobufWriter(capacity: writer.bytes.count)
+        seriesInRequest = 0
+    }
+}
