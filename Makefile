@@ -120,6 +120,7 @@ test: test-deps  ## install what the tests need, then run the whole suite
 	$(SWIFT) build --build-tests
 	Tests/api/schemathesis.sh
 	Tests/prometheus/scrape-test.sh
+	Tests/fleet/fleet-test.py
 	Tests/ops/ops-kit-test.sh
 	Tests/build/link-packages-test.py
 	Tests/docs/layout-test.py

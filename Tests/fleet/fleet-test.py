@@ -8,12 +8,23 @@ on free loopback ports with temporary data directories.
    `histogram_quantile(0.95, sum(…))` over the native histograms is within 2 % of the exact p95 of
    all 4,000 samples (the classic buckets gave 26 % off), `histogram_count()` is the posted count,
    `rate()` of the counter and of the histogram's count agree, and neither target has a scrape error.
+2. The same two sets pushed with remote write (1 s interval) into `prometheus
+   --web.enable-remote-write-receiver`, served over TLS with a private CA (remote_write_ca_file) and
+   basic auth (remote_write_basic_auth_user / _password_file): the same queries answer the same.
+3. The receiver stopped for 30 s, then restarted: an instance with the default queue loses nothing
+   (a sample for every second of the outage arrives, nothing counted dropped); one whose queue holds
+   1,000 samples (four pushes) keeps only the latest and counts the rest as dropped (queue_full).
 Usage: fleet-test.py [PERFMOND_BINARY]"""
 import json
 import math
 import os
 import random
+import base64
+import warnings
+warnings.filterwarnings("ignore", category=DeprecationWarning)  # crypt: Debian 12's Python 3.11 has it, for bcrypt
+import crypt  # noqa: E402
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -44,31 +55,55 @@ def post(port, events):
         assert answer.status == 202, answer.status
 
 
-def start_prometheus(config, *flags):
-    port = free_port()
+class Endpoint:
+    """A Prometheus's HTTP API: plain, or over TLS with the test's CA and basic auth."""
+
+    def __init__(self, port, tls=None, auth=None):
+        self.port, self.tls, self.auth = port, tls, auth
+
+    def open(self, path):
+        scheme = "https" if self.tls else "http"
+        request = urllib.request.Request(f"{scheme}://127.0.0.1:{self.port}{path}")
+        if self.auth:
+            request.add_header("Authorization", "Basic " + base64.b64encode(self.auth.encode()).decode())
+        return urllib.request.urlopen(request, timeout=10, context=self.tls)
+
+
+def start_prometheus(config, *flags, port=None, data=None, endpoint=None):
+    port = port or free_port()
+    endpoint = endpoint or Endpoint(port)
     path = os.path.join(work, f"prometheus-{port}.yml")
     with open(path, "w") as file:
         file.write(config)
     log = open(os.path.join(work, f"prometheus-{port}.log"), "w")
-    process = subprocess.Popen(["prometheus", f"--config.file={path}", f"--storage.tsdb.path={work}/data-{port}",
+    process = subprocess.Popen(["prometheus", f"--config.file={path}", f"--storage.tsdb.path={data or f'{work}/data-{port}'}",
                                 f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn", *flags],
                                stdout=log, stderr=subprocess.STDOUT)
     processes.append(process)
-    for _ in range(200):
+    for _ in range(300):
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=1)
-            return process, port
+            endpoint.open("/-/ready")
+            return process, endpoint
         except OSError:
             time.sleep(0.1)
     raise SystemExit(f"Prometheus did not start: {open(log.name).read()[-2000:]}")
 
 
-def query(port, expression):
+def query(endpoint, expression, at=None):
     """The value of an instant query's single result, or None."""
-    url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": expression})
-    with urllib.request.urlopen(url, timeout=10) as answer:
+    parameters = {"query": expression} | ({"time": f"{at:.3f}"} if at else {})
+    with endpoint.open("/api/v1/query?" + urllib.parse.urlencode(parameters)) as answer:
         result = json.load(answer)["data"]["result"]
     return float(result[0]["value"][1]) if result else None
+
+
+def metric(port, line_start):
+    """A sample's value from a perfmond's /metrics, or None."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        for line in answer.read().decode().splitlines():
+            if line.startswith(line_start + " "):
+                return float(line.rsplit(" ", 1)[1])
+    return None
 
 
 def wait_for(port, expression, accept, seconds=30):
@@ -110,33 +145,100 @@ try:
         instances.append(port)
 
     targets = ", ".join(f'"127.0.0.1:{port}"' for port in instances)
-    scraper, scraper_port = start_prometheus(f"""global: {{scrape_interval: 1s}}
+    scraper, scraper_api = start_prometheus(f"""global: {{scrape_interval: 1s}}
 scrape_configs:
   - job_name: perfmond
     static_configs: [{{targets: [{targets}]}}]
 """, "--enable-feature=native-histograms")
     series = 'perfmond_provider_request_duration_seconds{provider="openai",model="gpt-4o"}'
-    count = wait_for(scraper_port, f"histogram_count(sum({series}))", lambda v: v == 4000)
+    count = wait_for(scraper_api, f"histogram_count(sum({series}))", lambda v: v == 4000)
     expect(count == 4000, f"scrape: histogram_count(sum(…)) over both instances is {count}, 4,000 posted")
-    p95 = query(scraper_port, f"histogram_quantile(0.95, sum({series}))")
+    p95 = query(scraper_api, f"histogram_quantile(0.95, sum({series}))")
     error = abs(p95 - exact_p95) / exact_p95
     expect(error < 0.02, f"scrape: fleet p95 {p95:.4f} s where the exact p95 of all samples is {exact_p95:.4f} s: {error * 100:.2f} % off (≤ 2 %)")
-    counter = query(scraper_port, 'sum(perfmond_provider_requests_total{provider="openai",model="gpt-4o"})')
+    counter = query(scraper_api, 'sum(perfmond_provider_requests_total{provider="openai",model="gpt-4o"})')
     expect(counter == 4000, f"scrape: the calls counter sums to {counter} across instances")
     # A second batch on each, so that rates are not zero; both rates see the same samples.
     for port, seed in zip(instances, [3, 4]):
         post(port, calls(lognormal_calls(seed, 500, 500, 0.5)))
-    wait_for(scraper_port, f"histogram_count(sum({series}))", lambda v: v == 5000)
+    wait_for(scraper_api, f"histogram_count(sum({series}))", lambda v: v == 5000)
     time.sleep(2)
-    rate_counter = query(scraper_port, 'sum(rate(perfmond_provider_requests_total{provider="openai",model="gpt-4o"}[30s]))')
-    rate_histogram = query(scraper_port, f"histogram_count(sum(rate({series}[30s])))")
+    rate_counter = query(scraper_api, 'sum(rate(perfmond_provider_requests_total{provider="openai",model="gpt-4o"}[30s]))')
+    rate_histogram = query(scraper_api, f"histogram_count(sum(rate({series}[30s])))")
     # Prometheus 2.42 extrapolates a float's and a native histogram's rate a little differently.
     expect(rate_counter and rate_histogram and abs(rate_counter - rate_histogram) <= 0.01 * rate_counter,
            f"scrape: rate() of the counter {rate_counter:.3f}/s and histogram_count(rate()) {rate_histogram:.3f}/s agree within 1 %")
-    with urllib.request.urlopen(f"http://127.0.0.1:{scraper_port}/api/v1/targets", timeout=10) as answer:
+    with scraper_api.open("/api/v1/targets") as answer:
         active = json.load(answer)["data"]["activeTargets"]
     errors = [target["lastError"] for target in active]
     expect(len(active) == 2 and errors == ["", ""], f"scrape: both targets scraped without error: {errors}")
+    scraper.terminate()
+
+    # 2. Remote write over TLS with a private CA and basic auth.
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=perfmond test CA",
+                    "-keyout", f"{work}/ca.key", "-out", f"{work}/ca.pem"], check=True, capture_output=True)
+    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", f"{work}/server.key",
+                    "-out", f"{work}/server.csr"], check=True, capture_output=True)
+    with open(f"{work}/san.ext", "w") as file:
+        file.write("subjectAltName=IP:127.0.0.1\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", f"{work}/server.csr", "-CA", f"{work}/ca.pem", "-CAkey", f"{work}/ca.key",
+                    "-CAcreateserial", "-days", "1", "-extfile", f"{work}/san.ext", "-out", f"{work}/server.pem"], check=True, capture_output=True)
+    with open(f"{work}/web.yml", "w") as file:
+        file.write(f"tls_server_config: {{cert_file: {work}/server.pem, key_file: {work}/server.key}}\n"
+                   f"basic_auth_users: {{perfmond: '{crypt.crypt('s3cret', crypt.mksalt(crypt.METHOD_BLOWFISH))}'}}\n")
+    with open(f"{work}/password", "w") as file:
+        file.write("s3cret\n")
+    receiver_port = free_port()
+    receiver_endpoint = Endpoint(receiver_port, tls=ssl.create_default_context(cafile=f"{work}/ca.pem"), auth="perfmond:s3cret")
+    receiver_flags = ("--web.enable-remote-write-receiver", "--enable-feature=native-histograms", f"--web.config.file={work}/web.yml")
+    receiver_config = "global: {scrape_interval: 1m}\n"
+    receiver, _ = start_prometheus(receiver_config, *receiver_flags, port=receiver_port, data=f"{work}/receiver", endpoint=receiver_endpoint)
+    pushed = {}
+    for name, durations, queue in [("d", fast, 500_000), ("e", slow, 500_000), ("f", [300.0] * 10, 1000)]:
+        environment = {"PERFMOND_REMOTE_WRITE_URL": f"https://127.0.0.1:{receiver_port}/api/v1/write", "PERFMOND_REMOTE_WRITE_INTERVAL": "1s",
+                       "PERFMOND_REMOTE_WRITE_CA_FILE": f"{work}/ca.pem", "PERFMOND_REMOTE_WRITE_BASIC_AUTH_USER": "perfmond",
+                       "PERFMOND_REMOTE_WRITE_BASIC_AUTH_PASSWORD_FILE": f"{work}/password",
+                       "PERFMOND_REMOTE_WRITE_QUEUE_SAMPLES": str(queue), "PERFMOND_INSTANCE_NAME": f"fleet-{name}"}
+        daemon, port = start_daemon(binary, [], os.path.join(work, f"perfmond-{name}.log"), environment)
+        assert port, open(os.path.join(work, f"perfmond-{name}.log")).read()
+        processes.append(daemon)
+        for start in range(0, len(durations), 1000):
+            post(port, calls(durations[start:start + 1000]))
+        pushed[name] = port
+    pushed_series = 'perfmond_provider_request_duration_seconds{instance=~"fleet-d|fleet-e",provider="openai",model="gpt-4o"}'
+    count = wait_for(receiver_endpoint, f"histogram_count(sum({pushed_series}))", lambda v: v == 4000)
+    expect(count == 4000, f"remote write: histogram_count(sum(…)) over both instances is {count}, 4,000 posted")
+    p95 = query(receiver_endpoint, f"histogram_quantile(0.95, sum({pushed_series}))")
+    error = abs(p95 - exact_p95) / exact_p95
+    expect(error < 0.02, f"remote write: fleet p95 {p95:.4f} s where the exact p95 is {exact_p95:.4f} s: {error * 100:.2f} % off (≤ 2 %)")
+    counter = query(receiver_endpoint, 'sum(perfmond_provider_requests_total{instance=~"fleet-d|fleet-e",provider="openai"})')
+    expect(counter == 4000, f"remote write: the calls counter sums to {counter}")
+    labels = query(receiver_endpoint, 'count(perfmond_build_info{job="perfmond",instance="fleet-d"})')
+    expect(labels == 1, "remote write: series carry job=\"perfmond\" and instance=instance_name")
+
+    # 3. The receiver stopped for 30 s, then restarted on the same port and data.
+    receiver.terminate()
+    receiver.wait(timeout=30)
+    stopped_at = time.time()
+    time.sleep(30)
+    resumed_at = time.time()
+    receiver, _ = start_prometheus(receiver_config, *receiver_flags, port=receiver_port, data=f"{work}/receiver", endpoint=receiver_endpoint)
+    for _ in range(120):
+        if metric(pushed["d"], "perfmond_remote_write_queue_samples") == 0 and metric(pushed["f"], "perfmond_remote_write_queue_samples") == 0:
+            break
+        time.sleep(0.5)
+    outage = f"[{int(resumed_at - stopped_at) - 2}s]"
+    kept = query(receiver_endpoint, f'count_over_time(perfmond_provider_requests_total{{instance="fleet-d",outcome="success"}}{outage})', at=resumed_at - 1)
+    dropped = sum(metric(pushed["d"], f'perfmond_remote_write_samples_dropped_total{{reason="{r}"}}') for r in ["queue_full", "rejected"])
+    retried = metric(pushed["d"], 'perfmond_remote_write_samples_total{outcome="retried"}')
+    expect(kept is not None and kept >= int(resumed_at - stopped_at) - 4 and dropped == 0 and retried > 0,
+           f"outage: the default queue kept every push: {kept} samples of one series within the {outage} outage, {dropped} dropped, {retried} retried")
+    small_kept = query(receiver_endpoint, f'count_over_time(perfmond_provider_requests_total{{instance="fleet-f",outcome="success"}}{outage})', at=resumed_at - 1)
+    small_dropped = metric(pushed["f"], 'perfmond_remote_write_samples_dropped_total{reason="queue_full"}')
+    per_push = metric(pushed["f"], 'perfmond_remote_write_samples_total{outcome="sent"}') / max(1, query(
+        receiver_endpoint, f'count_over_time(perfmond_provider_requests_total{{instance="fleet-f",outcome="success"}}[10m])') or 1)
+    expect((small_kept or 0) <= 4 and small_dropped >= (resumed_at - stopped_at - 8) * per_push * 0.9,
+           f"outage: a queue of 1,000 samples kept {small_kept} pushes of the outage and counted {small_dropped:.0f} samples dropped (≈ {per_push:.0f} a push)")
 finally:
     for process in processes:
         process.terminate()
