@@ -105,7 +105,14 @@ extension Setting {
         buckets("buckets_custom_seconds", \.store.classicBounds.customSeconds),
         buckets("buckets_custom", \.store.classicBounds.custom),
         prefix("custom_metric_prefix", allowingEmpty: true, \.metrics.customPrefix),
-        url("remote_write_url", \.remoteWrite.url),
+        Setting(key: "remote_write_url", allowed: "an http:// or https:// URL without user:password@ (remote_write_basic_auth_user), or \"\" for none",
+                apply: { config, text in
+                    let trimmed = text.trimmingSpaces
+                    let authority = trimmed.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).dropFirst(2).first ?? ""
+                    guard AlertSinkConfiguration.isURL(trimmed), !authority.contains("@") else { return false }
+                    config.remoteWrite.url = trimmed
+                    return true
+                }, render: { $0.remoteWrite.url }),
         duration("remote_write_interval", .seconds(1)...TimeSpan.seconds(3600), \.remoteWrite.interval),
         duration("remote_write_timeout", .seconds(1)...TimeSpan.seconds(300), \.remoteWrite.timeout),
         path("remote_write_bearer_token_file", \.remoteWrite.bearerTokenFile),

@@ -105,7 +105,8 @@ struct Serve: AsyncParsableCommand {
         PerformanceQueries(store: store, live: live, rules: rules, monitor: monitor, alertEngine: alertEngine,
                            counters: counters, buffer: buffer, serverRefusals: serverRefusals, snapshots: snapshots,
                            clock: clock, startedAt: startedAt, statsd: statsdCounters,
-                           otlp: OTLPFigures(counters: otlpCounters, streams: otlpStreams), followers: followers)
+                           otlp: OTLPFigures(counters: otlpCounters, streams: otlpStreams), followers: followers,
+                           remoteWrite: remoteWriteQueue)
             .register(in: &routes)
         let server = HTTPServer(configuration: settings.serverConfiguration, router: access.router(for: routes), logger: logger)
         serverBox.value = server

@@ -26,13 +26,15 @@ final class Harness: Sendable {
     let access: AccessPolicy
     let live: LiveConfiguration
     let router: Router
+    /// The `/metrics` route (remote write builds its pushes with it).
+    let metricsRoute: MetricsRoute
     /// The real server, for a live harness.
     let server: HTTPServer?
 
     init(live isLive: Bool = false, queueCapacity: Int = 200_000, maxBodyBytes: Int = 1 << 20,
          metrics: MetricsConfiguration = MetricsConfiguration(), accessControl: AccessConfiguration = AccessConfiguration(),
          storeConfiguration: StoreConfiguration = StoreConfiguration(), litellmQueueWait: TimeSpan = .seconds(5),
-         recommendationRules: [RecommendationRule] = RecommendationRule.defaults) throws {
+         recommendationRules: [RecommendationRule] = RecommendationRule.defaults, remoteWrite: RemoteWriteQueue? = nil) throws {
         buffer = IngestBuffer(capacity: queueCapacity)
         let catalog = MetricCatalog(maxNames: storeConfiguration.limits.customMetrics, familyPrefix: metrics.customPrefix, builtinPrefix: metrics.prefix)
         store = MetricsStore(configuration: storeConfiguration, clock: clock, buffer: buffer, catalog: catalog)
@@ -53,13 +55,14 @@ final class Harness: Sendable {
             .register(in: &routes)
         PerformanceQueries(store: store, live: live, rules: rules, monitor: monitor,
                            alertEngine: alertEngine, counters: counters,
-                           buffer: buffer, serverRefusals: { ServerRefusals() }, snapshots: snapshots, clock: clock, startedAt: clock.now())
+                           buffer: buffer, serverRefusals: { ServerRefusals() }, snapshots: snapshots, clock: clock, startedAt: clock.now(),
+                           remoteWrite: remoteWrite)
             .register(in: &routes)
-        MetricsRoute(store: store, configuration: metrics, counters: counters, buffer: buffer, serverRefusals: { ServerRefusals() },
+        metricsRoute = MetricsRoute(store: store, configuration: metrics, counters: counters, buffer: buffer, serverRefusals: { ServerRefusals() },
                      monitor: monitor, alertEngine: alertEngine,
                      dispatcher: AlertDispatcher(sinks: [], logger: Logger(label: "test")), access: access, live: live,
-                     snapshots: snapshots, startedAt: 1_700_000_000, queueWaits: queueWaits)
-            .register(in: &routes)
+                     snapshots: snapshots, startedAt: 1_700_000_000, queueWaits: queueWaits, remoteWrite: remoteWrite)
+        metricsRoute.register(in: &routes)
         GrafanaDashboards.register(in: &routes)
         let router = access.router(for: routes)
         self.router = router

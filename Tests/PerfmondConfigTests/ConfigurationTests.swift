@@ -108,6 +108,14 @@ func loadError(file: String? = nil, environment: [String: String] = [:], flags: 
 
     @Test(arguments: [
         ("port", "abc", "an integer from 0 to 65535"),
+        ("remote_write_url", "https://user:pass@mimir.example/api/v1/push",
+         "an http:// or https:// URL without user:password@ (remote_write_basic_auth_user), or \"\" for none"),
+        ("remote_write_url", "ftp://mimir.example/", "an http:// or https:// URL without user:password@ (remote_write_basic_auth_user), or \"\" for none"),
+        ("remote_write_queue_samples", "10", "an integer from 1000 to 100000000"),
+        ("remote_write_tls_verify", "maybe", "true or false"),
+        ("remote_write_interval", "0s", "a duration from 1s to 1h, " + TimeSpan.syntax),
+        ("remote_write_basic_auth_user", "a:b", "a user name without ':', or \"\" for none"),
+        ("instance_name", String(repeating: "x", count: 257), "\"\" (the host name) or a label value of up to 256 bytes"),
         ("port", "65536", "an integer from 0 to 65535"),
         ("port", "-1", "an integer from 0 to 65535"),
         ("threads", "1000", "an integer from 0 to 256 (0: one per core)"),

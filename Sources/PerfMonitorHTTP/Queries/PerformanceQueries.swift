@@ -28,11 +28,15 @@ public struct PerformanceQueries: Sendable {
     public let otlp: OTLPFigures
     /// The live followers of `/performance/events`.
     public let followers: EventFollowers
+    /// Remote write's queue and counts (nil while remote write is off).
+    public let remoteWrite: RemoteWriteQueue?
 
     public init(store: MetricsStore, live: LiveConfiguration, rules: AlertRules,
                 monitor: SystemMonitor, alertEngine: AlertEngine, counters: IngestCounters, buffer: IngestBuffer, serverRefusals: @escaping @Sendable () -> ServerRefusals,
                 snapshots: SnapshotStatus, clock: any StoreClock, startedAt: Double, statsd: StatsDCounters = StatsDCounters(),
-                otlp: OTLPFigures = OTLPFigures(), followers: EventFollowers = EventFollowers()) {
+                otlp: OTLPFigures = OTLPFigures(), followers: EventFollowers = EventFollowers(),
+                remoteWrite: RemoteWriteQueue? = nil) {
+        self.remoteWrite = remoteWrite
         self.otlp = otlp
         self.followers = followers
         self.store = store

@@ -67,6 +67,7 @@ extension PerformanceQueries {
                 ("queue_capacity", .int(buffer.capacity)),
             ])),
             ("persistence", persistence()),
+            ("remote_write", remoteWriteFields()),
             ("alerts", .array(alertEngine.snapshot.firing.filter { AlertMetric.memoryMetrics.contains($0.metric) }.map { .string($0.text) })),
         ])
     }
@@ -114,6 +115,24 @@ extension PerformanceQueries {
             ("rejected_requests", .object(IngestCounters.Reason.allCases.map { ($0.rawValue, .int(totals.rejectedRequests[$0] ?? 0)) }
                 + [("too_large", .int(tooLarge))])),
         ]
+    }
+
+    /// Remote write's queue and samples, as `/metrics` has them (zeros while it is off).
+    private func remoteWriteFields() -> JSONValue {
+        let figures = remoteWrite?.current ?? RemoteWriteQueue.Figures()
+        return .object([
+            ("enabled", .bool(remoteWrite != nil)),
+            ("url", .string(configuration.remoteWrite.url)),
+            ("samples_sent", .int(figures.sent)),
+            ("samples_retried", .int(figures.retried)),
+            ("samples_dropped", .object(RemoteWriteQueue.DropReason.allCases.map { ($0.rawValue, .int(figures.dropped[$0] ?? 0)) })),
+            ("failed_attempts", .int(figures.failedAttempts)),
+            ("queue_samples", .int(figures.queuedSamples)),
+            ("queue_requests", .int(figures.queuedRequests)),
+            ("queue_capacity_samples", .int(remoteWrite?.capacity ?? configuration.remoteWrite.queueSamples)),
+            ("last_success", .double(figures.lastSuccessAt ?? 0)),  // 0 before the first: no null (api.md §0)
+            ("last_error", .string(figures.lastError)),
+        ])
     }
 
     /// The snapshot's state: where it goes and how writing it has gone.
