@@ -36,12 +36,15 @@ public struct NativeBuckets: Sendable {
                     message.uint(2, UInt64(span.length))
                 }
             }
+            guard !counts.isEmpty else { return }
             if integral {
-                var previous: Int64 = 0
-                writer.packedSInts(deltas, counts.map { count in
-                    defer { previous = Int64(count) }
-                    return Int64(count) - previous
-                })
+                writer.message(deltas) { packed in
+                    var previous: Int64 = 0
+                    for count in counts {
+                        packed.varint(ProtobufWriter.zigzag(Int64(count) - previous))
+                        previous = Int64(count)
+                    }
+                }
             } else {
                 writer.packedDoubles(countField, counts)
             }
@@ -58,6 +61,6 @@ public struct NativeBuckets: Sendable {
 
     /// Whether every count is a whole number (else a float histogram: weighted values).
     public var isIntegral: Bool {
-        (positive.counts + negative.counts).allSatisfy { $0 == $0.rounded() }
+        positive.counts.allSatisfy { $0 == $0.rounded() } && negative.counts.allSatisfy { $0 == $0.rounded() }
     }
 }

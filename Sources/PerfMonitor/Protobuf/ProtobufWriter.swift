@@ -70,14 +70,6 @@ public struct ProtobufWriter {
         bytes.append(contentsOf: value)
     }
 
-    /// A packed `repeated sint64` field (omitted when empty).
-    public mutating func packedSInts(_ number: UInt64, _ values: [Int64]) {
-        guard !values.isEmpty else { return }
-        message(number) { writer in
-            for value in values { writer.varint(Self.zigzag(value)) }
-        }
-    }
-
     /// A packed `repeated double` field (omitted when empty).
     public mutating func packedDoubles(_ number: UInt64, _ values: [Double]) {
         guard !values.isEmpty else { return }
@@ -94,10 +86,19 @@ public struct ProtobufWriter {
 
     /// What `body` writes, preceded by its length as a varint (a message field's value, or one
     /// message of a delimited stream).
+    /// A byte is kept for the length first: most nested messages (a label, a bucket) are shorter
+    /// than 128 bytes, and then nothing moves; a longer one has the rest of its varint inserted.
     public mutating func lengthDelimited(_ body: (inout ProtobufWriter) -> Void) {
         let start = bytes.count
+        bytes.append(0)
         body(&self)
-        insertLength(at: start)
+        let length = bytes.count - start - 1
+        if length < 0x80 {
+            bytes[start] = UInt8(length)
+        } else {
+            bytes.remove(at: start)
+            insertLength(at: start)
+        }
     }
 
     /// Puts the length of what was written since `start` in front of it, as a varint.
@@ -130,5 +131,5 @@ public struct ProtobufWriter {
         withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
-    static func zigzag(_ value: Int64) -> UInt64 { UInt64(bitPattern: (value << 1) ^ (value >> 63)) }
+    public static func zigzag(_ value: Int64) -> UInt64 { UInt64(bitPattern: (value << 1) ^ (value >> 63)) }
 }

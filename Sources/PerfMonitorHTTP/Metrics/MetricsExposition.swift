@@ -50,9 +50,19 @@ extension MetricsExposition {
     }
 }
 
-/// A fixed `name="value"` label of the route's own (`outcome="success"`, no escapes in it) as a pair.
-func fixedLabel(_ extra: StaticString) -> (String, String)? {
-    let text = extra.description
-    guard let equals = text.firstIndex(of: "="), text.hasSuffix("\"") else { return nil }
-    return (String(text[..<equals]), String(text[text.index(equals, offsetBy: 2)...].dropLast()))
+/// A fixed `name="value"` label of the route's own (`outcome="success"`, no escapes in it), split
+/// in place: its name and value point into the static string, so nothing is built per sample.
+struct FixedLabel {
+    let name: UnsafeBufferPointer<UInt8>
+    let value: UnsafeBufferPointer<UInt8>
+
+    init?(_ extra: StaticString) {
+        let text = UnsafeBufferPointer(start: extra.utf8Start, count: extra.utf8CodeUnitCount)
+        guard let equals = text.firstIndex(of: UInt8(ascii: "=")), equals + 2 < text.count, text[equals + 1] == UInt8(ascii: "\""),
+              text.last == UInt8(ascii: "\"") else { return nil }
+        name = UnsafeBufferPointer(rebasing: text[..<equals])
+        value = UnsafeBufferPointer(rebasing: text[(equals + 2)..<(text.count - 1)])
+    }
+
+    var pair: (String, String) { (String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)) }
 }

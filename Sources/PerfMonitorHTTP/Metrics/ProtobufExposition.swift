@@ -40,18 +40,32 @@ struct ProtobufExposition: MetricsExposition {
     }
 
     mutating func sample(_ labels: SeriesLabels, _ value: Double, extra: StaticString?) {
-        metric(labels, extra.flatMap(fixedLabel), value)
+        let fixed = extra.flatMap(FixedLabel.init)
+        metric(labels, value) { metric in
+            guard let fixed else { return }
+            metric.message(1) { pair in
+                pair.bytes(1, fixed.name)
+                pair.bytes(2, fixed.value)
+            }
+        }
     }
 
     mutating func sample(_ labels: SeriesLabels, _ value: Double, label: String, _ labelValue: String) {
-        metric(labels, (label, labelValue), value)
+        metric(labels, value) { metric in
+            metric.message(1) { pair in
+                pair.string(1, label)
+                pair.string(2, labelValue)
+            }
+        }
     }
 
-    private mutating func metric(_ labels: SeriesLabels, _ extra: (String, String)?, _ value: Double) {
+    /// A counter's or gauge's metric: the series' labels, those `extra` adds, the value.
+    private mutating func metric(_ labels: SeriesLabels, _ value: Double, extra: (inout ProtobufWriter) -> Void) {
         metricCount += 1
         let type = self.type
         writer.message(4) { metric in
-            Self.writeLabels(labels, extra, &metric)
+            Self.writeLabels(labels, &metric)
+            extra(&metric)
             // Metric.gauge = 2, Metric.counter = 3; each holds its value in field 1.
             metric.message(type == .gauge ? 2 : 3) { $0.double(1, value) }
         }
@@ -64,7 +78,7 @@ struct ProtobufExposition: MetricsExposition {
         let integral = native.isIntegral && counts.allSatisfy { $0 == $0.rounded() } && distribution.count == distribution.count.rounded()
         let counts = self.counts, bounds = self.bounds, scale = self.scale
         writer.message(4) { metric in
-            Self.writeLabels(labels, nil, &metric)
+            Self.writeLabels(labels, &metric)
             metric.message(7) { histogram in
                 if integral { histogram.uint(1, UInt64(distribution.count)) } else { histogram.double(4, distribution.count) }
                 histogram.double(2, distribution.sum / scale)
@@ -95,14 +109,8 @@ struct ProtobufExposition: MetricsExposition {
         if metricCount == 0 { writer.truncate(to: start) } else { writer.insertLength(at: start) }
     }
 
-    private static func writeLabels(_ labels: SeriesLabels, _ extra: (String, String)?, _ metric: inout ProtobufWriter) {
+    private static func writeLabels(_ labels: SeriesLabels, _ metric: inout ProtobufWriter) {
         for (name, value) in labels.pairs {
-            metric.message(1) { pair in
-                pair.string(1, name)
-                pair.string(2, value)
-            }
-        }
-        if let (name, value) = extra {
             metric.message(1) { pair in
                 pair.string(1, name)
                 pair.string(2, value)

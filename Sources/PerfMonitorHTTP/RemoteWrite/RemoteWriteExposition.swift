@@ -45,7 +45,7 @@ struct RemoteWriteExposition: MetricsExposition {
 
     mutating func sample(_ labels: SeriesLabels, _ value: Double, extra: StaticString?) {
         var pairs = labels.pairs
-        if let extra, let pair = fixedLabel(extra) { pairs.append(pair) }
+        if let extra, let label = FixedLabel(extra) { pairs.append(label.pair) }
         floatSeries(name, pairs, value)
     }
 
