@@ -192,6 +192,11 @@ echo "statsd: $statsd_json" >&2
 otlp_json=$(Benchmarks/otlp.py .build/release/perfmond Benchmarks/raw-mhd-server "$ROUNDS" "${BENCH_BATCH_DURATION:-5}")
 echo "otlp: $otlp_json" >&2
 
+# The fleet view: /metrics in the protobuf exposition beside text at 1,000 / 10,000 pairs, memory per
+# pair at 2 and at 10,000 log-normal events, remote write at 10,000 pairs into the raw server.
+fleet_json=$(Benchmarks/fleet.py .build/release/perfmond Benchmarks/raw-mhd-server ${BENCH_FLEET_BEFORE:+--before "$BENCH_FLEET_BEFORE"})
+echo "fleet: $fleet_json" >&2
+
 # Persistence: snapshot size and write time, SIGTERM to exit, restart to ready, at 10,000 series.
 snapshot_json=$(Benchmarks/snapshot-cost.sh .build/release/perfmond 10000)
 echo "snapshot: $snapshot_json" >&2
@@ -214,7 +219,7 @@ jq -n --arg date "$date" --arg tool "wrk -t2 -c$CONNECTIONS -d$DURATION" --argjs
     --argjson qp "$P99_PROVIDERS" --argjson qr "$P99_REALTIME" --argjson qe "$PACED_EVENTS" --argjson metrics "$metrics_json" --argjson idle "$idle_json" \
     --argjson snapshot "$snapshot_json" --argjson batchedm "$batched_json" --argjson accuracy "$accuracy_json" \
     --argjson cardinality "$cardinality_json" --argjson pushgateway "$pushgateway_json" --argjson custom "$custom_json" \
-    --argjson litellm "$litellm_json" --argjson statsd "$statsd_json" --argjson otlp "$otlp_json" '{
+    --argjson litellm "$litellm_json" --argjson statsd "$statsd_json" --argjson otlp "$otlp_json" --argjson fleet "$fleet_json" '{
       date: $date, machine: {cores: $cores}, tool: $tool,
       single: {
         health_get: {rounds: {raw_c: $hr, perfmond: $ho}, median_rps: {raw_c: $HR, perfmond: $HO}, ratio: ($HO / $HR), target_ratio: 0.8},
@@ -234,7 +239,8 @@ jq -n --arg date "$date" --arg tool "wrk -t2 -c$CONNECTIONS -d$DURATION" --argjs
       custom_metrics: $custom,
       litellm: ($litellm + {target_payloads_per_second_small: 50000, target_ratio_to_discard_large: 0.5, target_rss_above_mib: 16}),
       statsd: ($statsd + {target_ratio_to_sink: 0.8, goal_lines_per_second: 2000000}),
-      otlp: $otlp
+      otlp: $otlp,
+      fleet: ($fleet + {target_protobuf_time_vs_text: 1, target_bytes_per_pair_at_2_events: 4096})
     }' >"$RESULTS/$date.json"
 cp "$RESULTS/$date.json" "$RESULTS/latest.json"
 {
@@ -247,6 +253,11 @@ cp "$RESULTS/$date.json" "$RESULTS/latest.json"
     for k in array_10 ndjson_10 array_100 ndjson_100 array_1000 ndjson_1000; do
         echo "| batched POST, ${k/_/ × } events | – | $(jq -r --arg k "$k" '.[$k].events_per_second' <<<"$batched_json") events/s accepted | server CPU $(jq -r --arg k "$k" '.[$k].server_cpu_cores' <<<"$batched_json") cores; 429s per round: $(jq -r --arg k "$k" '.[$k].rounds_requests_refused_429 | map(tostring) | join("/")' <<<"$batched_json") | ≥ 1,000,000 events/s |"
     done
+    for n in 1000 10000; do
+        echo "| /metrics at $n pairs: protobuf (native + classic) vs text, median ms / bytes | text $(jq -r --arg n "$n" '.exposition[$n].text | "\(.median_ms) ms / \(.bytes) B"' <<<"$fleet_json") | $(jq -r --arg n "$n" '.exposition[$n].protobuf | "\(.median_ms) ms / \(.bytes) B"' <<<"$fleet_json") | $(jq -r --arg n "$n" '.exposition[$n] | "\(.protobuf_time_vs_text)× time, \(.protobuf_bytes_vs_text)× bytes"' <<<"$fleet_json") | ≤ 1× time, < 1× bytes |"
+    done
+    echo "| memory per pair, 2 events / 10,000 log-normal events | – | $(jq -r '.memory.after | "\(.["2_events"].bytes_per_pair) B / \(.["10000_lognormal_events"].bytes_per_pair) B"' <<<"$fleet_json") | | ≤ 4096 B at 2 events |"
+    echo "| remote write at 10,000 pairs (1 s interval) into the raw server | – | $(jq -r '.remote_write.samples_per_second' <<<"$fleet_json") samples/s | $(jq -r '.remote_write.cpu_microseconds_per_sample' <<<"$fleet_json") µs CPU a sample | |"
     echo "| percentiles over $(jq -r .values <<<"$accuracy_json") log-normal values: relative error p50 / p95 / p99 | – | $(jq -r '[.p50, .p95, .p99] | map(.relative_error * 100 | . * 1000 | round / 1000 | tostring + " %") | join(" / ")' <<<"$accuracy_json") | exact vs perfmond | ≤ 1 % |"
     echo "| cardinality attack: $(jq -r .distinct_models_sent <<<"$cardinality_json") distinct models | – | $(jq -r .models_kept <<<"$cardinality_json") kept, $(jq -r .folded_events <<<"$cardinality_json") folded (match: $(jq -r .fold_counts_match <<<"$cardinality_json")) | RSS +$(jq -r .rss_growth_kib <<<"$cardinality_json") KiB | bounded by the limits |"
     echo "| idle, nothing stored: CPU, RSS | – | $(jq -r .empty_cpu_percent_of_one_core <<<"$idle_json") % of a core | RSS $(jq -r .idle_rss_kib_at_start <<<"$idle_json") KiB, of which private $(jq -r .idle_anonymous_kib <<<"$idle_json") KiB | ≤ 0.5 %, ≤ 16,384 KiB |"
