@@ -47,6 +47,25 @@ public enum GrafanaDashboards {
             Panel(title: "Failovers per second", unit: "reqps", queries: [
                 ("sum by (from_provider, to_provider) (rate(perfmond_provider_failovers_total[5m]))", "{{from_provider}} → {{to_provider}}")]),
         ]),
+        // The same latencies from the native histograms (protobuf scrape or remote write, api.md §8):
+        // exact across instances, within 1.09 %, where the classic buckets are as coarse as their bounds.
+        Dashboard(file: "perfmond-fleet-native.json", uid: "perfmond-fleet-native", title: "perfmond — fleet latency (native histograms)", panels: [
+            Panel(title: "Fleet latency percentiles by model", unit: "s", queries: [
+                ("histogram_quantile(0.50, sum by (provider, model) (rate(perfmond_provider_request_duration_seconds[5m])))", "p50 {{provider}}/{{model}}"),
+                ("histogram_quantile(0.95, sum by (provider, model) (rate(perfmond_provider_request_duration_seconds[5m])))", "p95 {{provider}}/{{model}}"),
+                ("histogram_quantile(0.99, sum by (provider, model) (rate(perfmond_provider_request_duration_seconds[5m])))", "p99 {{provider}}/{{model}}")]),
+            Panel(title: "Fleet p95 time to first token by model", unit: "s", queries: [
+                ("histogram_quantile(0.95, sum by (provider, model) (rate(perfmond_provider_time_to_first_token_seconds[5m])))", "{{provider}}/{{model}}")]),
+            Panel(title: "p95 latency by instance and provider", unit: "s", queries: [
+                ("histogram_quantile(0.95, sum by (instance, provider) (rate(perfmond_provider_request_duration_seconds[5m])))", "{{instance}} {{provider}}")]),
+            Panel(title: "Calls per second by instance", unit: "reqps", queries: [
+                ("histogram_count(sum by (instance) (rate(perfmond_provider_request_duration_seconds[5m])))", "{{instance}}")]),
+            Panel(title: "Fleet p95 by endpoint", unit: "s", queries: [
+                ("histogram_quantile(0.95, sum by (endpoint, method) (rate(perfmond_endpoint_request_duration_seconds[5m])))", "{{method}} {{endpoint}}")]),
+            Panel(title: "Remote write samples per second", unit: "short", queries: [
+                ("sum by (instance, outcome) (rate(perfmond_remote_write_samples_total[5m]))", "{{instance}} {{outcome}}"),
+                ("sum by (instance, reason) (rate(perfmond_remote_write_samples_dropped_total[5m]))", "{{instance}} dropped {{reason}}")]),
+        ]),
         Dashboard(file: "perfmond-tokens-cost.json", uid: "perfmond-tokens-cost", title: "perfmond — tokens & cost", panels: [
             Panel(title: "Tokens per second by model and type", unit: "short", queries: [
                 ("sum by (provider, model, type) (rate(perfmond_provider_tokens_total[5m]))", "{{provider}}/{{model}} {{type}}")]),
