@@ -85,6 +85,19 @@ import TestSupport
         #expect(try histogram.messages(3).allSatisfy { $0.uint(1) == nil && $0.double(4) != nil })
     }
 
+    /// 30 values at 1/0.3 each: the running count and the buckets' sum differ in their last bit,
+    /// and Prometheus refuses a whole scrape whose float histogram counts less than its buckets.
+    @Test func aFloatHistogramNeverCountsLessThanItsBuckets() async throws {
+        let harness = try Harness()
+        try await harness.post((0..<30).map { #"{"type":"provider_request","provider":"openai","model":"w","duration_ms":\#(100 + $0),"sample_rate":0.3}"# })
+        let families = try await families(harness)
+        let histogram = try #require(try families["perfmond_provider_request_duration_seconds"]?.messages(4).first?.message(7))
+        let buckets = try histogram.packedDoubles(14).reduce(0, +) + (histogram.double(8) ?? 0)
+        #expect(try histogram.packedDoubles(14).count > 10, "values in many buckets")
+        #expect((histogram.double(4) ?? 0) >= buckets)
+        #expect(abs((histogram.double(4) ?? 0) - 100) < 1e-9)
+    }
+
     @Test func everyHistogramFamilyIsNative() async throws {
         let harness = try Harness()
         try await harness.post([

@@ -132,6 +132,11 @@ def calls(durations):
             for ms in durations]
 
 
+# 30 calls sampled at 0.3: a weighted count of 100, not a whole number per bucket (a float histogram).
+WEIGHTED = [{"type": "provider_request", "provider": "openai", "model": "sampled", "duration_ms": 100 + i, "status_code": 200,
+             "sample_rate": 0.3} for i in range(30)]
+
+
 try:
     fast, slow = lognormal_calls(1, 3000, 300, 0.5), lognormal_calls(2, 1000, 3000, 0.7)
     exact_p95 = exact_quantile(fast + slow, 0.95) / 1000
@@ -142,6 +147,7 @@ try:
         processes.append(daemon)
         for start in range(0, len(durations), 1000):
             post(port, calls(durations[start:start + 1000]))
+        post(port, WEIGHTED)
         instances.append(port)
 
     targets = ", ".join(f'"127.0.0.1:{port}"' for port in instances)
@@ -158,6 +164,8 @@ scrape_configs:
     expect(error < 0.02, f"scrape: fleet p95 {p95:.4f} s where the exact p95 of all samples is {exact_p95:.4f} s: {error * 100:.2f} % off (≤ 2 %)")
     counter = query(scraper_api, 'sum(perfmond_provider_requests_total{provider="openai",model="gpt-4o"})')
     expect(counter == 4000, f"scrape: the calls counter sums to {counter} across instances")
+    weighted = query(scraper_api, 'histogram_count(sum(perfmond_provider_request_duration_seconds{model="sampled"}))')
+    expect(weighted is not None and abs(weighted - 200) < 1e-9, f"scrape: weighted calls are a float histogram of count {weighted} (2 × 30 / 0.3)")
     # A second batch on each, so that rates are not zero; both rates see the same samples.
     for port, seed in zip(instances, [3, 4]):
         post(port, calls(lognormal_calls(seed, 500, 500, 0.5)))
@@ -204,6 +212,7 @@ scrape_configs:
         processes.append(daemon)
         for start in range(0, len(durations), 1000):
             post(port, calls(durations[start:start + 1000]))
+        post(port, WEIGHTED)
         pushed[name] = port
     pushed_series = 'perfmond_provider_request_duration_seconds{instance=~"fleet-d|fleet-e",provider="openai",model="gpt-4o"}'
     count = wait_for(receiver_endpoint, f"histogram_count(sum({pushed_series}))", lambda v: v == 4000)
@@ -211,8 +220,10 @@ scrape_configs:
     p95 = query(receiver_endpoint, f"histogram_quantile(0.95, sum({pushed_series}))")
     error = abs(p95 - exact_p95) / exact_p95
     expect(error < 0.02, f"remote write: fleet p95 {p95:.4f} s where the exact p95 is {exact_p95:.4f} s: {error * 100:.2f} % off (≤ 2 %)")
-    counter = query(receiver_endpoint, 'sum(perfmond_provider_requests_total{instance=~"fleet-d|fleet-e",provider="openai"})')
+    counter = query(receiver_endpoint, 'sum(perfmond_provider_requests_total{instance=~"fleet-d|fleet-e",provider="openai",model="gpt-4o"})')
     expect(counter == 4000, f"remote write: the calls counter sums to {counter}")
+    weighted = query(receiver_endpoint, 'histogram_count(sum(perfmond_provider_request_duration_seconds{instance=~"fleet-d|fleet-e",model="sampled"}))')
+    expect(weighted is not None and abs(weighted - 200) < 1e-9, f"remote write: weighted calls arrive as a float histogram of count {weighted}")
     labels = query(receiver_endpoint, 'count(perfmond_build_info{job="perfmond",instance="fleet-d"})')
     expect(labels == 1, "remote write: series carry job=\"perfmond\" and instance=instance_name")
 
@@ -238,7 +249,7 @@ scrape_configs:
     per_push = metric(pushed["f"], 'perfmond_remote_write_samples_total{outcome="sent"}') / max(1, query(
         receiver_endpoint, f'count_over_time(perfmond_provider_requests_total{{instance="fleet-f",outcome="success"}}[10m])') or 1)
     expect((small_kept or 0) <= 4 and small_dropped >= (resumed_at - stopped_at - 8) * per_push * 0.9,
-           f"outage: a queue of 1,000 samples kept {small_kept} pushes of the outage and counted {small_dropped:.0f} samples dropped (≈ {per_push:.0f} a push)")
+           f"outage: a queue of 1,000 samples kept {small_kept or 0:.0f} pushes of the outage and counted {small_dropped:.0f} samples dropped (≈ {per_push:.0f} a push)")
 finally:
     for process in processes:
         process.terminate()

@@ -59,6 +59,13 @@ public struct NativeBuckets: Sendable {
         negative = Side(distribution.negative, scale: scale)
     }
 
+    /// The weight of every bucket and of the zero bucket, added in bucket order: a float
+    /// histogram's count must not be below it (Prometheus refuses the whole scrape otherwise),
+    /// and the distribution's running count, added in arrival order, can differ in its last bit.
+    public func observations(zeroCount: Double) -> Double {
+        zeroCount + positive.counts.reduce(0, +) + negative.counts.reduce(0, +)
+    }
+
     /// Whether every count is a whole number (else a float histogram: weighted values).
     public var isIntegral: Bool {
         positive.counts.allSatisfy { $0 == $0.rounded() } && negative.counts.allSatisfy { $0 == $0.rounded() }

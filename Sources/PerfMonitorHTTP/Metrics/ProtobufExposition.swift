@@ -80,7 +80,11 @@ struct ProtobufExposition: MetricsExposition {
         writer.message(4) { metric in
             Self.writeLabels(labels, &metric)
             metric.message(7) { histogram in
-                if integral { histogram.uint(1, UInt64(distribution.count)) } else { histogram.double(4, distribution.count) }
+                if integral {
+                    histogram.uint(1, UInt64(distribution.count))
+                } else {
+                    histogram.double(4, Swift.max(distribution.count, native.observations(zeroCount: distribution.zeroCount)))
+                }
                 histogram.double(2, distribution.sum / scale)
                 for (index, bound) in bounds.enumerated() {
                     histogram.message(3) { bucket in

@@ -60,7 +60,11 @@ struct RemoteWriteExposition: MetricsExposition {
         let scale = self.scale, timestampMs = self.timestampMs
         series(name, labels.pairs) { series in
             series.message(4) { histogram in
-                if integral { histogram.uint(1, UInt64(distribution.count)) } else { histogram.double(2, distribution.count) }
+                if integral {
+                    histogram.uint(1, UInt64(distribution.count))
+                } else {
+                    histogram.double(2, Swift.max(distribution.count, native.observations(zeroCount: distribution.zeroCount)))
+                }
                 histogram.double(3, distribution.sum / scale)
                 histogram.sint(4, Int64(Distribution.schema))
                 histogram.double(5, Distribution.smallestMagnitude / scale)
