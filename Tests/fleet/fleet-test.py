@@ -137,18 +137,37 @@ WEIGHTED = [{"type": "provider_request", "provider": "openai", "model": "sampled
              "sample_rate": 0.3} for i in range(30)]
 
 
+def start_instance(name, durations, environment=None):
+    """A perfmond fed `durations` (and the weighted calls); its port."""
+    log = os.path.join(work, f"perfmond-{name}.log")
+    daemon, port = start_daemon(binary, [], log, environment)
+    assert port, open(log).read()
+    processes.append(daemon)
+    for start in range(0, len(durations), 1000):
+        post(port, calls(durations[start:start + 1000]))
+    post(port, WEIGHTED)
+    return port
+
+
+def check_fleet(endpoint, selector, way, exact_p95):
+    """The fleet queries over the two instances `selector` picks, as Prometheus answers them."""
+    series = f'perfmond_provider_request_duration_seconds{{{selector}provider="openai",model="gpt-4o"}}'
+    count = wait_for(endpoint, f"histogram_count(sum({series}))", lambda v: v == 4000)
+    expect(count == 4000, f"{way}: histogram_count(sum(…)) over both instances is {count}, 4,000 posted")
+    p95 = query(endpoint, f"histogram_quantile(0.95, sum({series}))")
+    error = abs(p95 - exact_p95) / exact_p95
+    expect(error < 0.02, f"{way}: fleet p95 {p95:.4f} s where the exact p95 of all samples is {exact_p95:.4f} s: {error * 100:.2f} % off (≤ 2 %)")
+    counter = query(endpoint, f'sum(perfmond_provider_requests_total{{{selector}provider="openai",model="gpt-4o"}})')
+    expect(counter == 4000, f"{way}: the calls counter sums to {counter} across instances")
+    weighted = query(endpoint, f'histogram_count(sum(perfmond_provider_request_duration_seconds{{{selector}model="sampled"}}))')
+    expect(weighted is not None and abs(weighted - 200) < 1e-9, f"{way}: weighted calls are a float histogram of count {weighted} (2 × 30 / 0.3)")
+    return series
+
+
 try:
     fast, slow = lognormal_calls(1, 3000, 300, 0.5), lognormal_calls(2, 1000, 3000, 0.7)
     exact_p95 = exact_quantile(fast + slow, 0.95) / 1000
-    instances = []
-    for name, durations in [("a", fast), ("b", slow)]:
-        daemon, port = start_daemon(binary, [], os.path.join(work, f"perfmond-{name}.log"))
-        assert port, open(os.path.join(work, f"perfmond-{name}.log")).read()
-        processes.append(daemon)
-        for start in range(0, len(durations), 1000):
-            post(port, calls(durations[start:start + 1000]))
-        post(port, WEIGHTED)
-        instances.append(port)
+    instances = [start_instance("a", fast), start_instance("b", slow)]
 
     targets = ", ".join(f'"127.0.0.1:{port}"' for port in instances)
     scraper, scraper_api = start_prometheus(f"""global: {{scrape_interval: 1s}}
@@ -156,16 +175,7 @@ scrape_configs:
   - job_name: perfmond
     static_configs: [{{targets: [{targets}]}}]
 """, "--enable-feature=native-histograms")
-    series = 'perfmond_provider_request_duration_seconds{provider="openai",model="gpt-4o"}'
-    count = wait_for(scraper_api, f"histogram_count(sum({series}))", lambda v: v == 4000)
-    expect(count == 4000, f"scrape: histogram_count(sum(…)) over both instances is {count}, 4,000 posted")
-    p95 = query(scraper_api, f"histogram_quantile(0.95, sum({series}))")
-    error = abs(p95 - exact_p95) / exact_p95
-    expect(error < 0.02, f"scrape: fleet p95 {p95:.4f} s where the exact p95 of all samples is {exact_p95:.4f} s: {error * 100:.2f} % off (≤ 2 %)")
-    counter = query(scraper_api, 'sum(perfmond_provider_requests_total{provider="openai",model="gpt-4o"})')
-    expect(counter == 4000, f"scrape: the calls counter sums to {counter} across instances")
-    weighted = query(scraper_api, 'histogram_count(sum(perfmond_provider_request_duration_seconds{model="sampled"}))')
-    expect(weighted is not None and abs(weighted - 200) < 1e-9, f"scrape: weighted calls are a float histogram of count {weighted} (2 × 30 / 0.3)")
+    series = check_fleet(scraper_api, "", "scrape", exact_p95)
     # A second batch on each, so that rates are not zero; both rates see the same samples.
     for port, seed in zip(instances, [3, 4]):
         post(port, calls(lognormal_calls(seed, 500, 500, 0.5)))
@@ -203,27 +213,12 @@ scrape_configs:
     receiver, _ = start_prometheus(receiver_config, *receiver_flags, port=receiver_port, data=f"{work}/receiver", endpoint=receiver_endpoint)
     pushed = {}
     for name, durations, queue in [("d", fast, 500_000), ("e", slow, 500_000), ("f", [300.0] * 10, 1000)]:
-        environment = {"PERFMOND_REMOTE_WRITE_URL": f"https://127.0.0.1:{receiver_port}/api/v1/write", "PERFMOND_REMOTE_WRITE_INTERVAL": "1s",
-                       "PERFMOND_REMOTE_WRITE_CA_FILE": f"{work}/ca.pem", "PERFMOND_REMOTE_WRITE_BASIC_AUTH_USER": "perfmond",
-                       "PERFMOND_REMOTE_WRITE_BASIC_AUTH_PASSWORD_FILE": f"{work}/password",
-                       "PERFMOND_REMOTE_WRITE_QUEUE_SAMPLES": str(queue), "PERFMOND_INSTANCE_NAME": f"fleet-{name}"}
-        daemon, port = start_daemon(binary, [], os.path.join(work, f"perfmond-{name}.log"), environment)
-        assert port, open(os.path.join(work, f"perfmond-{name}.log")).read()
-        processes.append(daemon)
-        for start in range(0, len(durations), 1000):
-            post(port, calls(durations[start:start + 1000]))
-        post(port, WEIGHTED)
-        pushed[name] = port
-    pushed_series = 'perfmond_provider_request_duration_seconds{instance=~"fleet-d|fleet-e",provider="openai",model="gpt-4o"}'
-    count = wait_for(receiver_endpoint, f"histogram_count(sum({pushed_series}))", lambda v: v == 4000)
-    expect(count == 4000, f"remote write: histogram_count(sum(…)) over both instances is {count}, 4,000 posted")
-    p95 = query(receiver_endpoint, f"histogram_quantile(0.95, sum({pushed_series}))")
-    error = abs(p95 - exact_p95) / exact_p95
-    expect(error < 0.02, f"remote write: fleet p95 {p95:.4f} s where the exact p95 is {exact_p95:.4f} s: {error * 100:.2f} % off (≤ 2 %)")
-    counter = query(receiver_endpoint, 'sum(perfmond_provider_requests_total{instance=~"fleet-d|fleet-e",provider="openai",model="gpt-4o"})')
-    expect(counter == 4000, f"remote write: the calls counter sums to {counter}")
-    weighted = query(receiver_endpoint, 'histogram_count(sum(perfmond_provider_request_duration_seconds{instance=~"fleet-d|fleet-e",model="sampled"}))')
-    expect(weighted is not None and abs(weighted - 200) < 1e-9, f"remote write: weighted calls arrive as a float histogram of count {weighted}")
+        pushed[name] = start_instance(name, durations, {
+            "PERFMOND_REMOTE_WRITE_URL": f"https://127.0.0.1:{receiver_port}/api/v1/write", "PERFMOND_REMOTE_WRITE_INTERVAL": "1s",
+            "PERFMOND_REMOTE_WRITE_CA_FILE": f"{work}/ca.pem", "PERFMOND_REMOTE_WRITE_BASIC_AUTH_USER": "perfmond",
+            "PERFMOND_REMOTE_WRITE_BASIC_AUTH_PASSWORD_FILE": f"{work}/password",
+            "PERFMOND_REMOTE_WRITE_QUEUE_SAMPLES": str(queue), "PERFMOND_INSTANCE_NAME": f"fleet-{name}"})
+    check_fleet(receiver_endpoint, 'instance=~"fleet-d|fleet-e",', "remote write", exact_p95)
     labels = query(receiver_endpoint, 'count(perfmond_build_info{job="perfmond",instance="fleet-d"})')
     expect(labels == 1, "remote write: series carry job=\"perfmond\" and instance=instance_name")
 

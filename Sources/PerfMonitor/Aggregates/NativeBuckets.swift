@@ -29,7 +29,7 @@ public struct NativeBuckets: Sendable {
 
         /// The fields of one sign: spans as `BucketSpan { sint32 offset = 1; uint32 length = 2; }`,
         /// then the counts, as deltas from the previous bucket (`integral`) or absolute.
-        public func write(spans spanField: UInt64, deltas: UInt64, counts countField: UInt64, integral: Bool, into writer: inout ProtobufWriter) {
+        func write(spans spanField: UInt64, deltas: UInt64, counts countField: UInt64, integral: Bool, into writer: inout ProtobufWriter) {
             for span in spans {
                 writer.message(spanField) { message in
                     message.sint(1, Int64(span.offset))
@@ -51,23 +51,53 @@ public struct NativeBuckets: Sendable {
         }
     }
 
+    /// Where a message puts each part of a native histogram: the exposition's `Histogram`
+    /// (io.prometheus.client) and remote write's (prometheus.Histogram) number them differently.
+    public struct Fields: Sendable {
+        let count, countFloat, sum, schema, zeroThreshold, zeroCount, zeroCountFloat: UInt64
+        let negative, positive: (spans: UInt64, deltas: UInt64, counts: UInt64)
+
+        public static let exposition = Fields(count: 1, countFloat: 4, sum: 2, schema: 5, zeroThreshold: 6, zeroCount: 7, zeroCountFloat: 8,
+                                              negative: (9, 10, 11), positive: (12, 13, 14))
+        public static let remoteWrite = Fields(count: 1, countFloat: 2, sum: 3, schema: 4, zeroThreshold: 5, zeroCount: 6, zeroCountFloat: 7,
+                                               negative: (8, 9, 10), positive: (11, 12, 13))
+    }
+
     public let positive: Side
     public let negative: Side
+    let count, sum, zeroCount, scale: Double
 
     public init(_ distribution: Distribution, scale: Double) {
         positive = Side(distribution.positive, scale: scale)
         negative = Side(distribution.negative, scale: scale)
-    }
-
-    /// The weight of every bucket and of the zero bucket, added in bucket order: a float
-    /// histogram's count must not be below it (Prometheus refuses the whole scrape otherwise),
-    /// and the distribution's running count, added in arrival order, can differ in its last bit.
-    public func observations(zeroCount: Double) -> Double {
-        zeroCount + positive.counts.reduce(0, +) + negative.counts.reduce(0, +)
+        count = distribution.count
+        sum = distribution.sum
+        zeroCount = distribution.zeroCount
+        self.scale = scale
     }
 
     /// Whether every count is a whole number (else a float histogram: weighted values).
     public var isIntegral: Bool {
-        positive.counts.allSatisfy { $0 == $0.rounded() } && negative.counts.allSatisfy { $0 == $0.rounded() }
+        count == count.rounded() && zeroCount == zeroCount.rounded()
+            && positive.counts.allSatisfy { $0 == $0.rounded() } && negative.counts.allSatisfy { $0 == $0.rounded() }
+    }
+
+    /// The native part of a histogram message: count, sum (in the family's unit), schema, zero
+    /// bucket and both signs' buckets; integer counts as deltas when `integral`, else floats.
+    public func write(_ fields: Fields, integral: Bool, into writer: inout ProtobufWriter) {
+        if integral {
+            writer.uint(fields.count, UInt64(count))
+            writer.uint(fields.zeroCount, UInt64(zeroCount))
+        } else {
+            // Not below the buckets' own sum (added in another order, it can differ in its last
+            // bit): Prometheus refuses a whole scrape whose float histogram counts less.
+            writer.double(fields.countFloat, Swift.max(count, zeroCount + positive.counts.reduce(0, +) + negative.counts.reduce(0, +)))
+            writer.double(fields.zeroCountFloat, zeroCount)
+        }
+        writer.double(fields.sum, sum / scale)
+        writer.sint(fields.schema, Int64(Distribution.schema))
+        writer.double(fields.zeroThreshold, Distribution.smallestMagnitude / scale)
+        negative.write(spans: fields.negative.spans, deltas: fields.negative.deltas, counts: fields.negative.counts, integral: integral, into: &writer)
+        positive.write(spans: fields.positive.spans, deltas: fields.positive.deltas, counts: fields.positive.counts, integral: integral, into: &writer)
     }
 }

@@ -75,28 +75,18 @@ struct ProtobufExposition: MetricsExposition {
         metricCount += 1
         classicCumulativeCounts(distribution, classic, boundsScaled, into: &counts)
         let native = NativeBuckets(distribution, scale: scale)
-        let integral = native.isIntegral && counts.allSatisfy { $0 == $0.rounded() } && distribution.count == distribution.count.rounded()
-        let counts = self.counts, bounds = self.bounds, scale = self.scale
+        let integral = native.isIntegral && counts.allSatisfy { $0 == $0.rounded() }
+        let counts = self.counts, bounds = self.bounds
         writer.message(4) { metric in
             Self.writeLabels(labels, &metric)
             metric.message(7) { histogram in
-                if integral {
-                    histogram.uint(1, UInt64(distribution.count))
-                } else {
-                    histogram.double(4, Swift.max(distribution.count, native.observations(zeroCount: distribution.zeroCount)))
-                }
-                histogram.double(2, distribution.sum / scale)
+                native.write(.exposition, integral: integral, into: &histogram)
                 for (index, bound) in bounds.enumerated() {
                     histogram.message(3) { bucket in
                         if integral { bucket.uint(1, UInt64(counts[index])) } else { bucket.double(4, counts[index]) }
                         bucket.double(2, bound)
                     }
                 }
-                histogram.sint(5, Int64(Distribution.schema))
-                histogram.double(6, Distribution.smallestMagnitude / scale)
-                if integral { histogram.uint(7, UInt64(distribution.zeroCount)) } else { histogram.double(8, distribution.zeroCount) }
-                native.negative.write(spans: 9, deltas: 10, counts: 11, integral: integral, into: &histogram)
-                native.positive.write(spans: 12, deltas: 13, counts: 14, integral: integral, into: &histogram)
             }
         }
     }

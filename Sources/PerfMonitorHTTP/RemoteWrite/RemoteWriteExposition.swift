@@ -56,21 +56,11 @@ struct RemoteWriteExposition: MetricsExposition {
     mutating func histogram(_ labels: SeriesLabels, _ distribution: Distribution, classic: ClassicCounts) {
         classicCumulativeCounts(distribution, classic, boundsScaled, into: &counts)
         let native = NativeBuckets(distribution, scale: scale)
-        let integral = native.isIntegral && distribution.count == distribution.count.rounded()
+        let integral = native.isIntegral
         let scale = self.scale, timestampMs = self.timestampMs
         series(name, labels.pairs) { series in
             series.message(4) { histogram in
-                if integral {
-                    histogram.uint(1, UInt64(distribution.count))
-                } else {
-                    histogram.double(2, Swift.max(distribution.count, native.observations(zeroCount: distribution.zeroCount)))
-                }
-                histogram.double(3, distribution.sum / scale)
-                histogram.sint(4, Int64(Distribution.schema))
-                histogram.double(5, Distribution.smallestMagnitude / scale)
-                if integral { histogram.uint(6, UInt64(distribution.zeroCount)) } else { histogram.double(7, distribution.zeroCount) }
-                native.negative.write(spans: 8, deltas: 9, counts: 10, integral: integral, into: &histogram)
-                native.positive.write(spans: 11, deltas: 12, counts: 13, integral: integral, into: &histogram)
+                native.write(.remoteWrite, integral: integral, into: &histogram)
                 histogram.int(15, timestampMs)
             }
         }
