@@ -9,8 +9,6 @@ import Testing
 /// so a change of the sketch's layout must not move a single byte of them.
 /// `PERFMOND_RECORD_GOLDEN=1` writes them anew.
 @Suite(.serialized) struct ClassicBucketGoldenTests {
-    static let directory = GoldenAnswerTests.directory
-
     /// Every classic bound any family uses, in seconds or in a custom histogram's own unit.
     static var allBounds: [Double] {
         let bounds = ClassicBounds()
@@ -48,19 +46,11 @@ import Testing
         for start in stride(from: 0, to: lines.count, by: 1_000) {
             try await harness.post(Array(lines[start..<Swift.min(start + 1_000, lines.count)]))
         }
-        let record = ProcessInfo.processInfo.environment["PERFMOND_RECORD_GOLDEN"] == "1"
         for (file, accept) in [("classic-buckets.txt", nil), ("classic-buckets.openmetrics", "application/openmetrics-text; version=1.0.0")] {
             let reply = try await harness.get("/metrics", headers: accept.map { [("Accept", $0)] } ?? [])
             #expect(reply.status == 200)
             // Only the histogram families: the rest is the daemon's own state, covered by GoldenAnswerTests.
-            let answer = Self.histogramLines(reply.text)
-            let url = Self.directory.appendingPathComponent(file)
-            if record {
-                try answer.write(to: url, atomically: true, encoding: .utf8)
-                continue
-            }
-            let recorded = try String(contentsOf: url, encoding: .utf8)
-            #expect(answer == recorded, "/metrics differs from Golden/\(file) at line \(GoldenAnswerTests.firstDifference(answer, recorded))")
+            try GoldenAnswerTests.compare(Self.histogramLines(reply.text), with: file, what: "/metrics")
         }
         await harness.stop()
     }

@@ -40,21 +40,24 @@ import TestSupport
     @Test func everyRouteAnswersAsRecorded() async throws {
         let harness = try Harness()
         try await Self.feed(harness)
-        let record = ProcessInfo.processInfo.environment["PERFMOND_RECORD_GOLDEN"] == "1"
-        if record { try FileManager.default.createDirectory(at: Self.directory, withIntermediateDirectories: true) }
         for (file, target, accept) in Self.routes {
             let reply = try await harness.get(target, headers: accept.map { [("Accept", $0)] } ?? [])
             #expect(reply.status == 200, "\(target): \(reply.text)")
-            let answer = Self.masked(reply.text, file: file)
-            let url = Self.directory.appendingPathComponent(file)
-            if record {
-                try answer.write(to: url, atomically: true, encoding: .utf8)
-                continue
-            }
-            let recorded = try String(contentsOf: url, encoding: .utf8)
-            #expect(answer == recorded, "\(target) differs from Golden/\(file): first difference at line \(Self.firstDifference(answer, recorded))")
+            try Self.compare(Self.masked(reply.text, file: file), with: file, what: target)
         }
         await harness.stop()
+    }
+
+    /// `answer` against Golden/`file`, or written there with `PERFMOND_RECORD_GOLDEN=1`.
+    static func compare(_ answer: String, with file: String, what: String) throws {
+        let url = directory.appendingPathComponent(file)
+        if ProcessInfo.processInfo.environment["PERFMOND_RECORD_GOLDEN"] == "1" {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try answer.write(to: url, atomically: true, encoding: .utf8)
+            return
+        }
+        let recorded = try String(contentsOf: url, encoding: .utf8)
+        #expect(answer == recorded, "\(what) differs from Golden/\(file): first difference at line \(firstDifference(answer, recorded))")
     }
 
     /// About 3,000 events over two simulated hours, of every type and every optional field, from one seed.
