@@ -224,12 +224,12 @@ public actor MetricsStore {
 
     /// A completed call: its duration and time to first token also counted per classic bound.
     private func record(_ call: CallFacts, in key: SeriesKey, at timestamp: Double, _ now: Double) {
-        let bounds = classicBounds
+        // Only the bounds a call needs are taken (each a retain): copying all six cost more than counting.
+        let valueBounds = call.durationMs == nil ? nil : classicBounds.values(of: key.kind, timed: true)
+        let ttftBounds = call.ttftMs == nil ? nil : classicBounds.timeToFirstToken
         update(key, at: timestamp, now, { $0.recordCall(call) }, classic: { classic in
-            if let durationMs = call.durationMs, let valueBounds = bounds.values(of: key.kind, timed: true) {
-                classic.values.record(durationMs, weight: call.weight, bounds: valueBounds)
-            }
-            if let ttftMs = call.ttftMs { classic.timeToFirstToken.record(ttftMs, weight: call.weight, bounds: bounds.timeToFirstToken) }
+            if let durationMs = call.durationMs, let valueBounds { classic.values.record(durationMs, weight: call.weight, bounds: valueBounds) }
+            if let ttftMs = call.ttftMs, let ttftBounds { classic.timeToFirstToken.record(ttftMs, weight: call.weight, bounds: ttftBounds) }
         })
     }
 
