@@ -130,6 +130,27 @@ import TestSupport
         #expect(memory.contains(#""samples_retried":\#(2 * samples)"#))
     }
 
+    /// A token file that cannot be read is a failed attempt, retried (a secret being rotated), never a drop.
+    @Test func anUnreadableTokenFileIsRetriedAndNamed() async throws {
+        let queue = RemoteWriteQueue(capacity: 500_000)
+        let harness = try Harness(remoteWrite: queue)
+        let receiver = try Receiver(script: [])
+        var configuration = RemoteWriteConfiguration()
+        configuration.url = receiver.url
+        configuration.bearerTokenFile = "/nonexistent/perfmond-token"
+        let writer = RemoteWriter(configuration: configuration, instanceName: "test-1", route: harness.metricsRoute, queue: queue, logger: Logger(label: "test"))
+        await writer.push()
+        writer.start()
+        try await waitUntil { queue.current.failedAttempts >= 2 }
+        await writer.stop()
+        await receiver.server.shutdown()
+        let figures = queue.current
+        #expect(receiver.count == 0, "nothing is sent without the token")
+        #expect(figures.failedAttempts >= 2 && figures.sent == 0 && figures.dropped[.rejected] == nil)
+        #expect(figures.lastError.hasPrefix("cannot read a credential file"))
+        #expect(figures.dropped[.shutdown] ?? 0 > 0, "what was still queued at the stop is counted")
+    }
+
     @Test func theQueueDropsItsOldestPastItsBound() async throws {
         let queue = RemoteWriteQueue(capacity: 1_000)
         for samples in [600, 300, 500] { queue.push(RemoteWriteQueue.Entry(body: [], samples: samples)) }
