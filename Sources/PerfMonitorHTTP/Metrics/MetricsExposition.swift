@@ -5,6 +5,29 @@ enum MetricFamilyType: String {
     case counter, gauge, histogram
 }
 
+/// The family being written, as every exposition needs it: its sample name (the prefix put before
+/// a built-in family's name; `process_*` keep theirs), its type, and a histogram's bounds in the
+/// family's unit and in the distribution's (`scale` of them per unit: 1000 for milliseconds shown
+/// in seconds, multiplied as the store multiplies them, so both sides hold the same doubles).
+struct ExposedFamily {
+    let name: String
+    let type: MetricFamilyType
+    let bounds: [Double]
+    let scaledBounds: [Double]
+    let scale: Double
+
+    init(_ name: String, _ type: MetricFamilyType, bounds: [Double], scale: Double, prefix: String, prefixed: Bool) {
+        self.name = !prefixed || name.hasPrefix("process_") ? name : prefix + "_" + name
+        self.type = type
+        self.bounds = bounds
+        scaledBounds = bounds.map { $0 * scale }
+        self.scale = scale
+    }
+
+    /// Before the first family.
+    static let none = ExposedFamily("", .counter, bounds: [], scale: 1000, prefix: "", prefixed: false)
+}
+
 /// What `/metrics` writes a scrape through, whatever the format: text 0.0.4, OpenMetrics 1.0
 /// (`TextExposition`) or the protobuf exposition with native histograms (`ProtobufExposition`).
 /// The route says each family and sample once; each format renders them its own way.
@@ -65,4 +88,15 @@ struct FixedLabel {
     }
 
     var pair: (String, String) { (String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)) }
+}
+
+extension ProtobufWriter {
+    /// A label in field `number` as both Prometheus protocols encode one (the exposition's
+    /// `LabelPair`, remote write's `Label`: the name in field 1, the value in field 2).
+    mutating func label(_ number: UInt64, _ name: String, _ value: String) {
+        message(number) { pair in
+            pair.string(1, name)
+            pair.string(2, value)
+        }
+    }
 }

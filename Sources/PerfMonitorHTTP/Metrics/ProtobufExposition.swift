@@ -14,8 +14,7 @@ struct ProtobufExposition: MetricsExposition {
     /// Where the open family starts (its length goes there) and how many metrics it has so far.
     private var familyStart: Int?
     private var metricCount = 0
-    private var type = MetricFamilyType.counter
-    private var bounds: [Double] = [], boundsScaled: [Double] = [], scale = 1000.0
+    private var family = ExposedFamily.none
     private var counts: [Double] = []
 
     init(prefix: String, capacity: Int = 1 << 16) {
@@ -27,14 +26,10 @@ struct ProtobufExposition: MetricsExposition {
 
     mutating func family(_ name: String, _ type: MetricFamilyType, _ help: String, bounds: [Double], scale: Double, prefixed: Bool) {
         closeFamily()
-        let fullName = !prefixed || name.hasPrefix("process_") ? name : prefix + "_" + name
+        family = ExposedFamily(name, type, bounds: bounds, scale: scale, prefix: prefix, prefixed: prefixed)
         familyStart = writer.bytes.count
         metricCount = 0
-        self.type = type
-        self.bounds = bounds
-        self.scale = scale
-        boundsScaled = bounds.map { $0 * scale }
-        writer.string(1, fullName)
+        writer.string(1, family.name)
         writer.string(2, help)
         writer.uint(3, Self.typeNumber(type))
     }
@@ -51,18 +46,13 @@ struct ProtobufExposition: MetricsExposition {
     }
 
     mutating func sample(_ labels: SeriesLabels, _ value: Double, label: String, _ labelValue: String) {
-        metric(labels, value) { metric in
-            metric.message(1) { pair in
-                pair.string(1, label)
-                pair.string(2, labelValue)
-            }
-        }
+        metric(labels, value) { $0.label(1, label, labelValue) }
     }
 
     /// A counter's or gauge's metric: the series' labels, those `extra` adds, the value.
     private mutating func metric(_ labels: SeriesLabels, _ value: Double, extra: (inout ProtobufWriter) -> Void) {
         metricCount += 1
-        let type = self.type
+        let type = family.type
         writer.message(4) { metric in
             Self.writeLabels(labels, &metric)
             extra(&metric)
@@ -73,10 +63,10 @@ struct ProtobufExposition: MetricsExposition {
 
     mutating func histogram(_ labels: SeriesLabels, _ distribution: Distribution, classic: ClassicCounts) {
         metricCount += 1
-        classicCumulativeCounts(distribution, classic, boundsScaled, into: &counts)
-        let native = NativeBuckets(distribution, scale: scale)
+        classicCumulativeCounts(distribution, classic, family.scaledBounds, into: &counts)
+        let native = NativeBuckets(distribution, scale: family.scale)
         let integral = native.isIntegral && counts.allSatisfy { $0 == $0.rounded() }
-        let counts = self.counts, bounds = self.bounds
+        let counts = self.counts, bounds = family.bounds
         writer.message(4) { metric in
             Self.writeLabels(labels, &metric)
             metric.message(7) { histogram in
@@ -104,12 +94,7 @@ struct ProtobufExposition: MetricsExposition {
     }
 
     private static func writeLabels(_ labels: SeriesLabels, _ metric: inout ProtobufWriter) {
-        for (name, value) in labels.pairs {
-            metric.message(1) { pair in
-                pair.string(1, name)
-                pair.string(2, value)
-            }
-        }
+        for (name, value) in labels.pairs { metric.label(1, name, value) }
     }
 
     /// `io.prometheus.client.MetricType`.

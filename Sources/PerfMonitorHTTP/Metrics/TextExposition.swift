@@ -18,9 +18,8 @@ struct TextExposition: MetricsExposition {
     /// The `le="…"` label of each bucket, `+Inf` last: all in one array, each at its range.
     private var boundLabels: [UInt8] = []
     private var boundRanges: [Range<Int>] = []
-    /// The current histogram family's bounds in milliseconds, and a buffer its series reuse.
-    private var boundsMs: [Double] = []
-    private var scale = 1000.0
+    /// The current family, and a buffer its histograms reuse.
+    private var family = ExposedFamily.none
     private var counts: [Double] = []
 
     init(format: Format, prefix: String, capacity: Int = 1 << 16) {
@@ -31,7 +30,8 @@ struct TextExposition: MetricsExposition {
 
     /// Counters end in `_total`: the OpenMetrics family name drops it, as that format requires.
     mutating func family(_ name: String, _ type: MetricFamilyType, _ help: String, bounds: [Double], scale: Double, prefixed: Bool) {
-        let sampleName = !prefixed || name.hasPrefix("process_") ? name : prefix + "_" + name
+        family = ExposedFamily(name, type, bounds: bounds, scale: scale, prefix: prefix, prefixed: prefixed)
+        let sampleName = family.name
         var familyName = sampleName
         if format == .openMetrics, type == .counter, familyName.hasSuffix("_total") { familyName.removeLast(6) }
         append("# HELP "); append(familyName); append(" "); appendEscaped(help, quotes: false); append("\n")
@@ -40,8 +40,6 @@ struct TextExposition: MetricsExposition {
         bucketName = self.name + Array("_bucket".utf8)
         sumName = self.name + Array("_sum".utf8)
         countName = self.name + Array("_count".utf8)
-        boundsMs = bounds.map { $0 * scale }
-        self.scale = scale
         boundLabels = []
         boundRanges = []
         for bound in bounds.map(Self.leText) + ["+Inf"] {
@@ -84,8 +82,8 @@ struct TextExposition: MetricsExposition {
     /// sketch). The names and labels are read through pointers taken once per histogram: passing
     /// the arrays to every sample retained each of them per line, a fifth of a large scrape.
     mutating func histogram(_ labels: SeriesLabels, _ distribution: Distribution, classic: ClassicCounts) {
-        classicCumulativeCounts(distribution, classic, boundsMs, into: &counts)
-        let counts = self.counts, ranges = boundRanges, scale = self.scale
+        classicCumulativeCounts(distribution, classic, family.scaledBounds, into: &counts)
+        let counts = self.counts, ranges = boundRanges, scale = family.scale
         let bucketName = self.bucketName, sumName = self.sumName, countName = self.countName, boundLabels = self.boundLabels
         labels.bytes.withUnsafeBufferPointer { labels in
             bucketName.withUnsafeBufferPointer { name in

@@ -20,7 +20,7 @@ struct RemoteWriteExposition: MetricsExposition {
     private(set) var requests: [Request] = []
     private var writer = ProtobufWriter()
     private var seriesInRequest = 0
-    private var name = "", type = MetricFamilyType.counter, bounds: [Double] = [], boundsScaled: [Double] = [], scale = 1000.0
+    private var family = ExposedFamily.none
     private var counts: [Double] = []
 
     init(prefix: String, job: String, instance: String, timestampMs: Int64, seriesPerRequest: Int = 5_000) {
@@ -33,31 +33,25 @@ struct RemoteWriteExposition: MetricsExposition {
     /// The requests' bodies; call `finish()` first.
     var bytes: [UInt8] { requests.flatMap(\.body) }
 
-    var samples: Int { requests.reduce(0) { $0 + $1.samples } }
-
     mutating func family(_ name: String, _ type: MetricFamilyType, _ help: String, bounds: [Double], scale: Double, prefixed: Bool) {
-        self.name = !prefixed || name.hasPrefix("process_") ? name : prefix + "_" + name
-        self.type = type
-        self.bounds = bounds
-        self.scale = scale
-        boundsScaled = bounds.map { $0 * scale }
+        family = ExposedFamily(name, type, bounds: bounds, scale: scale, prefix: prefix, prefixed: prefixed)
     }
 
     mutating func sample(_ labels: SeriesLabels, _ value: Double, extra: StaticString?) {
         var pairs = labels.pairs
         if let extra, let label = FixedLabel(extra) { pairs.append(label.pair) }
-        floatSeries(name, pairs, value)
+        floatSeries(family.name, pairs, value)
     }
 
     mutating func sample(_ labels: SeriesLabels, _ value: Double, label: String, _ labelValue: String) {
-        floatSeries(name, labels.pairs + [(label, labelValue)], value)
+        floatSeries(family.name, labels.pairs + [(label, labelValue)], value)
     }
 
     mutating func histogram(_ labels: SeriesLabels, _ distribution: Distribution, classic: ClassicCounts) {
-        classicCumulativeCounts(distribution, classic, boundsScaled, into: &counts)
-        let native = NativeBuckets(distribution, scale: scale)
+        classicCumulativeCounts(distribution, classic, family.scaledBounds, into: &counts)
+        let native = NativeBuckets(distribution, scale: family.scale)
         let integral = native.isIntegral
-        let scale = self.scale, timestampMs = self.timestampMs
+        let name = family.name, timestampMs = self.timestampMs
         series(name, labels.pairs) { series in
             series.message(4) { histogram in
                 native.write(.remoteWrite, integral: integral, into: &histogram)
@@ -65,10 +59,10 @@ struct RemoteWriteExposition: MetricsExposition {
             }
         }
         let counts = self.counts
-        for (index, bound) in (bounds.map(TextExposition.leText) + ["+Inf"]).enumerated() {
+        for (index, bound) in (family.bounds.map(TextExposition.leText) + ["+Inf"]).enumerated() {
             floatSeries(name + "_bucket", labels.pairs + [("le", bound)], counts[index])
         }
-        floatSeries(name + "_sum", labels.pairs, distribution.sum / scale)
+        floatSeries(name + "_sum", labels.pairs, distribution.sum / family.scale)
         floatSeries(name + "_count", labels.pairs, distribution.count)
     }
 
@@ -93,12 +87,7 @@ struct RemoteWriteExposition: MetricsExposition {
         for (key, value) in pairs { labels.append((key == "job" || key == "instance" ? "exported_" + key : key, value)) }
         labels.sort { $0.0 < $1.0 }
         writer.message(1) { series in
-            for (key, value) in labels where !value.isEmpty {
-                series.message(1) { label in
-                    label.string(1, key)
-                    label.string(2, value)
-                }
-            }
+            for (key, value) in labels where !value.isEmpty { series.label(1, key, value) }
             body(&series)
         }
         seriesInRequest += 1
