@@ -95,7 +95,8 @@ extension MetricsStore {
         for (key, value) in series {
             result.seriesByKind[key.kind, default: 0] += 1
             bytes += MemoryLayout<SeriesKey>.stride + MemoryLayout<Series>.stride + 16
-                + key.first.utf8.count + key.second.utf8.count + value.cumulative.heapBytes + value.windows.heapBytes
+                + key.first.utf8.count + key.second.utf8.count + value.cumulative.heapBytes + value.classic.heapBytes
+                + value.windows.heapBytes
         }
         result.appliedByType = appliedCounts
         result.rawEvents = recent.count
