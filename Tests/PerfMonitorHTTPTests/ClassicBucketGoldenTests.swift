@@ -11,9 +11,7 @@ import Testing
 @Suite(.serialized) struct ClassicBucketGoldenTests {
     /// Every classic bound any family uses, in seconds or in a custom histogram's own unit.
     static var allBounds: [Double] {
-        let bounds = ClassicBounds()
-        return bounds.providerDuration + bounds.timeToFirstToken + bounds.endpointDuration + bounds.componentDuration
-            + bounds.customSeconds + bounds.custom
+        ClassicBounds.lists.flatMap { ClassicBounds()[keyPath: $0] }
     }
 
     /// A log-normal value in seconds (or units), redrawn while it lies within 1.5 % of a bound.

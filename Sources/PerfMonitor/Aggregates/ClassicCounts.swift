@@ -20,6 +20,10 @@ public struct ClassicBounds: Sendable, Equatable {
 
     public init() {}
 
+    /// Every list, in the order a snapshot keeps them.
+    public static let lists: [WritableKeyPath<ClassicBounds, [Double]> & Sendable] =
+        [\.providerDuration, \.timeToFirstToken, \.endpointDuration, \.componentDuration, \.customSeconds, \.custom]
+
     /// The bounds in the units the store holds, worked out once (a duration in milliseconds).
     var stored: StoredClassicBounds { StoredClassicBounds(self) }
 
@@ -61,11 +65,9 @@ public struct ClassicCounts: Sendable, Equatable {
 
     public init() {}
 
-    public var isEmpty: Bool { counts.isEmpty }
-
     mutating func record(_ value: Double, weight: Double, bounds: [Double]) {
         guard value.isFinite, weight > 0 else { return }
-        if counts.count != bounds.count + 1 { counts = [Double](repeating: 0, count: bounds.count + 1) }
+        sized(for: bounds)
         // Bounds are few (≤ 50) and most values small: a linear scan from the bottom is fastest.
         var slot = 0
         while slot < bounds.count, value > bounds[slot] { slot += 1 }
@@ -75,13 +77,18 @@ public struct ClassicCounts: Sendable, Equatable {
     /// Adds what a sketch holds, each of its buckets at its middle.
     mutating func fold(_ distribution: Distribution, bounds: [Double]) {
         guard distribution.count > 0 else { return }
-        if counts.count != bounds.count + 1 { counts = [Double](repeating: 0, count: bounds.count + 1) }
+        sized(for: bounds)
         let cumulative = distribution.cumulativeCounts(atOrBelow: bounds) + [distribution.count]
         var below = 0.0
         for (slot, atOrBelow) in cumulative.enumerated() {
             counts[slot] += atOrBelow - below
             below = atOrBelow
         }
+    }
+
+    /// A slot for each bound and one above them all, zeroed the first time.
+    private mutating func sized(for bounds: [Double]) {
+        if counts.count != bounds.count + 1 { counts = [Double](repeating: 0, count: bounds.count + 1) }
     }
 
     mutating func merge(_ other: ClassicCounts) {

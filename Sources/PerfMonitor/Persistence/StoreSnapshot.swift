@@ -100,10 +100,7 @@ public struct StoreSnapshot: Sendable {
             body.blob(section)
         }
         let bounds = classicBounds ?? ClassicBounds()
-        for list in [bounds.providerDuration, bounds.timeToFirstToken, bounds.endpointDuration, bounds.componentDuration,
-                     bounds.customSeconds, bounds.custom] {
-            body.f64s(list)
-        }
+        for list in ClassicBounds.lists { body.f64s(bounds[keyPath: list]) }
         var file = SnapshotWriter(capacity: body.bytes.count + 16)
         for byte in Self.magic { file.u8(byte) }
         file.u32(Self.formatVersion)
@@ -184,9 +181,7 @@ public struct StoreSnapshot: Sendable {
         var classicBounds: ClassicBounds?
         if version >= 6 {
             var bounds = ClassicBounds()
-            for path in [\ClassicBounds.providerDuration, \.timeToFirstToken, \.endpointDuration, \.componentDuration, \.customSeconds, \.custom] {
-                bounds[keyPath: path] = try reader.f64s()
-            }
+            for list in ClassicBounds.lists { bounds[keyPath: list] = try reader.f64s() }
             classicBounds = bounds
         }
         guard reader.isAtEnd else { throw .damaged("\(bytes.count - reader.offset) bytes after the last series") }
