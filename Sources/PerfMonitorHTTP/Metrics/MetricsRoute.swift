@@ -118,18 +118,14 @@ public struct MetricsRoute: Sendable {
     func render(format: ExpositionFormat) async -> [UInt8] {
         let snapshot = await snapshot()
         let expected = lastSize.bytes.load(ordering: .relaxed)
-        let bytes: [UInt8]
-        switch format {
-        case .text: bytes = write(snapshot, into: TextExposition(format: .prometheus, prefix: configuration.prefix, capacity: expected + expected / 8))
-        case .openMetrics: bytes = write(snapshot, into: TextExposition(format: .openMetrics, prefix: configuration.prefix, capacity: expected + expected / 8))
-        case .protobuf: bytes = write(snapshot, into: ProtobufExposition(prefix: configuration.prefix, capacity: expected + expected / 8))
+        let capacity = expected + expected / 8, prefix = configuration.prefix
+        let bytes = switch format {
+        case .text: written(snapshot, into: TextExposition(format: .prometheus, prefix: prefix, capacity: capacity)).bytes
+        case .openMetrics: written(snapshot, into: TextExposition(format: .openMetrics, prefix: prefix, capacity: capacity)).bytes
+        case .protobuf: written(snapshot, into: ProtobufExposition(prefix: prefix, capacity: capacity)).bytes
         }
         lastSize.bytes.store(bytes.count, ordering: .relaxed)
         return bytes
-    }
-
-    private func write<W: MetricsExposition>(_ snapshot: Snapshot, into writer: W) -> [UInt8] {
-        written(snapshot, into: writer).bytes
     }
 
     private func written<W: MetricsExposition>(_ snapshot: Snapshot, into writer: W) -> W {
