@@ -27,6 +27,7 @@ public final class RemoteWriteQueue: Sendable {
         public var retried = 0
         public var dropped: [DropReason: Int] = [:]
         public var queuedSamples = 0
+        /// Requests waiting (read from the queue itself).
         public var queuedRequests = 0
         public var failedAttempts = 0
         public var lastError = ""
@@ -41,7 +42,13 @@ public final class RemoteWriteQueue: Sendable {
         state = Mutex(([], Figures()))
     }
 
-    public var current: Figures { state.withLock { $0.figures } }
+    public var current: Figures {
+        state.withLock { state in
+            var figures = state.figures
+            figures.queuedRequests = state.entries.count
+            return figures
+        }
+    }
 
     func push(_ entry: Entry) {
         state.withLock { state in
@@ -56,7 +63,6 @@ public final class RemoteWriteQueue: Sendable {
             }
             state.entries.append(entry)
             state.figures.queuedSamples += entry.samples
-            state.figures.queuedRequests = state.entries.count
         }
     }
 
@@ -68,7 +74,6 @@ public final class RemoteWriteQueue: Sendable {
             guard !state.entries.isEmpty else { return }
             let entry = state.entries.removeFirst()
             state.figures.queuedSamples -= entry.samples
-            state.figures.queuedRequests = state.entries.count
             switch outcome {
             case .sent:
                 state.figures.sent += entry.samples
@@ -95,7 +100,6 @@ public final class RemoteWriteQueue: Sendable {
             state.figures.dropped[.shutdown, default: 0] += state.figures.queuedSamples
             state.entries.removeAll()
             state.figures.queuedSamples = 0
-            state.figures.queuedRequests = 0
         }
     }
 
