@@ -1,3 +1,5 @@
+import PerfMonitor
+
 /// Snappy's block format (what remote write's `Content-Encoding: snappy` means), compressing
 /// only: the uncompressed length, then literals and back-references of at most 64 KiB, found
 /// with a hash table of 4-byte sequences as the reference encoder does. Written by hand (about 80
@@ -10,12 +12,9 @@ enum SnappyBlock {
     static func compress(_ input: [UInt8]) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(input.count / 3 + 64)
-        var length = UInt64(input.count)
-        while length >= 0x80 {
-            output.append(UInt8(truncatingIfNeeded: length) | 0x80)
-            length >>= 7
-        }
-        output.append(UInt8(length))
+        var preamble = ProtobufWriter()  // the uncompressed length, a varint as protobuf writes it
+        preamble.varint(UInt64(input.count))
+        output += preamble.bytes
         var table = [Int32](repeating: -1, count: 1 << tableBits)
         input.withUnsafeBufferPointer { source in
             var start = 0
