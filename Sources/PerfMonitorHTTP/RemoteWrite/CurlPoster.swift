@@ -25,23 +25,22 @@ final class CurlPoster {
     func post(_ body: [UInt8], to url: String, headers: [String], user: String?, password: String?, caFile: String?,
               verifyTLS: Bool, timeoutMs: Int) -> Answer {
         var result = ccurl_result()
-        let cHeaders = headers.map { strdup($0) }
-        defer { cHeaders.forEach { free($0) } }
-        let code: Int32 = url.withCString { url in
-            withOptionalCString(user) { user in
-                withOptionalCString(password) { password in
-                    withOptionalCString(caFile) { caFile in
-                        cHeaders.map { UnsafePointer($0) }.withUnsafeBufferPointer { headerPointers in
-                            body.withUnsafeBytes { bytes in
-                                var request = ccurl_request(url: url, body: bytes.baseAddress, length: bytes.count,
-                                                            headers: headerPointers.baseAddress, header_count: Int32(headers.count),
-                                                            user: user, password: password, ca_file: caFile,
-                                                            verify_tls: verifyTLS ? 1 : 0, timeout_ms: timeoutMs)
-                                return ccurl_post(handle, &request, &result)
-                            }
-                        }
-                    }
-                }
+        // C copies of the strings, for the length of the call.
+        var copies: [UnsafeMutablePointer<CChar>] = []
+        defer { copies.forEach { free($0) } }
+        func cString(_ text: String?) -> UnsafePointer<CChar>? {
+            guard let text, let copy = strdup(text) else { return nil }
+            copies.append(copy)
+            return UnsafePointer(copy)
+        }
+        let headerLines = headers.map(cString)
+        let code: Int32 = headerLines.withUnsafeBufferPointer { headerLines in
+            body.withUnsafeBytes { bytes in
+                var request = ccurl_request(url: cString(url), body: bytes.baseAddress, length: bytes.count,
+                                            headers: headerLines.baseAddress, header_count: Int32(headerLines.count),
+                                            user: cString(user), password: cString(password), ca_file: cString(caFile),
+                                            verify_tls: verifyTLS ? 1 : 0, timeout_ms: timeoutMs)
+                return ccurl_post(handle, &request, &result)
             }
         }
         guard code == 0 else {
@@ -50,9 +49,4 @@ final class CurlPoster {
         let text = withUnsafeBytes(of: &result.body) { String(decoding: $0.prefix(result.body_length), as: UTF8.self) }
         return .status(result.status, retryAfter: result.retry_after_seconds >= 0 ? result.retry_after_seconds : nil, body: text)
     }
-}
-
-private func withOptionalCString<T>(_ text: String?, _ body: (UnsafePointer<CChar>?) -> T) -> T {
-    guard let text else { return body(nil) }
-    return text.withCString { body($0) }
 }
