@@ -105,14 +105,7 @@ extension Setting {
         buckets("buckets_custom_seconds", \.store.classicBounds.customSeconds),
         buckets("buckets_custom", \.store.classicBounds.custom),
         prefix("custom_metric_prefix", allowingEmpty: true, \.metrics.customPrefix),
-        Setting(key: "remote_write_url", allowed: "an http:// or https:// URL without user:password@ (remote_write_basic_auth_user), or \"\" for none",
-                apply: { config, text in
-                    let trimmed = text.trimmingSpaces
-                    let authority = trimmed.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).dropFirst(2).first ?? ""
-                    guard AlertSinkConfiguration.isURL(trimmed), !authority.contains("@") else { return false }
-                    config.remoteWrite.url = trimmed
-                    return true
-                }, render: { $0.remoteWrite.url }),
+        url("remote_write_url", \.remoteWrite.url, credentialsKey: "remote_write_basic_auth_user"),
         duration("remote_write_interval", .seconds(1)...TimeSpan.seconds(3600), \.remoteWrite.interval),
         duration("remote_write_timeout", .seconds(1)...TimeSpan.seconds(300), \.remoteWrite.timeout),
         path("remote_write_bearer_token_file", \.remoteWrite.bearerTokenFile),
@@ -252,11 +245,15 @@ extension Setting {
                 }, render: { $0[keyPath: path].isEmpty ? "" : "(set)" }, isSecret: true, isReloadable: true)
     }
 
-    private static func url(_ key: String, _ path: WritableKeyPath<DaemonConfiguration, String> & Sendable) -> Setting {
-        Setting(key: key, allowed: "an http:// or https:// URL, or \"\" for none",
+    /// An http(s) URL; with `credentialsKey`, one without user:password@ (that key holds them, kept
+    /// out of what /performance/config and the logs show).
+    private static func url(_ key: String, _ path: WritableKeyPath<DaemonConfiguration, String> & Sendable,
+                            credentialsKey: String? = nil) -> Setting {
+        Setting(key: key, allowed: "an http:// or https:// URL" + (credentialsKey.map { " without user:password@ (\($0))" } ?? "") + ", or \"\" for none",
                 apply: { config, text in
                     let trimmed = text.trimmingSpaces
-                    guard AlertSinkConfiguration.isURL(trimmed) else { return false }
+                    let authority = trimmed.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).dropFirst(2).first ?? ""
+                    guard AlertSinkConfiguration.isURL(trimmed), credentialsKey == nil || !authority.contains("@") else { return false }
                     config[keyPath: path] = trimmed
                     return true
                 }, render: { $0[keyPath: path] })
