@@ -52,11 +52,6 @@ func withReceiver(failures: Int, _ body: (Receiver) async throws -> Void) async 
     try await withStopping(try Receiver(failures: failures), { await $0.server.shutdown() }, body)
 }
 
-func waitUntil(_ condition: @Sendable () -> Bool, seconds: Double = 10) async throws {
-    let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int(seconds * 1000)))
-    while !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-}
-
 @Suite struct AlertSinksTests {
     @Test func fileSinkWritesSeedFieldsAndRotates() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("alerts-\(UUID().uuidString).jsonl").path

@@ -58,10 +58,6 @@ import TestSupport
         return RemoteWriter(configuration: configuration, instanceName: "test-1", route: harness.metricsRoute, queue: queue, logger: Logger(label: "test"))
     }
 
-    func waitUntil(_ condition: () -> Bool) async throws {
-        for _ in 0..<500 where !condition() { try await Task.sleep(for: .milliseconds(20)) }
-    }
-
     static func labels(_ series: ProtobufMessage) throws -> [(String, String)] {
         try series.messages(1).map { ($0.string(1) ?? "", $0.string(2) ?? "") }
     }

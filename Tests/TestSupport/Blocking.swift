@@ -33,3 +33,9 @@ public func withStopping<Value, Result>(_ value: Value, _ stop: (Value) async ->
         throw error
     }
 }
+
+/// Polls `condition` every 20 ms until it holds or `seconds` pass (the assertions after it say which).
+public func waitUntil(_ condition: () -> Bool, seconds: Double = 10) async throws {
+    let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int(seconds * 1000)))
+    while !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+}
