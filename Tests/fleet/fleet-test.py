@@ -36,6 +36,7 @@ root = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 binary = os.path.realpath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, ".build/debug/perfmond"))
 sys.path.insert(0, os.path.join(root, "Tests/lib"))
 from daemon import free_port, start_daemon  # noqa: E402
+from exact import nearest_rank  # noqa: E402
 
 work = tempfile.mkdtemp(prefix="perfmond-fleet-")
 processes = []
@@ -117,11 +118,6 @@ def wait_for(port, expression, accept, seconds=30):
     return value
 
 
-def exact_quantile(values, q):
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
 def lognormal_calls(seed, count, median_ms, sigma):
     draw = random.Random(seed)
     return [round(draw.lognormvariate(math.log(median_ms), sigma), 3) for _ in range(count)]
@@ -166,7 +162,7 @@ def check_fleet(endpoint, selector, way, exact_p95):
 
 try:
     fast, slow = lognormal_calls(1, 3000, 300, 0.5), lognormal_calls(2, 1000, 3000, 0.7)
-    exact_p95 = exact_quantile(fast + slow, 0.95) / 1000
+    exact_p95 = nearest_rank(fast + slow, 0.95) / 1000
     instances = [start_instance("a", fast), start_instance("b", slow)]
 
     targets = ", ".join(f'"127.0.0.1:{port}"' for port in instances)

@@ -9,7 +9,6 @@ Usage: litellm-test.py [PERFMOND_BINARY]   (run with the virtual environment's p
 import asyncio
 import http.server
 import json
-import math
 import os
 import random
 import sys
@@ -21,6 +20,7 @@ root = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 binary = os.path.realpath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, ".build/debug/perfmond"))
 sys.path.insert(0, os.path.join(root, "Tests/lib"))
 from daemon import get, start_daemon  # noqa: E402
+from exact import nearest_rank  # noqa: E402
 
 import litellm  # noqa: E402
 from litellm.integrations.generic_api.generic_api_callback import GenericAPILogger  # noqa: E402
@@ -59,11 +59,6 @@ def metric(text, line_start):
         if line.startswith(line_start + " "):
             return float(line.rsplit(" ", 1)[1])
     return None
-
-
-def nearest_rank(values, q):
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
 def use(*loggers):

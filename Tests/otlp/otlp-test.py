@@ -28,6 +28,7 @@ root = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 binary = os.path.realpath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, ".build/debug/perfmond"))
 sys.path.insert(0, os.path.join(root, "Tests/lib"))
 from daemon import free_port, get, promtool_problems, start_daemon  # noqa: E402
+from exact import nearest_rank  # noqa: E402
 
 from google.protobuf import json_format  # noqa: E402
 from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics  # noqa: E402
@@ -60,11 +61,6 @@ def fail(message):
 def expect(condition, message):
     if not condition:
         fail(message)
-
-
-def exact(values, q):
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
 def within(got, want, tolerance, what):
@@ -173,7 +169,7 @@ def check_genai_metrics(port):
     expect(openai.get("error_types") == {"timeout": failed}, f"error types {openai.get('error_types')}")
     expect(openai.get("input_tokens") == input_tokens and openai.get("output_tokens") == output_tokens,
            f"tokens {openai.get('input_tokens')}/{openai.get('output_tokens')}, sent {input_tokens}/{output_tokens}")
-    p95 = exact(values, 0.95)
+    p95 = nearest_rank(values, 0.95)
     lower = max([b for b in GENAI_BUCKETS if b < p95], default=0)
     upper = min(b for b in GENAI_BUCKETS if b >= p95)
     got = openai.get("p95_response_time_ms", 0) / 1000
@@ -199,10 +195,10 @@ def check_genai_metrics(port):
     anthropic = provider(port, "anthropic")
     expect(anthropic.get("total_requests") == 4000, f"exponential delta (gzip): calls {anthropic.get('total_requests')}, sent 4000")
     for q, field in [(0.5, "p50_response_time_ms"), (0.95, "p95_response_time_ms"), (0.99, "p99_response_time_ms")]:
-        within(anthropic.get(field, 0) / 1000, exact(values, q), 0.03, f"exponential buckets {field}")
-    within(anthropic.get("p95_ttft_ms", 0) / 1000, exact(firsts, 0.95), 0.03, "exponential TTFT p95")
+        within(anthropic.get(field, 0) / 1000, nearest_rank(values, q), 0.03, f"exponential buckets {field}")
+    within(anthropic.get("p95_ttft_ms", 0) / 1000, nearest_rank(firsts, 0.95), 0.03, "exponential TTFT p95")
     print(f"otlp-test: exponential buckets, delta, gzip: 4000 calls, p50/p95/p99 and TTFT p95 within 3 % "
-          f"(p95 {anthropic.get('p95_response_time_ms', 0):.1f} ms, exact {exact(values, 0.95) * 1000:.1f} ms)")
+          f"(p95 {anthropic.get('p95_response_time_ms', 0):.1f} ms, exact {nearest_rank(values, 0.95) * 1000:.1f} ms)")
 
 
 def check_custom_metrics(port):
@@ -351,10 +347,10 @@ def check_spans(port):
            f"GenAI spans: {mistral.get('total_requests')} calls, {mistral.get('failed_requests')} failed; sent 600, {errors}")
     expect(model.get("input_tokens") == in_tokens and model.get("output_tokens") == out_tokens, f"span tokens {model}")
     for q, field in [(0.5, "p50_response_time_ms"), (0.95, "p95_response_time_ms"), (0.99, "p99_response_time_ms")]:
-        within(mistral.get(field, 0), exact(durations, q), 0.01, f"GenAI spans {field}")
+        within(mistral.get(field, 0), nearest_rank(durations, q), 0.01, f"GenAI spans {field}")
     chat = json.loads(get(port, "/performance/endpoints"))["endpoints"].get("/v1/chat", {}).get("methods", {}).get("POST", {})
     expect(chat.get("total_operations") == 400, f"server spans: {chat.get('total_operations')} requests, sent 400")
-    within(chat.get("p95_duration_ms", 0), exact(server, 0.95), 0.01, "server spans p95")
+    within(chat.get("p95_duration_ms", 0), nearest_rank(server, 0.95), 0.01, "server spans p95")
     expect(chat.get("error_rate_percent") == 2.5, f"server spans with status 500: error rate {chat.get('error_rate_percent')}")
     spans = counter_values(port, "otlp_spans_total")
     expect(spans.get('outcome="ignored"') == 1, f"the internal span is ignored and counted: {spans}")

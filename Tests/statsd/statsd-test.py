@@ -7,7 +7,6 @@ out of the JSON and /metrics; statsd_mappings must route lines into provider x m
 form is counted by outcome and changes nothing else; `promtool check metrics` stays clean.
 Usage: statsd-test.py [PERFMOND_BINARY]   (run with the virtual environment's python)"""
 import json
-import math
 import os
 import random
 import re
@@ -21,6 +20,7 @@ root = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 binary = os.path.realpath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, ".build/debug/perfmond"))
 sys.path.insert(0, os.path.join(root, "Tests/lib"))
 from daemon import get, promtool_problems, start_daemon  # noqa: E402
+from exact import nearest_rank  # noqa: E402
 
 import statsd  # noqa: E402
 from datadog.dogstatsd import DogStatsd  # noqa: E402
@@ -54,11 +54,6 @@ def one(port, name, labels=None):
 def lines_by_outcome(port):
     text = get(port, "/metrics")
     return {m.group(1): float(m.group(2)) for m in re.finditer(r'^perfmond_statsd_lines_total\{outcome="(\w+)"\} (\S+)$', text, re.M)}
-
-
-def exact_p95(values):
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
 def within_one_percent(got, exact, what):
@@ -143,7 +138,7 @@ def check_statsd_client(port, udp, tcp):
     latency = one(port, "py.latency")
     expect(latency.get("count") == 2000, f"py.latency count: {latency}")
     expect(abs(latency.get("sum", 0) - sum(latencies)) < 1e-6 * sum(latencies), f"py.latency sum {latency.get('sum')} vs {sum(latencies)}")
-    within_one_percent(latency.get("p95", 0), exact_p95(latencies), "py.latency")
+    within_one_percent(latency.get("p95", 0), nearest_rank(latencies, 0.95), "py.latency")
     expect(one(port, "py.temperature").get("last") == 23, "gauge 20, +5, -2 is 23")
     expect(one(port, "py.users").get("distinct") == 3, "three distinct users")
     expect(one(port, "py.piped").get("sum") == 100 and one(port, "py.piped.latency").get("count") == 1, "the pipeline's lines")
@@ -157,7 +152,7 @@ def check_statsd_client(port, udp, tcp):
     expect("py_latency_seconds_count 2000" in text, "py.latency is a histogram in seconds (a timer is in ms)")
     expect("py_temperature 23" in text and "py_users 3" in text, "gauge and set on /metrics")
     print(f"statsd-test: statsd {statsd.__version__}: UDP, sampled ({sent} lines at @0.25), timings "
-          f"(p95 {latency.get('p95')} vs exact {exact_p95(latencies)}), gauges, sets, pipelines and TCP counted exactly")
+          f"(p95 {latency.get('p95')} vs exact {nearest_rank(latencies, 0.95)}), gauges, sets, pipelines and TCP counted exactly")
 
 
 def check_dogstatsd(port, udp):
@@ -186,7 +181,7 @@ def check_dogstatsd(port, udp):
     expect(chat.get("sum") == 250 and embed.get("sum") == 100 and embed.get("count") == 50, f"dd.requests: {chat} {embed}")
     size = one(port, "dd.size", {"env": "test", "route": "chat"})
     expect(size.get("count") == 3000, f"dd.size: {size}")
-    within_one_percent(size.get("p95", 0), exact_p95(values), "dd.size (distribution)")
+    within_one_percent(size.get("p95", 0), nearest_rank(values, 0.95), "dd.size (distribution)")
     expect(one(port, "dd.hist", {"env": "test"}).get("count") == 500, "dd.hist")
     expect(one(port, "dd.visitors", {"env": "test"}).get("distinct") == 25, "dd.visitors: 25 distinct")
     expect(one(port, "dd.queue", {"env": "test", "queue": "main"}).get("last") == 7, "dd.queue")
@@ -220,7 +215,7 @@ def check_mappings(port, udp):
     providers = json.loads(get(port, "/performance/providers"))["providers"]
     gpt = providers.get("openai", {})
     expect(gpt.get("total_requests") == 406 and gpt.get("failed_requests") == 6, f"openai: {gpt}")
-    within_one_percent(gpt.get("p95_response_time_ms", 0), exact_p95(openai), "openai/gpt-4o via a mapping")
+    within_one_percent(gpt.get("p95_response_time_ms", 0), nearest_rank(openai, 0.95), "openai/gpt-4o via a mapping")
     claude = providers.get("anthropic", {})
     expect(claude.get("total_requests") == 3 and claude.get("input_tokens") == 1200 and claude.get("output_tokens") == 340,
            f"anthropic: {claude}")
